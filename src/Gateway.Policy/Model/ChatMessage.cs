@@ -1,0 +1,34 @@
+namespace Gateway.Policy.Model;
+
+/// <summary>The text-bearing parts of a message a filter can look at.</summary>
+public enum FieldKind
+{
+    Body = 0,
+    Title = 1,
+    Link = 2,
+    DisplayName = 3,
+}
+
+/// <summary>One text field of a message, as the protocol adapter extracted it.</summary>
+public readonly record struct MessageField(FieldKind Kind, string Text);
+
+/// <summary>
+/// A protocol-neutral view of one message: what the engine evaluates. Adapters build it from the wire format;
+/// the engine never sees JSON.
+/// </summary>
+public sealed record ChatMessage
+{
+    public required string Protocol { get; init; }
+
+    public string? Sender { get; init; }
+
+    /// <summary>Room, channel or community the message goes to (null when unknown).</summary>
+    public string? Room { get; init; }
+
+    public bool IsDirect { get; init; }
+
+    /// <summary>Set by the adapter when the protocol says the sender moderates the room.</summary>
+    public bool SenderIsModerator { get; init; }
+
+    public required IReadOnlyList<MessageField> Fields { get; init; }
+}
