@@ -1,0 +1,186 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using Gateway.Policy.Matching;
+using Gateway.Policy.Text;
+
+namespace Gateway.Policy.Rules;
+
+/// <summary>Limits that keep a config from making the engine slow or huge.</summary>
+public sealed record PolicyLimits
+{
+    public int MaxRegexCount { get; init; } = 1000;
+
+    public int MaxRegexLength { get; init; } = 512;
+
+    public int MaxKeywords { get; init; } = 200_000;
+}
+
+/// <summary>Thrown only for definitions that were not validated first; config loading validates with locations.</summary>
+public sealed class PolicyCompileException(IReadOnlyList<string> errors)
+    : Exception("invalid policy: " + string.Join("; ", errors))
+{
+    public IReadOnlyList<string> Errors { get; } = errors;
+}
+
+public static class PolicyCompiler
+{
+    public static PolicySnapshot Compile(IReadOnlyList<FilterDefinition> definitions, PolicyLimits? limits = null)
+    {
+        limits ??= new PolicyLimits();
+        var errors = new List<string>();
+        var ordered = new List<(FilterDefinition Def, int Index)>();
+        for (var i = 0; i < definitions.Count; i++)
+        {
+            if (definitions[i].Enabled)
+            {
+                ordered.Add((definitions[i], i));
+            }
+        }
+
+        // Stable: priority descending, then file order.
+        ordered.Sort(static (a, b) => a.Def.Priority != b.Def.Priority ? b.Def.Priority.CompareTo(a.Def.Priority) : a.Index.CompareTo(b.Index));
+
+        var filters = new CompiledFilter[ordered.Count];
+        var patternTexts = new List<string>();
+        var patterns = new List<PatternInfo>();
+        var normalizedRegexes = new List<string>();
+        var rawRegexes = new List<string>();
+        var regexCount = 0;
+        var keywordCount = 0;
+        for (var fi = 0; fi < ordered.Count; fi++)
+        {
+            var def = ordered[fi].Def;
+            var regexes = new List<Regex>();
+            foreach (var pattern in def.Regexes)
+            {
+                regexCount++;
+                if (RegexRules.TryCompile(pattern, def.CaseSensitive, limits.MaxRegexLength, out var regex, out var error))
+                {
+                    regexes.Add(regex!);
+                    (def.Normalize ? normalizedRegexes : rawRegexes).Add(WrapForAlternation(pattern, def.CaseSensitive));
+                }
+                else
+                {
+                    errors.Add($"filter \"{def.Name}\": {error}");
+                }
+            }
+
+            AddTerms(def.Keywords, fi, isAllow: false, def.Name, patternTexts, patterns, errors);
+            AddTerms(def.Allow, fi, isAllow: true, def.Name, patternTexts, patterns, errors);
+            keywordCount += def.Keywords.Count;
+
+            filters[fi] = new CompiledFilter
+            {
+                Definition = def,
+                Regexes = regexes.ToArray(),
+                RoomInclude = CompileGlobs(def.Rooms, def.Name, "rooms", errors),
+                RoomExclude = CompileGlobs(def.ExcludeRooms, def.Name, "exclude_rooms", errors),
+                ExemptUsers = CompileGlobs(def.ExemptUsers, def.Name, "exempt_users", errors),
+            };
+        }
+
+        if (regexCount > limits.MaxRegexCount)
+        {
+            errors.Add($"{regexCount} regexes configured; the limit is {limits.MaxRegexCount} (limits.max_regex_count)");
+        }
+
+        if (keywordCount > limits.MaxKeywords)
+        {
+            errors.Add($"{keywordCount} keywords configured; the limit is {limits.MaxKeywords} (limits.max_keywords)");
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new PolicyCompileException(errors);
+        }
+
+        return new PolicySnapshot(filters, KeywordAutomaton.Build(patternTexts), patterns.ToArray(),
+            CombineOrNull(normalizedRegexes), CombineOrNull(rawRegexes))
+        {
+            KeywordCount = keywordCount,
+            RegexCount = regexCount,
+        };
+    }
+
+    private static void AddTerms(IReadOnlyList<string> terms, int filter, bool isAllow, string filterName,
+        List<string> texts, List<PatternInfo> patterns, List<string> errors)
+    {
+        foreach (var t in terms)
+        {
+            if (!KeywordTerm.TryParse(t, out var term, out var error))
+            {
+                errors.Add($"filter \"{filterName}\": {error}");
+                continue;
+            }
+
+            var norm = term.Normalized;
+            texts.Add(norm);
+            patterns.Add(new PatternInfo(
+                filter,
+                isAllow,
+                CheckStart: term.NeedsStartBoundary && NeedsBoundary(norm[0]),
+                CheckEnd: term.NeedsEndBoundary && NeedsBoundary(norm[^1]),
+                ExtendStart: term.Mode is KeywordMode.Suffix or KeywordMode.Anywhere,
+                ExtendEnd: term.Mode is KeywordMode.Prefix or KeywordMode.Anywhere,
+                Term: t));
+        }
+    }
+
+    /// <summary>
+    /// Whole-word checks only make sense for word characters of scripts written with spaces: a term that starts
+    /// with ":" or is written in Han, kana or Thai matches wherever it occurs.
+    /// </summary>
+    private static bool NeedsBoundary(char c) =>
+        TextNormalizer.IsWordChar(c) && c is not (>= '\u2E80' and <= '\u9FFF') and not (>= '\u0E00' and <= '\u0EFF')
+            and not (>= '\uF900' and <= '\uFAFF') and not (>= '\u1000' and <= '\u109F') and not (>= '\u1780' and <= '\u17FF');
+
+    private static Regex? CompileGlobs(IReadOnlyList<string> globs, string filterName, string key, List<string> errors)
+    {
+        foreach (var g in globs)
+        {
+            if (!NameGlob.TryValidate(g, out var error))
+            {
+                errors.Add($"filter \"{filterName}\": {key}: {error}");
+                return null;
+            }
+        }
+
+        return NameGlob.CompileAny(globs);
+    }
+
+    private static string WrapForAlternation(string pattern, bool caseSensitive) =>
+        caseSensitive ? "(?:" + pattern + ")" : "(?i:" + pattern + ")";
+
+    /// <summary>
+    /// One alternation of every regex answers "does anything match?" in a single linear pass; only on a hit are the
+    /// filters' own regexes run to attribute and locate it. If the combined automaton is too large for the
+    /// engine, fall back to the per-filter loop (still linear, just slower).
+    /// </summary>
+    private static Regex? CombineOrNull(List<string> wrapped)
+    {
+        if (wrapped.Count == 0)
+        {
+            return null;
+        }
+
+        var sb = new StringBuilder();
+        for (var i = 0; i < wrapped.Count; i++)
+        {
+            if (i > 0)
+            {
+                sb.Append('|');
+            }
+
+            sb.Append(wrapped[i]);
+        }
+
+        try
+        {
+            return new Regex(sb.ToString(), RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
+        }
+        catch (NotSupportedException)
+        {
+            return new Regex("(?s).", RegexOptions.NonBacktracking); // "always look": the filters' own regexes decide
+        }
+    }
+}

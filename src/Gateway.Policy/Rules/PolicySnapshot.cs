@@ -1,0 +1,436 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using Gateway.Policy.Matching;
+using Gateway.Policy.Model;
+using Gateway.Policy.Text;
+
+namespace Gateway.Policy.Rules;
+
+/// <summary>
+/// Every filter of one config version compiled together: all keywords and allow terms of all filters in one
+/// <see cref="KeywordAutomaton"/>, all regexes behind one combined NonBacktracking pre-check. Immutable; requests
+/// read it through one reference and evaluate without locks.
+/// </summary>
+public sealed class PolicySnapshot
+{
+    private readonly CompiledFilter[] _filters;      // sorted: priority descending, then file order
+    private readonly KeywordAutomaton _automaton;
+    private readonly PatternInfo[] _patterns;
+    private readonly Regex? _anyNormalizedRegex;
+    private readonly Regex? _anyRawRegex;
+    private readonly bool _hasAllow;
+
+    [ThreadStatic]
+    private static List<LiteralHit>? t_hits;
+
+    [ThreadStatic]
+    private static List<RawMatch>? t_matches;
+
+    [ThreadStatic]
+    private static List<(int Filter, int Start, int End)>? t_allows;
+
+    internal PolicySnapshot(CompiledFilter[] filters, KeywordAutomaton automaton, PatternInfo[] patterns,
+        Regex? anyNormalizedRegex, Regex? anyRawRegex)
+    {
+        _filters = filters;
+        _automaton = automaton;
+        _patterns = patterns;
+        _anyNormalizedRegex = anyNormalizedRegex;
+        _anyRawRegex = anyRawRegex;
+        foreach (var p in patterns)
+        {
+            _hasAllow |= p.IsAllow;
+        }
+    }
+
+    public static PolicySnapshot Empty { get; } = PolicyCompiler.Compile(Array.Empty<FilterDefinition>());
+
+    public int FilterCount => _filters.Length;
+
+    public int KeywordCount { get; init; }
+
+    public int RegexCount { get; init; }
+
+    public int AutomatonStates => _automaton.StateCount;
+
+    public IEnumerable<string> FilterNames
+    {
+        get
+        {
+            foreach (var f in _filters)
+            {
+                yield return f.Definition.Name;
+            }
+        }
+    }
+
+    /// <summary>Evaluates one message. Allocation-free when nothing matches.</summary>
+    public Verdict Evaluate(ChatMessage message)
+    {
+        var n = _filters.Length;
+        if (n == 0)
+        {
+            return Verdict.Clean;
+        }
+
+        Span<bool> active = n <= 512 ? stackalloc bool[n] : new bool[n];
+        var activeFields = FieldSet.None;
+        for (var i = 0; i < n; i++)
+        {
+            if (_filters[i].AppliesTo(message))
+            {
+                active[i] = true;
+                activeFields |= _filters[i].Definition.Fields;
+            }
+        }
+
+        if (activeFields == FieldSet.None)
+        {
+            return Verdict.Clean;
+        }
+
+        var matches = t_matches ??= new List<RawMatch>();
+        matches.Clear();
+        var fields = message.Fields;
+        for (var fi = 0; fi < fields.Count; fi++)
+        {
+            var field = fields[fi];
+            if ((activeFields & (FieldSet)(1 << (int)field.Kind)) != 0 && field.Text.Length > 0)
+            {
+                ScanField(field, active, matches);
+            }
+        }
+
+        return matches.Count == 0 ? Verdict.Clean : Decide(message, matches);
+    }
+
+    /// <summary>The normalised form of a text, as the matcher sees it (for the rule-test console).</summary>
+    public static string Normalize(string text) => TextNormalizer.NormalizeToString(text);
+
+    private void ScanField(MessageField field, ReadOnlySpan<bool> active, List<RawMatch> matches)
+    {
+        var text = field.Text;
+        var fieldBit = (FieldSet)(1 << (int)field.Kind);
+        var norm = TextNormalizer.ThreadBuffer();
+        TextNormalizer.Normalize(text, norm);
+        var span = norm.Span;
+
+        var allows = t_allows ??= new List<(int Filter, int Start, int End)>();
+        allows.Clear();
+        if (_automaton.PatternCount > 0)
+        {
+            var hits = t_hits ??= new List<LiteralHit>();
+            hits.Clear();
+            _automaton.FindAll(span, hits);
+            if (hits.Count > 0)
+            {
+                CollectLiteralHits(hits, span, norm, active, fieldBit, allows, matches, field.Kind);
+            }
+        }
+
+        if (_anyNormalizedRegex is not null && _anyNormalizedRegex.IsMatch(span))
+        {
+            CollectRegexHits(span, norm, normalized: true, active, fieldBit, allows, matches, field.Kind);
+        }
+
+        if (_anyRawRegex is not null && _anyRawRegex.IsMatch(text))
+        {
+            CollectRegexHits(text, null, normalized: false, active, fieldBit, allows, matches, field.Kind);
+        }
+    }
+
+    private void CollectLiteralHits(List<LiteralHit> hits, ReadOnlySpan<char> span, NormalizedText norm,
+        ReadOnlySpan<bool> active, FieldSet fieldBit, List<(int Filter, int Start, int End)> allows,
+        List<RawMatch> matches, FieldKind kind)
+    {
+        if (_hasAllow)
+        {
+            foreach (var h in hits)
+            {
+                ref readonly var p = ref _patterns[h.Pattern];
+                if (p.IsAllow && active[p.Filter] && BoundariesHold(p, span, h.Start, h.End))
+                {
+                    allows.Add((p.Filter, norm.OriginalStart(h.Start), norm.OriginalEnd(h.End - 1)));
+                }
+            }
+        }
+
+        foreach (var h in hits)
+        {
+            ref readonly var p = ref _patterns[h.Pattern];
+            if (p.IsAllow || !active[p.Filter] || (_filters[p.Filter].Definition.Fields & fieldBit) == 0
+                || !BoundariesHold(p, span, h.Start, h.End))
+            {
+                continue;
+            }
+
+            // A wildcard hit censors the whole word it sits in: "***alog" would still say "catalog".
+            var ns = h.Start;
+            var ne = h.End;
+            if (p.ExtendStart)
+            {
+                while (ns > 0 && TextNormalizer.IsWordChar(span[ns - 1]))
+                {
+                    ns--;
+                }
+            }
+
+            if (p.ExtendEnd)
+            {
+                while (ne < span.Length && TextNormalizer.IsWordChar(span[ne]))
+                {
+                    ne++;
+                }
+            }
+
+            var start = norm.OriginalStart(ns);
+            var end = norm.OriginalEnd(ne - 1);
+            if (!IsAllowed(allows, p.Filter, norm.OriginalStart(h.Start), norm.OriginalEnd(h.End - 1)))
+            {
+                matches.Add(new RawMatch(p.Filter, kind, p.Term, start, end));
+            }
+        }
+    }
+
+    private void CollectRegexHits(ReadOnlySpan<char> span, NormalizedText? norm, bool normalized,
+        ReadOnlySpan<bool> active, FieldSet fieldBit, List<(int Filter, int Start, int End)> allows,
+        List<RawMatch> matches, FieldKind kind)
+    {
+        for (var fi = 0; fi < _filters.Length; fi++)
+        {
+            var f = _filters[fi];
+            if (!active[fi] || (f.Definition.Fields & fieldBit) == 0 || f.Definition.Normalize != normalized)
+            {
+                continue;
+            }
+
+            for (var ri = 0; ri < f.Regexes.Length; ri++)
+            {
+                foreach (var m in f.Regexes[ri].EnumerateMatches(span))
+                {
+                    if (m.Length == 0)
+                    {
+                        continue;
+                    }
+
+                    var start = norm is null ? m.Index : norm.OriginalStart(m.Index);
+                    var end = norm is null ? m.Index + m.Length : norm.OriginalEnd(m.Index + m.Length - 1);
+                    if (!IsAllowed(allows, fi, start, end))
+                    {
+                        matches.Add(new RawMatch(fi, kind, f.Definition.Regexes[ri], start, end));
+                    }
+                }
+            }
+        }
+    }
+
+    private static bool IsAllowed(List<(int Filter, int Start, int End)> allows, int filter, int start, int end)
+    {
+        foreach (var a in allows)
+        {
+            if (a.Filter == filter && a.Start <= start && end <= a.End)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool BoundariesHold(in PatternInfo p, ReadOnlySpan<char> text, int start, int end)
+    {
+        if (p.CheckStart && start > 0 && TextNormalizer.IsWordChar(text[start - 1]))
+        {
+            return false;
+        }
+
+        return !p.CheckEnd || end >= text.Length || !TextNormalizer.IsWordChar(text[end]);
+    }
+
+    private Verdict Decide(ChatMessage message, List<RawMatch> raw)
+    {
+        // Priority order is filter index order (the compiler sorted them).
+        raw.Sort(static (a, b) => a.Filter != b.Filter ? a.Filter.CompareTo(b.Filter) : a.Start.CompareTo(b.Start));
+        var matches = new FilterMatch[raw.Count];
+        CompiledFilter? decider = null;
+        CompiledFilter? firstCensor = null;
+        CompiledFilter? firstNotice = null;
+        var report = false;
+        for (var i = 0; i < raw.Count; i++)
+        {
+            var r = raw[i];
+            var def = _filters[r.Filter].Definition;
+            matches[i] = new FilterMatch(def.Name, def.Action, r.Field, r.Term, r.Start, r.End, def.DryRun);
+            if (def.DryRun)
+            {
+                continue;
+            }
+
+            report |= def.Report;
+            if (def.Action is FilterAction.Drop or FilterAction.Reject)
+            {
+                decider ??= _filters[r.Filter];
+            }
+            else if (def.Action is FilterAction.Censor)
+            {
+                firstCensor ??= _filters[r.Filter];
+            }
+
+            if (firstNotice is null && def.Notice is not null)
+            {
+                firstNotice = _filters[r.Filter];
+            }
+        }
+
+        if (decider is not null)
+        {
+            return new Verdict
+            {
+                Action = decider.Definition.Action == FilterAction.Drop ? VerdictAction.Drop : VerdictAction.Reject,
+                DecidingFilter = decider.Definition.Name,
+                Notice = decider.Definition.Notice,
+                Report = report,
+                Matches = matches,
+            };
+        }
+
+        if (firstCensor is not null)
+        {
+            return new Verdict
+            {
+                Action = VerdictAction.Censor,
+                DecidingFilter = firstCensor.Definition.Name,
+                Notice = firstCensor.Definition.Notice ?? firstNotice?.Definition.Notice,
+                Report = report,
+                Matches = matches,
+                Rewritten = Censor(message, raw),
+            };
+        }
+
+        return new Verdict
+        {
+            Action = VerdictAction.Forward,
+            DecidingFilter = firstNotice?.Definition.Name,
+            Notice = firstNotice?.Definition.Notice,
+            Report = report,
+            Matches = matches,
+        };
+    }
+
+    private IReadOnlyList<MessageField> Censor(ChatMessage message, List<RawMatch> raw)
+    {
+        var result = new MessageField[message.Fields.Count];
+        for (var fi = 0; fi < message.Fields.Count; fi++)
+        {
+            var field = message.Fields[fi];
+            var ranges = new List<(int Start, int End)>();
+            foreach (var r in raw)
+            {
+                if (r.Field == field.Kind && _filters[r.Filter].Definition is { DryRun: false, Action: FilterAction.Censor })
+                {
+                    ranges.Add((r.Start, r.End));
+                }
+            }
+
+            result[fi] = ranges.Count == 0 ? field : field with { Text = CensorText(field.Text, ranges) };
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Replaces every user-perceived character (extended grapheme cluster) that overlaps a range with one '*'.
+    /// Clusters made only of invisible characters inside a range are removed rather than starred.
+    /// </summary>
+    public static string CensorText(string text, List<(int Start, int End)> ranges)
+    {
+        ranges.Sort(static (a, b) => a.Start.CompareTo(b.Start));
+        var sb = new StringBuilder(text.Length);
+        var pos = 0;
+        var ri = 0;
+        while (pos < text.Length)
+        {
+            var len = StringInfo.GetNextTextElementLength(text, pos);
+            if (len <= 0)
+            {
+                len = 1;
+            }
+
+            while (ri < ranges.Count && ranges[ri].End <= pos)
+            {
+                ri++;
+            }
+
+            var overlaps = ri < ranges.Count && ranges[ri].Start < pos + len;
+            if (!overlaps)
+            {
+                sb.Append(text, pos, len);
+            }
+            else if (!IsInvisibleCluster(text.AsSpan(pos, len)))
+            {
+                sb.Append('*');
+            }
+
+            pos += len;
+        }
+
+        return sb.ToString();
+    }
+
+    private static bool IsInvisibleCluster(ReadOnlySpan<char> cluster)
+    {
+        foreach (var c in cluster)
+        {
+            if (!FoldTable.IsInvisible(c))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    internal readonly record struct RawMatch(int Filter, FieldKind Field, string Term, int Start, int End);
+}
+
+internal readonly record struct PatternInfo(int Filter, bool IsAllow, bool CheckStart, bool CheckEnd, bool ExtendStart, bool ExtendEnd, string Term);
+
+internal sealed class CompiledFilter
+{
+    public required FilterDefinition Definition { get; init; }
+
+    public required Regex[] Regexes { get; init; }
+
+    public Regex? RoomInclude { get; init; }
+
+    public Regex? RoomExclude { get; init; }
+
+    public Regex? ExemptUsers { get; init; }
+
+    public bool AppliesTo(ChatMessage message)
+    {
+        var d = Definition;
+        if (d.Scope == FilterScope.Public ? message.IsDirect : d.Scope == FilterScope.Direct && !message.IsDirect)
+        {
+            return false;
+        }
+
+        if (RoomInclude is not null && (message.Room is null || !RoomInclude.IsMatch(message.Room)))
+        {
+            return false;
+        }
+
+        if (RoomExclude is not null && message.Room is not null && RoomExclude.IsMatch(message.Room))
+        {
+            return false;
+        }
+
+        if (d.ExemptModerators && message.SenderIsModerator)
+        {
+            return false;
+        }
+
+        return ExemptUsers is null || message.Sender is null || !ExemptUsers.IsMatch(message.Sender);
+    }
+}
