@@ -1,0 +1,66 @@
+using Gateway.Policy.Model;
+using Gateway.Policy.Rules;
+using Microsoft.AspNetCore.Http;
+
+namespace Gateway.Protocols.Abstractions;
+
+/// <summary>
+/// The seam every backend protocol plugs into. The host reads the body (bounded) and hands it over; the adapter
+/// turns wire format into <see cref="ChatMessage"/>s and applies the engine's verdicts back onto the wire.
+/// Adapters never see YARP and never write to the response themselves: they return values.
+/// </summary>
+public interface IProtocolAdapter
+{
+    string Protocol { get; }
+
+    /// <summary>Cheap and synchronous: does this request carry messages? False means pure passthrough.</summary>
+    bool ShouldInspect(HttpRequest request);
+
+    ValueTask<AdapterParse> ParseAsync(HttpContext context, ReadOnlyMemory<byte> body, CancellationToken cancellationToken);
+
+    /// <summary>Decides what happens to the request given one verdict per parsed message (same order).</summary>
+    AdapterOutcome Apply(HttpContext context, AdapterParse parsed, ReadOnlySpan<Verdict> verdicts, ReadOnlyMemory<byte> body);
+}
+
+/// <summary>The messages found in a request, or why none could be read.</summary>
+public sealed class AdapterParse
+{
+    public static AdapterParse NoMessages { get; } = new() { Messages = Array.Empty<ChatMessage>() };
+
+    public required IReadOnlyList<ChatMessage> Messages { get; init; }
+
+    /// <summary>Adapter-private state carried from parse to apply (e.g. where the fields sit in the body).</summary>
+    public object? State { get; init; }
+
+    /// <summary>Set when the body could not be understood; the route's on_error decides what happens.</summary>
+    public AdapterError? Error { get; init; }
+
+    public static AdapterParse Failed(string code, string detail) =>
+        new() { Messages = Array.Empty<ChatMessage>(), Error = new AdapterError(code, detail) };
+}
+
+/// <summary>A request body the adapter could not read: <paramref name="Code"/> is stable, <paramref name="Detail"/> human.</summary>
+public sealed record AdapterError(string Code, string Detail);
+
+public enum OutcomeKind
+{
+    /// <summary>Forward the original body unchanged.</summary>
+    Forward = 0,
+
+    /// <summary>Forward <see cref="AdapterOutcome.Body"/> instead of the original.</summary>
+    ForwardRewritten = 1,
+
+    /// <summary>Answer the client with <see cref="AdapterOutcome.Status"/> and <see cref="AdapterOutcome.Body"/>; forward nothing.</summary>
+    Respond = 2,
+}
+
+/// <summary>What the host does with the request after the verdicts.</summary>
+public readonly record struct AdapterOutcome(OutcomeKind Kind, int Status = 200, byte[]? Body = null, string ContentType = "application/json")
+{
+    public static AdapterOutcome ForwardUnchanged => new(OutcomeKind.Forward);
+
+    public static AdapterOutcome Rewritten(byte[] body) => new(OutcomeKind.ForwardRewritten, Body: body);
+
+    public static AdapterOutcome Respond(int status, byte[] body, string contentType = "application/json") =>
+        new(OutcomeKind.Respond, status, body, contentType);
+}

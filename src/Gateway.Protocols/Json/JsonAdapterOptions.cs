@@ -1,0 +1,53 @@
+using System.Text.Json;
+
+namespace Gateway.Protocols.Json;
+
+/// <summary>Where the generic JSON adapter finds things in a request, and how it answers drops and rejects.</summary>
+public sealed record JsonAdapterOptions
+{
+    internal JsonPointer? Body { get; init; }
+
+    internal JsonPointer? Title { get; init; }
+
+    internal JsonPointer? Link { get; init; }
+
+    internal JsonPointer? DisplayName { get; init; }
+
+    internal JsonPointer? Sender { get; init; }
+
+    internal JsonPointer? Room { get; init; }
+
+    /// <summary>A boolean (or "true"/"false") saying the message is a direct message.</summary>
+    internal JsonPointer? Direct { get; init; }
+
+    public string? SenderHeader { get; init; }
+
+    public string? RoomHeader { get; init; }
+
+    public string? DirectHeader { get; init; }
+
+    /// <summary>A header set by a trusted front end when the sender moderates the room ("true"/"1").</summary>
+    public string? ModeratorHeader { get; init; }
+
+    public int DropStatus { get; init; } = 200;
+
+    /// <summary>The body a silent drop answers with: it should look like the backend's own success.</summary>
+    public string DropBody { get; init; } = "{}";
+
+    public int RejectStatus { get; init; } = 403;
+
+    public int MaxDepth { get; init; } = 64;
+
+    public static bool IsJsonObject(string text)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(text);
+            return doc.RootElement.ValueKind == JsonValueKind.Object;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,651 @@
+using System.Globalization;
+using Gateway.Policy.Acl;
+using Gateway.Policy.Net;
+using Gateway.Policy.Rules;
+using Gateway.Protocols.Json;
+using Tomlyn;
+using Tomlyn.Model;
+using Tomlyn.Serialization;
+
+namespace Gateway.Configuration;
+
+/// <summary>The outcome of reading gateway.toml: a config, or every problem found (never just the first).</summary>
+internal sealed record ConfigLoadResult(GatewayConfig? Config, IReadOnlyList<ConfigError> Errors)
+{
+    public bool Ok => Config is not null && Errors.Count == 0;
+}
+
+/// <summary>
+/// Reads and validates gateway.toml. Validation is complete: unknown keys, wrong types, bad regexes, CIDRs, globs,
+/// JSON pointers and missing list files are all reported with the key path and line:column, and the policy is
+/// compiled once to prove it compiles.
+/// </summary>
+internal static class ConfigLoader
+{
+    public static readonly string[] Protocols = { "json", "none" };
+
+    public static ConfigLoadResult LoadFile(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return new ConfigLoadResult(null, new[] { new ConfigError(path, 0, 0, "", $"cannot read the config file: {ex.Message}") });
+        }
+
+        return Load(text, path);
+    }
+
+    public static ConfigLoadResult Load(string text, string path)
+    {
+        var fileName = Path.GetFileName(path);
+        var metadata = new TomlMetadataStore();
+        TomlTable root;
+        try
+        {
+            root = TomlSerializer.Deserialize<TomlTable>(text, new TomlSerializerOptions { MetadataStore = metadata, SourceName = fileName })
+                ?? new TomlTable();
+        }
+        catch (TomlException ex)
+        {
+            var errors = new List<ConfigError>();
+            foreach (var d in ex.Diagnostics)
+            {
+                errors.Add(new ConfigError(fileName, d.Span.Start.Line + 1, d.Span.Start.Column + 1, "", $"TOML syntax: {d.Message}"));
+            }
+
+            if (errors.Count == 0)
+            {
+                errors.Add(new ConfigError(fileName, ex.Line ?? 0, ex.Column ?? 0, "", $"TOML syntax: {ex.Message}"));
+            }
+
+            return new ConfigLoadResult(null, errors);
+        }
+
+        var ctx = new TomlReadContext(fileName, metadata);
+        var baseDir = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
+        var included = new List<string>();
+        var reader = new TomlTableReader(root, "", ctx, (1, 1));
+
+        var limits = ReadLimits(reader.Table("limits"));
+        var server = ReadServer(reader.Table("server"));
+        var backends = ReadBackends(reader.TableArray("backends"), limits);
+        var filters = new List<FilterDefinition>();
+        foreach (var f in reader.TableArray("filters"))
+        {
+            var def = ReadFilter(f, baseDir, included, limits);
+            if (def is not null)
+            {
+                filters.Add(def);
+            }
+        }
+
+        foreach (var f in reader.TableArray("MessageFilters"))
+        {
+            var def = ReadBareRtcFilter(f, filters.Count, limits);
+            if (def is not null)
+            {
+                filters.Add(def);
+            }
+        }
+
+        CheckUniqueFilterNames(reader, filters);
+        var acl = ReadServerAcl(reader.Table("server_acl"));
+        var ipBlocks = ReadIpBlocks(reader.Table("ip_blocks"), baseDir, included);
+        reader.Finish();
+
+        if (ctx.Errors.Count == 0)
+        {
+            try
+            {
+                PolicyCompiler.Compile(filters, limits.Policy);
+            }
+            catch (PolicyCompileException ex)
+            {
+                foreach (var e in ex.Errors)
+                {
+                    ctx.Errors.Add(new ConfigError(fileName, 1, 1, "filters", e));
+                }
+            }
+        }
+
+        if (ctx.Errors.Count > 0)
+        {
+            ctx.Errors.Sort(static (a, b) => a.Line != b.Line ? a.Line.CompareTo(b.Line) : a.Column.CompareTo(b.Column));
+            return new ConfigLoadResult(null, ctx.Errors);
+        }
+
+        return new ConfigLoadResult(new GatewayConfig
+        {
+            SourcePath = Path.GetFullPath(path),
+            Server = server,
+            Limits = limits,
+            Backends = backends,
+            Filters = filters,
+            ServerAcl = acl,
+            IpBlocks = ipBlocks,
+            IncludedFiles = included,
+        }, Array.Empty<ConfigError>());
+    }
+
+    private static LimitSettings ReadLimits(TomlTableReader? t)
+    {
+        if (t is null)
+        {
+            return new LimitSettings();
+        }
+
+        var defaults = new LimitSettings();
+        var result = new LimitSettings
+        {
+            MaxBodyBytes = t.Integer("max_body_bytes", defaults.MaxBodyBytes, 1, 1L << 30),
+            MaxJsonDepth = (int)t.Integer("max_json_depth", defaults.MaxJsonDepth, 1, 1024),
+            Policy = new PolicyLimits
+            {
+                MaxRegexCount = (int)t.Integer("max_regex_count", defaults.Policy.MaxRegexCount, 0, 100_000),
+                MaxRegexLength = (int)t.Integer("max_regex_length", defaults.Policy.MaxRegexLength, 1, 100_000),
+                MaxKeywords = (int)t.Integer("max_keywords", defaults.Policy.MaxKeywords, 0, 10_000_000),
+            },
+        };
+        t.Finish();
+        return result;
+    }
+
+    private static ServerSettings ReadServer(TomlTableReader? t)
+    {
+        if (t is null)
+        {
+            return new ServerSettings();
+        }
+
+        var defaults = new ServerSettings();
+        var listen = t.Has("listen") ? t.StringList("listen") : defaults.Listen;
+        foreach (var url in listen)
+        {
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var u) || u.Scheme is not ("http" or "https") || u.AbsolutePath != "/")
+            {
+                t.Error("listen", $"\"{url}\" is not a listen URL like \"http://127.0.0.1:8080\"");
+            }
+        }
+
+        var proxies = new List<CidrBlock>();
+        foreach (var p in t.StringList("trusted_proxies"))
+        {
+            if (CidrBlock.TryParse(p, out var block, out var error))
+            {
+                proxies.Add(block);
+            }
+            else
+            {
+                t.Error("trusted_proxies", error!);
+            }
+        }
+
+        var result = new ServerSettings
+        {
+            Listen = listen,
+            TrustedProxies = proxies,
+            WatchConfig = t.Bool("watch_config", defaults.WatchConfig),
+        };
+        t.Finish();
+        return result;
+    }
+
+    private static IReadOnlyList<BackendSettings> ReadBackends(IReadOnlyList<TomlTableReader> tables, LimitSettings limits)
+    {
+        var result = new List<BackendSettings>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var t in tables)
+        {
+            var name = t.String("name", required: true) ?? "";
+            if (name.Length > 0 && !names.Add(name))
+            {
+                t.Error("name", $"backend \"{name}\" is defined twice");
+            }
+
+            var protocol = t.String("protocol", "none")!;
+            if (Array.IndexOf(Protocols, protocol) < 0)
+            {
+                t.Error("protocol", $"unknown protocol \"{protocol}\"; known: {string.Join(", ", Protocols)}");
+            }
+
+            var upstreams = t.StringList("upstreams");
+            if (!t.Has("upstreams") || upstreams.Count == 0)
+            {
+                t.Error("upstreams", "at least one upstream address is required, like \"http://127.0.0.1:8008\"");
+            }
+
+            foreach (var u in upstreams)
+            {
+                if (!Uri.TryCreate(u, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+                {
+                    t.Error("upstreams", $"\"{u}\" is not an http(s) URL");
+                }
+            }
+
+            var routes = new List<RouteSettings>();
+            foreach (var r in t.TableArray("routes"))
+            {
+                var route = ReadRoute(r, protocol, limits);
+                if (route is not null)
+                {
+                    routes.Add(route);
+                }
+            }
+
+            if (routes.Count == 0)
+            {
+                routes.Add(new RouteSettings { Path = "/" });
+            }
+
+            t.Finish();
+            result.Add(new BackendSettings { Name = name, Protocol = protocol, Upstreams = upstreams, Routes = routes });
+        }
+
+        return result;
+    }
+
+    private static RouteSettings? ReadRoute(TomlTableReader r, string protocol, LimitSettings limits)
+    {
+        var path = r.String("path", required: true) ?? "/";
+        if (!path.StartsWith('/') || path.Contains('{') || path.Contains('*'))
+        {
+            r.Error("path", $"\"{path}\" must be a path prefix starting with '/' (no wildcards)");
+        }
+
+        var methods = r.StringList("methods");
+        foreach (var m in methods)
+        {
+            if (m.Length == 0 || !m.All(char.IsAsciiLetterUpper))
+            {
+                r.Error("methods", $"\"{m}\" is not an HTTP method in capitals, like \"POST\"");
+            }
+        }
+
+        var inspect = r.Bool("inspect", protocol != "none");
+        if (inspect && protocol == "none")
+        {
+            r.Error("inspect", "this backend's protocol is \"none\": nothing can inspect its routes");
+        }
+
+        var onError = r.Enum("on_error", OnError.Reject, ("reject", OnError.Reject), ("forward", OnError.Forward));
+        JsonAdapterOptions? json = null;
+        var jsonTable = r.Table("json");
+        if (inspect && protocol == "json")
+        {
+            if (jsonTable is null)
+            {
+                r.Error("json", "an inspected route of a \"json\" backend needs a [backends.routes.json] table naming its fields");
+            }
+            else
+            {
+                json = ReadJsonOptions(jsonTable, limits);
+            }
+        }
+        else if (jsonTable is not null)
+        {
+            jsonTable.Finish();
+            r.Error("json", "only inspected routes of a \"json\" backend take a json table");
+        }
+
+        r.Finish();
+        return new RouteSettings { Path = path.TrimEnd('/').Length == 0 ? "/" : path.TrimEnd('/'), Methods = methods, Inspect = inspect, OnError = onError, Json = json };
+    }
+
+    private static JsonAdapterOptions ReadJsonOptions(TomlTableReader t, LimitSettings limits)
+    {
+        JsonPointer? Pointer(string key)
+        {
+            var s = t.String(key);
+            if (s is null)
+            {
+                return null;
+            }
+
+            if (JsonPointer.TryParse(s, out var p, out var error))
+            {
+                return p;
+            }
+
+            t.Error(key, error ?? "invalid JSON pointer");
+            return null;
+        }
+
+        var options = new JsonAdapterOptions
+        {
+            Body = Pointer("body"),
+            Title = Pointer("title"),
+            Link = Pointer("link"),
+            DisplayName = Pointer("display_name"),
+            Sender = Pointer("sender"),
+            Room = Pointer("room"),
+            Direct = Pointer("direct"),
+            SenderHeader = t.String("sender_header"),
+            RoomHeader = t.String("room_header"),
+            DirectHeader = t.String("direct_header"),
+            ModeratorHeader = t.String("moderator_header"),
+            DropStatus = (int)t.Integer("drop_status", 200, 200, 299),
+            DropBody = t.String("drop_body", "{}")!,
+            RejectStatus = (int)t.Integer("reject_status", 403, 400, 499),
+            MaxDepth = limits.MaxJsonDepth,
+        };
+        if (options.Body is null && options.Title is null && options.Link is null && options.DisplayName is null)
+        {
+            t.Context.Error(t.Position, t.Path, "name at least one text field: body, title, link or display_name (JSON pointers like \"/text\")");
+        }
+
+        if (!JsonAdapterOptions.IsJsonObject(options.DropBody))
+        {
+            t.Error("drop_body", "must be a JSON object, like '{\"status\":\"sent\"}'");
+        }
+
+        t.Finish();
+        return options;
+    }
+
+    private static FilterDefinition? ReadFilter(TomlTableReader t, string baseDir, List<string> included, LimitSettings limits)
+    {
+        var name = t.String("name", required: true) ?? "";
+        var caseSensitive = t.Bool("case_sensitive", false);
+        var keywords = new List<string>(t.StringList("keywords"));
+        ValidateKeywords(t, "keywords", keywords);
+        foreach (var file in t.StringList("keyword_files"))
+        {
+            var terms = ReadWordList(t, "keyword_files", file, baseDir, included);
+            ValidateKeywords(t, "keyword_files", terms);
+            keywords.AddRange(terms);
+        }
+
+        var allow = new List<string>(t.StringList("allow"));
+        ValidateKeywords(t, "allow", allow);
+        foreach (var file in t.StringList("allow_files"))
+        {
+            var terms = ReadWordList(t, "allow_files", file, baseDir, included);
+            ValidateKeywords(t, "allow_files", terms);
+            allow.AddRange(terms);
+        }
+
+        var regexes = t.StringList("regex");
+        for (var i = 0; i < regexes.Count; i++)
+        {
+            if (!RegexRules.TryCompile(regexes[i], caseSensitive, limits.Policy.MaxRegexLength, out _, out var error))
+            {
+                t.Context.Error(t.At("regex"), $"{t.KeyPath("regex")}[{i}]", error!);
+            }
+        }
+
+        var fields = FieldSet.None;
+        var fieldNames = t.Has("fields") ? t.StringList("fields") : new[] { "body" };
+        foreach (var f in fieldNames)
+        {
+            fields |= f switch
+            {
+                "body" => FieldSet.Body,
+                "title" => FieldSet.Title,
+                "link" => FieldSet.Link,
+                "display_name" => FieldSet.DisplayName,
+                _ => Invalid(t, "fields", $"unknown field \"{f}\"; known: body, title, link, display_name"),
+            };
+        }
+
+        var rooms = Globs(t, "rooms");
+        var excludeRooms = Globs(t, "exclude_rooms");
+        var exemptUsers = Globs(t, "exempt_users");
+        var def = new FilterDefinition
+        {
+            Name = name,
+            Enabled = t.Bool("enabled", true),
+            Priority = (int)t.Integer("priority", 0, -1_000_000, 1_000_000),
+            Action = t.Enum("action", FilterAction.Censor, ("censor", FilterAction.Censor), ("drop", FilterAction.Drop),
+                ("reject", FilterAction.Reject), ("forward", FilterAction.Forward)),
+            Notice = NullIfEmpty(t.String("notice")),
+            Report = t.Bool("report", false),
+            DryRun = t.Bool("dry_run", false),
+            Keywords = keywords,
+            Regexes = regexes,
+            Allow = allow,
+            Fields = fields,
+            Scope = t.Enum("scope", FilterScope.Both, ("both", FilterScope.Both), ("public", FilterScope.Public), ("direct", FilterScope.Direct)),
+            Rooms = rooms,
+            ExcludeRooms = excludeRooms,
+            ExemptModerators = t.Bool("exempt_moderators", true),
+            ExemptUsers = exemptUsers,
+            Normalize = t.Bool("normalize", true),
+            CaseSensitive = caseSensitive,
+        };
+        if (keywords.Count == 0 && regexes.Count == 0 && !t.Has("keyword_files"))
+        {
+            t.Context.Error(t.Position, t.Path, $"filter \"{name}\" has no keywords, keyword_files or regex: it can never match");
+        }
+
+        t.Finish();
+        return def;
+    }
+
+    /// <summary>
+    /// BareRTC's [[MessageFilters]] read verbatim. Its KeywordPhrases are RE2 regexes matched case-insensitively
+    /// against the raw message; PublicChannels/PrivateChannels are enforced here (upstream never checks them).
+    /// </summary>
+    private static FilterDefinition? ReadBareRtcFilter(TomlTableReader t, int index, LimitSettings limits)
+    {
+        var enabled = t.Bool("Enabled", false);
+        var isPublic = t.Bool("PublicChannels", false);
+        var isPrivate = t.Bool("PrivateChannels", false);
+        var phrases = t.StringList("KeywordPhrases");
+        for (var i = 0; i < phrases.Count; i++)
+        {
+            if (!RegexRules.TryCompile(phrases[i], false, limits.Policy.MaxRegexLength, out _, out var error))
+            {
+                t.Context.Error(t.At("KeywordPhrases"), $"{t.KeyPath("KeywordPhrases")}[{i}]", error!);
+            }
+        }
+
+        var censor = t.Bool("CensorMessage", false);
+        var forward = t.Bool("ForwardMessage", true);
+        var report = t.Bool("ReportMessage", false);
+        var response = NullIfEmpty(t.String("ChatServerResponse"));
+        t.Finish();
+        if (!isPublic && !isPrivate)
+        {
+            // Neither channel kind selected: the filter applies nowhere. Keep it valid but inert, as upstream would
+            // have intended once the flags were honoured.
+            enabled = false;
+        }
+
+        return new FilterDefinition
+        {
+            Name = $"MessageFilters[{index}]",
+            Enabled = enabled && phrases.Count > 0,
+            Action = !forward ? FilterAction.Drop : censor ? FilterAction.Censor : FilterAction.Forward,
+            Notice = response,
+            Report = report,
+            Regexes = phrases,
+            Scope = isPublic && isPrivate ? FilterScope.Both : isPublic ? FilterScope.Public : FilterScope.Direct,
+            Normalize = false,
+        };
+    }
+
+    private static ServerAclSettings? ReadServerAcl(TomlTableReader? t)
+    {
+        if (t is null)
+        {
+            return null;
+        }
+
+        var allow = t.StringList("allow");
+        var deny = t.StringList("deny");
+        foreach (var (key, list) in new[] { ("allow", allow), ("deny", deny) })
+        {
+            foreach (var g in list)
+            {
+                if (!ServerNameGlob.TryValidate(g, out var error))
+                {
+                    t.Error(key, error!);
+                }
+            }
+        }
+
+        var result = new ServerAclSettings(allow, deny, t.Bool("allow_ip_literals", true));
+        t.Finish();
+        return result;
+    }
+
+    private static IReadOnlyList<IpBlockEntry> ReadIpBlocks(TomlTableReader? t, string baseDir, List<string> included)
+    {
+        var entries = new List<IpBlockEntry>();
+        if (t is null)
+        {
+            return entries;
+        }
+
+        foreach (var cidr in t.StringList("deny"))
+        {
+            if (CidrBlock.TryParse(cidr, out var block, out var error))
+            {
+                entries.Add(new IpBlockEntry(block, null, null, "gateway.toml"));
+            }
+            else
+            {
+                t.Error("deny", error!);
+            }
+        }
+
+        foreach (var e in t.TableArray("entries"))
+        {
+            var cidr = e.String("cidr", required: true);
+            DateTimeOffset? expires = null;
+            var raw = e.Raw("expires");
+            if (raw is TomlDateTime dt)
+            {
+                expires = dt.DateTime;
+            }
+            else if (raw is string s && DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed))
+            {
+                expires = parsed;
+            }
+            else if (raw is not null)
+            {
+                e.Error("expires", $"expected a date-time like 2027-01-01T00:00:00Z, found {TomlTableReader.Describe(raw)}");
+            }
+
+            var reason = e.String("reason");
+            e.Finish();
+            if (cidr is null)
+            {
+                continue;
+            }
+
+            if (CidrBlock.TryParse(cidr, out var block, out var error))
+            {
+                entries.Add(new IpBlockEntry(block, expires, reason, "gateway.toml"));
+            }
+            else
+            {
+                e.Error("cidr", error!);
+            }
+        }
+
+        foreach (var file in t.StringList("files"))
+        {
+            var full = Path.GetFullPath(Path.Combine(baseDir, file));
+            included.Add(full);
+            if (!File.Exists(full))
+            {
+                t.Error("files", $"list file \"{file}\" does not exist (looked for {full})");
+                continue;
+            }
+
+            var errors = new List<string>();
+            entries.AddRange(IpListFile.Parse(File.ReadAllText(full), file, errors));
+            foreach (var err in errors)
+            {
+                t.Error("files", err);
+            }
+        }
+
+        t.Finish();
+        return entries;
+    }
+
+    private static IReadOnlyList<string> ReadWordList(TomlTableReader t, string key, string file, string baseDir, List<string> included)
+    {
+        var full = Path.GetFullPath(Path.Combine(baseDir, file));
+        included.Add(full);
+        if (!File.Exists(full))
+        {
+            t.Error(key, $"word list \"{file}\" does not exist (looked for {full})");
+            return Array.Empty<string>();
+        }
+
+        return WordListFile.Parse(File.ReadAllText(full));
+    }
+
+    private static void ValidateKeywords(TomlTableReader t, string key, IReadOnlyList<string> terms)
+    {
+        foreach (var term in terms)
+        {
+            if (!KeywordTerm.TryParse(term, out _, out var error))
+            {
+                t.Error(key, error!);
+            }
+        }
+    }
+
+    private static IReadOnlyList<string> Globs(TomlTableReader t, string key)
+    {
+        var globs = t.StringList(key);
+        foreach (var g in globs)
+        {
+            if (!NameGlob.TryValidate(g, out var error))
+            {
+                t.Error(key, error!);
+            }
+        }
+
+        return globs;
+    }
+
+    private static void CheckUniqueFilterNames(TomlTableReader root, List<FilterDefinition> filters)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var f in filters)
+        {
+            if (f.Name.Length > 0 && !seen.Add(f.Name))
+            {
+                root.Error("filters", $"filter name \"{f.Name}\" is used twice; names identify filters in reports and metrics");
+            }
+        }
+    }
+
+    private static FieldSet Invalid(TomlTableReader t, string key, string message)
+    {
+        t.Error(key, message);
+        return FieldSet.None;
+    }
+
+    private static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
+}
+
+/// <summary>Word lists in the SOGS profanity-list format: one term per line; lines starting with '#' are comments.</summary>
+internal static class WordListFile
+{
+    public static IReadOnlyList<string> Parse(string text)
+    {
+        var terms = new List<string>();
+        foreach (var raw in text.Split('\n'))
+        {
+            var line = raw.Trim();
+            if (line.Length == 0 || line[0] == '#')
+            {
+                continue;
+            }
+
+            terms.Add(line);
+        }
+
+        return terms;
+    }
+}
