@@ -1,1 +1,3 @@
-return 0;
+using Gateway.Cli;
+
+return await GatewayCli.RunAsync(args, Console.Out, Console.Error);

@@ -1,0 +1,272 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Gateway.Configuration;
+using Gateway.Hosting;
+using Gateway.Policy.Model;
+using Gateway.Policy.Rules;
+
+namespace Gateway.Cli;
+
+/// <summary>
+/// The command line others script against: <c>serve</c> (default), <c>validate</c>, <c>check</c>. Exit codes:
+/// 0 success (for <c>check</c>: whatever the verdict), 2 bad config or bad usage.
+/// </summary>
+internal static class GatewayCli
+{
+    public const string Usage = """
+        usage:
+          gateway [serve] [--config FILE]
+          gateway validate [--config FILE]
+          gateway check [--config FILE] [--direct] [--sender ID] [--room ID] [--field NAME] TEXT
+          gateway --help | --version
+
+        FILE defaults to ./gateway.toml. NAME is body (default), title, link or display_name.
+        """;
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var verb = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "serve";
+        var rest = verb == "serve" && (args.Length == 0 || args[0].StartsWith('-')) ? args : args[1..];
+        if (args.Length > 0 && args[0] is "--help" or "-h" or "help")
+        {
+            await stdout.WriteLineAsync(Usage);
+            return 0;
+        }
+
+        if (args.Length > 0 && args[0] is "--version")
+        {
+            await stdout.WriteLineAsync(typeof(GatewayCli).Assembly.GetName().Version?.ToString() ?? "0");
+            return 0;
+        }
+
+        if (!TryParseOptions(rest, out var options, out var usageError))
+        {
+            await stderr.WriteLineAsync($"gateway: {usageError}");
+            await stderr.WriteLineAsync(Usage);
+            return 2;
+        }
+
+        return verb switch
+        {
+            "serve" => await ServeAsync(options, stderr),
+            "validate" => await ValidateAsync(options, stdout, stderr),
+            "check" => await CheckAsync(options, stdout, stderr),
+            _ => await UnknownVerbAsync(verb, stderr),
+        };
+    }
+
+    private static async Task<int> UnknownVerbAsync(string verb, TextWriter stderr)
+    {
+        await stderr.WriteLineAsync($"gateway: unknown command \"{verb}\"");
+        await stderr.WriteLineAsync(Usage);
+        return 2;
+    }
+
+    private static async Task<int> ServeAsync(CliOptions options, TextWriter stderr)
+    {
+        var result = ConfigLoader.LoadFile(options.ConfigPath);
+        if (!result.Ok)
+        {
+            await WriteErrorsAsync(result, stderr);
+            return 2;
+        }
+
+        var app = GatewayApp.Build(result.Config!);
+        await app.RunAsync();
+        return 0;
+    }
+
+    private static async Task<int> ValidateAsync(CliOptions options, TextWriter stdout, TextWriter stderr)
+    {
+        var result = ConfigLoader.LoadFile(options.ConfigPath);
+        if (!result.Ok)
+        {
+            await WriteErrorsAsync(result, stderr);
+            return 2;
+        }
+
+        var c = result.Config!;
+        var policy = PolicyCompiler.Compile(c.Filters, c.Limits.Policy);
+        await stdout.WriteLineAsync($"{options.ConfigPath}: valid ({c.Backends.Count} backends, {policy.FilterCount} active filters, {policy.KeywordCount} keywords, {policy.RegexCount} regexes, {c.IpBlocks.Count} IP blocks)");
+        return 0;
+    }
+
+    private static async Task<int> CheckAsync(CliOptions options, TextWriter stdout, TextWriter stderr)
+    {
+        if (options.Text is null)
+        {
+            await stderr.WriteLineAsync("gateway: check needs the TEXT to evaluate");
+            await stderr.WriteLineAsync(Usage);
+            return 2;
+        }
+
+        var result = ConfigLoader.LoadFile(options.ConfigPath);
+        if (!result.Ok)
+        {
+            await WriteErrorsAsync(result, stderr);
+            return 2;
+        }
+
+        var policy = PolicyCompiler.Compile(result.Config!.Filters, result.Config.Limits.Policy);
+        var message = new ChatMessage
+        {
+            Protocol = "cli",
+            Sender = options.Sender,
+            Room = options.Room,
+            IsDirect = options.Direct,
+            SenderIsModerator = options.Moderator,
+            Fields = new[] { new MessageField(options.Field, options.Text) },
+        };
+        var verdict = policy.Evaluate(message);
+        await stdout.WriteLineAsync(VerdictJson(message, verdict, options.Field).ToJsonString(new JsonSerializerOptions { WriteIndented = false }));
+        return 0;
+    }
+
+    /// <summary>The verdict as the `check` command and the admin console show it.</summary>
+    public static JsonObject VerdictJson(ChatMessage message, Verdict verdict, FieldKind field)
+    {
+        var rules = new JsonArray();
+        foreach (var r in verdict.Rules)
+        {
+            rules.Add(r);
+        }
+
+        var matches = new JsonArray();
+        foreach (var m in verdict.Matches)
+        {
+            matches.Add(new JsonObject
+            {
+                ["filter"] = m.Filter,
+                ["term"] = m.Term,
+                ["field"] = FieldName(m.Field),
+                ["start"] = m.Start,
+                ["end"] = m.End,
+                ["dry_run"] = m.DryRun,
+            });
+        }
+
+        var original = message.Fields.Count > 0 ? message.Fields[0].Text : "";
+        return new JsonObject
+        {
+            ["action"] = verdict.Action.ToString().ToLowerInvariant(),
+            ["text"] = verdict.DeliveredText(message, field),
+            ["rules"] = rules,
+            ["report"] = verdict.Report,
+            ["notice"] = verdict.Notice,
+            ["deciding_filter"] = verdict.DecidingFilter,
+            ["normalized"] = PolicySnapshot.Normalize(original),
+            ["matches"] = matches,
+        };
+    }
+
+    public static string FieldName(FieldKind kind) => kind switch
+    {
+        FieldKind.Body => "body",
+        FieldKind.Title => "title",
+        FieldKind.Link => "link",
+        _ => "display_name",
+    };
+
+    private static async Task WriteErrorsAsync(ConfigLoadResult result, TextWriter stderr)
+    {
+        foreach (var e in result.Errors)
+        {
+            await stderr.WriteLineAsync(e.ToString());
+        }
+
+        await stderr.WriteLineAsync($"{result.Errors.Count} problem{(result.Errors.Count == 1 ? "" : "s")} found; the config was not loaded.");
+    }
+
+    private static bool TryParseOptions(string[] args, out CliOptions options, out string? error)
+    {
+        options = new CliOptions();
+        error = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            var a = args[i];
+            string? Next()
+            {
+                if (i + 1 < args.Length)
+                {
+                    return args[++i];
+                }
+
+                return null;
+            }
+
+            switch (a)
+            {
+                case "--config" or "-c":
+                    options = options with { ConfigPath = Next() ?? "" };
+                    if (options.ConfigPath.Length == 0)
+                    {
+                        error = "--config needs a file";
+                        return false;
+                    }
+
+                    break;
+                case "--direct":
+                    options = options with { Direct = true };
+                    break;
+                case "--moderator":
+                    options = options with { Moderator = true };
+                    break;
+                case "--sender":
+                    options = options with { Sender = Next() };
+                    break;
+                case "--room":
+                    options = options with { Room = Next() };
+                    break;
+                case "--field":
+                    var f = Next();
+                    FieldKind? kind = f switch
+                    {
+                        "body" => FieldKind.Body,
+                        "title" => FieldKind.Title,
+                        "link" => FieldKind.Link,
+                        "display_name" => FieldKind.DisplayName,
+                        _ => null,
+                    };
+                    if (kind is null)
+                    {
+                        error = $"unknown --field \"{f}\"; known: body, title, link, display_name";
+                        return false;
+                    }
+
+                    options = options with { Field = kind.Value };
+                    break;
+                case "--":
+                    options = options with { Text = string.Join(' ', args[(i + 1)..]) };
+                    return true;
+                default:
+                    if (a.StartsWith("--", StringComparison.Ordinal))
+                    {
+                        error = $"unknown option \"{a}\"";
+                        return false;
+                    }
+
+                    options = options with { Text = options.Text is null ? a : options.Text + " " + a };
+                    break;
+            }
+        }
+
+        return true;
+    }
+
+    private sealed record CliOptions
+    {
+        public string ConfigPath { get; init; } = "gateway.toml";
+
+        public bool Direct { get; init; }
+
+        public bool Moderator { get; init; }
+
+        public string? Sender { get; init; }
+
+        public string? Room { get; init; }
+
+        public FieldKind Field { get; init; } = FieldKind.Body;
+
+        public string? Text { get; init; }
+    }
+}

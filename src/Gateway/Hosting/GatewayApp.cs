@@ -1,0 +1,173 @@
+using Gateway.Configuration;
+using Gateway.Middleware;
+using Gateway.Runtime;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Yarp.ReverseProxy.Configuration;
+
+namespace Gateway.Hosting;
+
+/// <summary>Builds the gateway's web application from a validated config. Program.cs and tests both use this.</summary>
+internal static class GatewayApp
+{
+    public static WebApplication Build(GatewayConfig config, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = Array.Empty<string>() });
+        builder.WebHost.UseUrls(config.Server.Listen.ToArray());
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            // Passthrough routes stream any size; inspected routes enforce limits.max_body_bytes themselves.
+            k.Limits.MaxRequestBodySize = null;
+        });
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Yarp", LogLevel.Warning);
+
+        var time = TimeProvider.System;
+        var initial = RuntimeSnapshot.Build(config, version: 1, time.GetUtcNow());
+        builder.Services.AddSingleton(time);
+        builder.Services.AddSingleton(new GatewayState(initial));
+        builder.Services.AddSingleton<ConfigReloader>();
+        builder.Services.AddHostedService<ConfigWatcher>();
+        builder.Services.AddReverseProxy().LoadFromMemory(initial.ProxyRoutes, initial.ProxyClusters);
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.UseMiddleware<ClientIpMiddleware>();
+        app.MapGet("/_gateway/health", () => Results.Json(new { status = "ok" }));
+        app.MapReverseProxy(pipeline =>
+        {
+            pipeline.UseMiddleware<InspectionMiddleware>();
+            // A custom pipeline drops YARP's defaults: put them back.
+            pipeline.UseSessionAffinity();
+            pipeline.UseLoadBalancing();
+            pipeline.UsePassiveHealthChecks();
+        });
+
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
+            var s = app.Services.GetRequiredService<GatewayState>().Current;
+            var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway");
+            Log.Started(logger, addresses is null ? "?" : string.Join(", ", addresses), s.Version, s.Policy.FilterCount,
+                s.Policy.KeywordCount, s.Policy.RegexCount);
+        });
+        return app;
+    }
+
+    public static IReadOnlyList<string> Addresses(WebApplication app) =>
+        app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToArray() ?? Array.Empty<string>();
+}
+
+/// <summary>Loads a changed config beside the live one and swaps it in only if it is entirely valid.</summary>
+internal sealed class ConfigReloader(GatewayState state, InMemoryConfigProvider proxyConfig, TimeProvider time, ILogger<ConfigReloader> logger)
+{
+    private readonly Lock _gate = new();
+
+    public ConfigLoadResult Reload(string path)
+    {
+        lock (_gate)
+        {
+            var current = state.Current;
+            var result = ConfigLoader.LoadFile(path);
+            if (!result.Ok)
+            {
+                state.CountFailure();
+                Log.ReloadRefused(logger, current.Version, string.Join(Environment.NewLine, result.Errors));
+                return result;
+            }
+
+            RuntimeSnapshot next;
+            try
+            {
+                next = RuntimeSnapshot.Build(result.Config!, current.Version + 1, time.GetUtcNow());
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                state.CountFailure();
+                Log.ReloadRefused(logger, current.Version, ex.Message);
+                return new ConfigLoadResult(null, new[] { new ConfigError(Path.GetFileName(path), 0, 0, "", ex.Message) });
+            }
+
+            if (!next.Config.Server.Listen.SequenceEqual(current.Config.Server.Listen))
+            {
+                Log.ListenersNeedRestart(logger);
+            }
+
+            // Bindings first, then routes: a request routed by a new route id always finds its binding.
+            state.Swap(next);
+            proxyConfig.Update(next.ProxyRoutes, next.ProxyClusters);
+            Log.Reloaded(logger, path, next.Version, next.Policy.FilterCount, next.Policy.KeywordCount, next.Policy.RegexCount);
+            return result;
+        }
+    }
+}
+
+/// <summary>Watches gateway.toml and the list files it includes; debounces bursts of editor writes.</summary>
+internal sealed class ConfigWatcher(GatewayState state, ConfigReloader reloader) : IHostedService, IDisposable
+{
+    private readonly List<FileSystemWatcher> _watchers = new();
+    private Timer? _debounce;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var config = state.Current.Config;
+        if (!config.Server.WatchConfig)
+        {
+            return Task.CompletedTask;
+        }
+
+        _debounce = new Timer(_ => Fire(), null, Timeout.Infinite, Timeout.Infinite);
+        var dirs = new HashSet<string>(StringComparer.Ordinal) { Path.GetDirectoryName(config.SourcePath)! };
+        foreach (var f in config.IncludedFiles)
+        {
+            var d = Path.GetDirectoryName(f);
+            if (d is not null && Directory.Exists(d))
+            {
+                dirs.Add(d);
+            }
+        }
+
+        foreach (var dir in dirs)
+        {
+            var w = new FileSystemWatcher(dir) { IncludeSubdirectories = false, NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size };
+            w.Changed += OnChange;
+            w.Created += OnChange;
+            w.Renamed += OnChange;
+            w.EnableRaisingEvents = true;
+            _watchers.Add(w);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private void OnChange(object sender, FileSystemEventArgs e)
+    {
+        var config = state.Current.Config;
+        var full = Path.GetFullPath(e.FullPath);
+        if (full == config.SourcePath || config.IncludedFiles.Contains(full))
+        {
+            _debounce?.Change(300, Timeout.Infinite);
+        }
+    }
+
+    private void Fire() => reloader.Reload(state.Current.Config.SourcePath);
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        Dispose();
+        return Task.CompletedTask;
+    }
+
+    public void Dispose()
+    {
+        foreach (var w in _watchers)
+        {
+            w.Dispose();
+        }
+
+        _watchers.Clear();
+        _debounce?.Dispose();
+        _debounce = null;
+    }
+}

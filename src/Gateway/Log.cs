@@ -1,0 +1,36 @@
+namespace Gateway;
+
+/// <summary>
+/// Every log line the gateway writes, source-generated with stable event ids. None of them takes message text,
+/// tokens or request bodies as a parameter: that is how the privacy rule is kept, by construction.
+/// </summary>
+internal static partial class Log
+{
+    [LoggerMessage(1000, LogLevel.Information, "Gateway listening on {Addresses} (config version {Version}, {Filters} filters, {Keywords} keywords, {Regexes} regexes)")]
+    public static partial void Started(ILogger logger, string addresses, long version, int filters, int keywords, int regexes);
+
+    [LoggerMessage(1001, LogLevel.Information, "Config reloaded from {Path}: version {Version}, {Filters} filters, {Keywords} keywords, {Regexes} regexes")]
+    public static partial void Reloaded(ILogger logger, string path, long version, int filters, int keywords, int regexes);
+
+    [LoggerMessage(1002, LogLevel.Error, "Config reload refused; the last good config (version {Version}) keeps serving. {Problem}")]
+    public static partial void ReloadRefused(ILogger logger, long version, string problem);
+
+    [LoggerMessage(1003, LogLevel.Warning, "Listener changes in the config take effect only after a restart")]
+    public static partial void ListenersNeedRestart(ILogger logger);
+
+    [LoggerMessage(2000, LogLevel.Information, "Verdict {Action} by filter {Filter} on route {Route} ({Protocol}, direct={Direct})")]
+    public static partial void Verdict(ILogger logger, string action, string? filter, string route, string protocol, bool direct);
+
+    [LoggerMessage(2001, LogLevel.Warning, "Request body refused on route {Route}: {Code}")]
+    public static partial void BadBody(ILogger logger, string route, string code);
+
+    [LoggerMessage(2002, LogLevel.Warning, "Request body larger than {Limit} bytes refused on route {Route}")]
+    public static partial void TooLarge(ILogger logger, string route, long limit);
+
+    // The exception's type only: its message or stack could carry fragments of the body.
+    [LoggerMessage(2003, LogLevel.Error, "Inspection failed on route {Route} with {ExceptionType}; on_error={OnError}")]
+    public static partial void InspectionFailed(ILogger logger, string route, string exceptionType, string onError);
+
+    [LoggerMessage(2004, LogLevel.Information, "Request from a blocked address refused ({Method})")]
+    public static partial void IpBlocked(ILogger logger, string method);
+}

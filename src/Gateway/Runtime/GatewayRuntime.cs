@@ -1,0 +1,120 @@
+using Gateway.Configuration;
+using Gateway.Policy.Acl;
+using Gateway.Policy.Net;
+using Gateway.Policy.Rules;
+using Gateway.Protocols.Abstractions;
+using Gateway.Protocols.Json;
+using Yarp.ReverseProxy.Configuration;
+
+namespace Gateway.Runtime;
+
+/// <summary>How one YARP route is handled: which adapter inspects it (null = passthrough) and how it fails.</summary>
+internal sealed record RouteBinding(string RouteId, string Backend, IProtocolAdapter? Adapter, OnError OnError);
+
+/// <summary>
+/// Everything compiled from one config version: policy, ACL, IP sets, route bindings and the YARP routes and
+/// clusters. Built beside the live one and swapped with one reference write.
+/// </summary>
+internal sealed class RuntimeSnapshot
+{
+    public required long Version { get; init; }
+
+    public required DateTimeOffset LoadedAt { get; init; }
+
+    public required GatewayConfig Config { get; init; }
+
+    public required PolicySnapshot Policy { get; init; }
+
+    public required ServerAcl Acl { get; init; }
+
+    public required IpBlockList IpBlocks { get; init; }
+
+    public required IpBlockList TrustedProxies { get; init; }
+
+    public required IReadOnlyDictionary<string, RouteBinding> Routes { get; init; }
+
+    public required IReadOnlyList<RouteConfig> ProxyRoutes { get; init; }
+
+    public required IReadOnlyList<ClusterConfig> ProxyClusters { get; init; }
+
+    public static RuntimeSnapshot Build(GatewayConfig config, long version, DateTimeOffset now)
+    {
+        var policy = PolicyCompiler.Compile(config.Filters, config.Limits.Policy);
+        var acl = config.ServerAcl is { } a ? ServerAcl.Create(a.Allow, a.Deny, a.AllowIpLiterals) : ServerAcl.AllowAll;
+        var trusted = new List<IpBlockEntry>();
+        foreach (var c in config.Server.TrustedProxies)
+        {
+            trusted.Add(new IpBlockEntry(c));
+        }
+
+        var bindings = new Dictionary<string, RouteBinding>(StringComparer.Ordinal);
+        var routes = new List<RouteConfig>();
+        var clusters = new List<ClusterConfig>();
+        foreach (var backend in config.Backends)
+        {
+            var destinations = new Dictionary<string, DestinationConfig>(StringComparer.Ordinal);
+            for (var i = 0; i < backend.Upstreams.Count; i++)
+            {
+                destinations[$"d{i}"] = new DestinationConfig { Address = backend.Upstreams[i] };
+            }
+
+            var clusterId = "backend-" + backend.Name;
+            clusters.Add(new ClusterConfig
+            {
+                ClusterId = clusterId,
+                Destinations = destinations,
+                LoadBalancingPolicy = "RoundRobin",
+            });
+
+            for (var ri = 0; ri < backend.Routes.Count; ri++)
+            {
+                var r = backend.Routes[ri];
+                var routeId = $"{backend.Name}#{ri}";
+                IProtocolAdapter? adapter = r.Inspect && backend.Protocol == "json" && r.Json is not null ? new JsonAdapter(r.Json) : null;
+                bindings[routeId] = new RouteBinding(routeId, backend.Name, adapter, r.OnError);
+                routes.Add(new RouteConfig
+                {
+                    RouteId = routeId,
+                    ClusterId = clusterId,
+                    // Longer prefixes first, so "/api/messages" wins over "/" regardless of file order.
+                    Order = -r.Path.Length,
+                    Match = new RouteMatch
+                    {
+                        Path = r.Path == "/" ? "/{**rest}" : r.Path + "/{**rest}",
+                        Methods = r.Methods.Count == 0 ? null : r.Methods,
+                    },
+                });
+            }
+        }
+
+        return new RuntimeSnapshot
+        {
+            Version = version,
+            LoadedAt = now,
+            Config = config,
+            Policy = policy,
+            Acl = acl,
+            IpBlocks = IpBlockList.Build(config.IpBlocks),
+            TrustedProxies = IpBlockList.Build(trusted),
+            Routes = bindings,
+            ProxyRoutes = routes,
+            ProxyClusters = clusters,
+        };
+    }
+}
+
+/// <summary>The live snapshot. Requests read <see cref="Current"/> once; reloads swap it atomically.</summary>
+internal sealed class GatewayState
+{
+    private RuntimeSnapshot _current;
+
+    public GatewayState(RuntimeSnapshot initial) => _current = initial;
+
+    public RuntimeSnapshot Current => Volatile.Read(ref _current);
+
+    public long ReloadFailures { get; private set; }
+
+    public void Swap(RuntimeSnapshot next) => Volatile.Write(ref _current, next);
+
+    public void CountFailure() => ReloadFailures++;
+}
