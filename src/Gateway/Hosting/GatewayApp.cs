@@ -26,6 +26,9 @@ internal static class GatewayApp
         var time = TimeProvider.System;
         var initial = RuntimeSnapshot.Build(config, version: 1, time.GetUtcNow());
         builder.Services.AddSingleton(time);
+        // YARP's session affinity asks for data protection; keep its keys in memory, never on disk.
+        builder.Services.AddSingleton<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(
+            new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider());
         builder.Services.AddSingleton(new GatewayState(initial));
         builder.Services.AddSingleton<ConfigReloader>();
         builder.Services.AddHostedService<ConfigWatcher>();

@@ -1,0 +1,41 @@
+# Gateway — build, run, test. `make run` starts the gateway in front of the bundled demo chat backend.
+SHELL := /bin/bash
+DOTNET ?= dotnet
+CONFIG ?= gateway.toml
+CONFIGURATION ?= Release
+GATEWAY_DLL := src/Gateway/bin/$(CONFIGURATION)/net10.0/gateway.dll
+DEMO_DLL := src/Gateway.DemoChat/bin/$(CONFIGURATION)/net10.0/demochat.dll
+DEMO_URL ?= http://127.0.0.1:8081
+
+.PHONY: all build run test validate check bench format clean
+
+all: build
+
+build:
+	$(DOTNET) build Gateway.sln -c $(CONFIGURATION) --nologo -v quiet
+
+# The demo backend runs in the background and stops with the gateway (Ctrl+C).
+run: build
+	@$(DOTNET) $(DEMO_DLL) $(DEMO_URL) & demo=$$!; \
+	trap "kill $$demo 2>/dev/null" EXIT INT TERM; \
+	sleep 1; \
+	echo "gateway: config $(CONFIG); demo chat backend on $(DEMO_URL); try the curl lines in README.md"; \
+	$(DOTNET) $(GATEWAY_DLL) serve --config $(CONFIG)
+
+validate: build
+	$(DOTNET) $(GATEWAY_DLL) validate --config $(CONFIG)
+
+# make check TEXT="some message"
+check: build
+	$(DOTNET) $(GATEWAY_DLL) check --config $(CONFIG) "$(TEXT)"
+
+# Runs every test project and ends with one line: "N passed, N failed".
+test:
+	@bash tests/run-tests.sh
+
+format:
+	$(DOTNET) format Gateway.sln --verify-no-changes
+
+clean:
+	$(DOTNET) clean Gateway.sln --nologo -v quiet
+	rm -rf tests/*/TestResults
