@@ -332,4 +332,30 @@ public sealed class ServerAclTests
 
         Assert.Equal(expected, acl.IsAllowed(server));
     }
+
+    [Fact]
+    public void IsAllowed_WithPortAndEveryGlobShape_DoesNotAllocate()
+    {
+        var acl = ServerAcl.Create(["*.org", "good.*", "exact.com"], ["evil.com", "*.evil.com", "ev?l.net", "a*b*c"], allowIpLiterals: false);
+        string[] names = ["x.evil.com:8448", "good.org:443", "exact.com", "1.2.3.4:8448", "[::1]:8448", "nobody.example"];
+        foreach (var name in names)
+        {
+            acl.IsAllowed(name);
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var allowed = 0;
+        for (var i = 0; i < 1_000; i++)
+        {
+            foreach (var name in names)
+            {
+                allowed += acl.IsAllowed(name) ? 1 : 0;
+            }
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(2_000, allowed);
+        Assert.Equal(0, allocated);
+    }
 }
