@@ -76,8 +76,9 @@ internal sealed class RuntimeSnapshot
                 {
                     RouteId = routeId,
                     ClusterId = clusterId,
-                    // Longer prefixes first, so "/api/messages" wins over "/" regardless of file order.
-                    Order = -r.Path.Length,
+                    // Longer prefixes first, so "/api/messages" wins over "/" regardless of file order; all after
+                    // the gateway's own endpoints (order 0), so a "/" route cannot shadow /_gateway/health.
+                    Order = 100_000 - r.Path.Length,
                     Match = new RouteMatch
                     {
                         Path = r.Path == "/" ? "/{**rest}" : r.Path + "/{**rest}",
