@@ -332,7 +332,7 @@ internal static class ConfigLoader
             RejectStatus = (int)t.Integer("reject_status", 403, 400, 499),
             MaxDepth = limits.MaxJsonDepth,
         };
-        if (options.Body is null && options.Title is null && options.Link is null && options.DisplayName is null)
+        if (!t.Has("body") && !t.Has("title") && !t.Has("link") && !t.Has("display_name"))
         {
             t.Context.Error(t.Position, t.Path, "name at least one text field: body, title, link or display_name (JSON pointers like \"/text\")");
         }
