@@ -111,10 +111,21 @@ internal sealed class ConfigWatcher(GatewayState state, ConfigReloader reloader)
 {
     private readonly List<FileSystemWatcher> _watchers = new();
     private Timer? _debounce;
+    private System.Runtime.InteropServices.PosixSignalRegistration? _sighup;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var config = state.Current.Config;
+        if (!OperatingSystem.IsWindows())
+        {
+            // `systemctl reload` (SIGHUP) reloads whether or not the file watcher is on.
+            _sighup = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGHUP, ctx =>
+            {
+                ctx.Cancel = true;
+                ThreadPool.QueueUserWorkItem(_ => Fire());
+            });
+        }
+
         if (!config.Server.WatchConfig)
         {
             return Task.CompletedTask;
@@ -170,6 +181,8 @@ internal sealed class ConfigWatcher(GatewayState state, ConfigReloader reloader)
         }
 
         _watchers.Clear();
+        _sighup?.Dispose();
+        _sighup = null;
         _debounce?.Dispose();
         _debounce = null;
     }
