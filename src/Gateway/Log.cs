@@ -33,4 +33,29 @@ internal static partial class Log
 
     [LoggerMessage(2004, LogLevel.Information, "Request from a blocked address refused ({Method})")]
     public static partial void IpBlocked(ILogger logger, string method);
+
+    // Audit: metadata only. User ids and room ids are not message text; the text itself never appears here.
+    [LoggerMessage(3000, LogLevel.Information, "Audit: {Action} by filter {Filter} ({Protocol}, route {Route}, room {Room}, sender {Sender}, direct={Direct})")]
+    public static partial void Audit(ILogger logger, string action, string? filter, string protocol, string route, string? room, string? sender, bool direct);
+
+    [LoggerMessage(3001, LogLevel.Error, "Audit file could not be written ({ExceptionType}); audit events still go to the log")]
+    public static partial void AuditFileFailed(ILogger logger, string exceptionType);
+
+    [LoggerMessage(3100, LogLevel.Warning, "Report {ReportId} dropped: the report queue is full ({Capacity}); {Dropped} dropped so far")]
+    public static partial void ReportDropped(ILogger logger, Guid reportId, int capacity, long dropped);
+
+    [LoggerMessage(3101, LogLevel.Debug, "Report {ReportId} delivered ({Status})")]
+    public static partial void ReportSent(ILogger logger, Guid reportId, int status);
+
+    [LoggerMessage(3102, LogLevel.Warning, "Report {ReportId} not delivered yet ({Reason}); it stays queued and will be retried")]
+    public static partial void ReportDeferred(ILogger logger, Guid reportId, string reason);
+
+    [LoggerMessage(3103, LogLevel.Error, "Report {ReportId} refused by the webhook with {Status}; not retried")]
+    public static partial void ReportRefused(ILogger logger, Guid reportId, int status);
+
+    [LoggerMessage(3104, LogLevel.Information, "Report queue drained at shutdown: {Delivered} delivered, {Left} dropped")]
+    public static partial void ReportsDrained(ILogger logger, int delivered, int left);
+
+    [LoggerMessage(3105, LogLevel.Information, "User report on route {Route} not enriched: the reporter is not a participant of that conversation")]
+    public static partial void UserReportNotParticipant(ILogger logger, string route);
 }

@@ -27,6 +27,9 @@ public sealed record ChatMessage
 
     public bool IsDirect { get; init; }
 
+    /// <summary>The other participant of a direct message, when the protocol says who it is.</summary>
+    public string? Recipient { get; init; }
+
     /// <summary>Set by the adapter when the protocol says the sender moderates the room.</summary>
     public bool SenderIsModerator { get; init; }
 

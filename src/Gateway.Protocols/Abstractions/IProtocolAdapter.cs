@@ -32,12 +32,21 @@ public sealed class AdapterParse
     /// <summary>Adapter-private state carried from parse to apply (e.g. where the fields sit in the body).</summary>
     public object? State { get; init; }
 
+    /// <summary>
+    /// Set when the request is a user's "report this" (the protocol's own report endpoint): it is forwarded as usual
+    /// and also produces an enriched webhook report with the conversation's context.
+    /// </summary>
+    public UserReport? UserReport { get; init; }
+
     /// <summary>Set when the body could not be understood; the route's on_error decides what happens.</summary>
     public AdapterError? Error { get; init; }
 
     public static AdapterParse Failed(string code, string detail) =>
         new() { Messages = Array.Empty<ChatMessage>(), Error = new AdapterError(code, detail) };
 }
+
+/// <summary>A user's report of a conversation or user, as the protocol's report endpoint carried it.</summary>
+public sealed record UserReport(string Protocol, string Reporter, string? About, string? Room, bool IsDirect, string? Reason);
 
 /// <summary>A request body the adapter could not read: <paramref name="Code"/> is stable, <paramref name="Detail"/> human.</summary>
 public sealed record AdapterError(string Code, string Detail);

@@ -23,6 +23,7 @@ public sealed class JsonAdapter : IProtocolAdapter
     private readonly int _senderSlot;
     private readonly int _roomSlot;
     private readonly int _directSlot;
+    private readonly int _recipientSlot;
     private readonly byte[] _dropBody;
 
     public JsonAdapter(JsonAdapterOptions options)
@@ -58,6 +59,7 @@ public sealed class JsonAdapter : IProtocolAdapter
         _senderSlot = Slot(options.Sender);
         _roomSlot = Slot(options.Room);
         _directSlot = Slot(options.Direct);
+        _recipientSlot = Slot(options.Recipient);
         _scanner = new JsonFieldScanner(pointers, options.MaxDepth);
         _dropBody = Encoding.UTF8.GetBytes(options.DropBody);
     }
@@ -102,12 +104,32 @@ public sealed class JsonAdapter : IProtocolAdapter
             fields.Add(new MessageField(_textKinds[i], JsonValues.ReadString(json, loc) ?? string.Empty));
         }
 
+        var sender = ReadText(json, found, _senderSlot) ?? Header(request, _options.SenderHeader);
+        var room = ReadText(json, found, _roomSlot) ?? Header(request, _options.RoomHeader);
+        var recipient = ReadText(json, found, _recipientSlot) ?? Header(request, _options.RecipientHeader);
+        var isDirect = ReadFlag(json, found, _directSlot) ?? IsTrue(Header(request, _options.DirectHeader));
+        if (_options.Kind == "report")
+        {
+            if (sender is null)
+            {
+                return AdapterParse.NoMessages;
+            }
+
+            var reason = fields.Count > 0 ? fields[0].Text : null;
+            return new AdapterParse
+            {
+                Messages = Array.Empty<ChatMessage>(),
+                UserReport = new UserReport(Protocol, sender, recipient, room, isDirect, reason),
+            };
+        }
+
         var message = new ChatMessage
         {
             Protocol = Protocol,
-            Sender = ReadText(json, found, _senderSlot) ?? Header(request, _options.SenderHeader),
-            Room = ReadText(json, found, _roomSlot) ?? Header(request, _options.RoomHeader),
-            IsDirect = ReadFlag(json, found, _directSlot) ?? IsTrue(Header(request, _options.DirectHeader)),
+            Sender = sender,
+            Room = room,
+            Recipient = recipient,
+            IsDirect = isDirect,
             SenderIsModerator = IsTrue(Header(request, _options.ModeratorHeader)),
             Fields = fields,
         };

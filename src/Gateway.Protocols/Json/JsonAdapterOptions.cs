@@ -17,6 +17,14 @@ public sealed record JsonAdapterOptions
 
     internal JsonPointer? Room { get; init; }
 
+    /// <summary>The other participant of a direct message (DM context is keyed by the pair).</summary>
+    internal JsonPointer? Recipient { get; init; }
+
+    public string? RecipientHeader { get; init; }
+
+    /// <summary>"message" (filter it) or "report" (a user's report: forward it and send an enriched report).</summary>
+    public string Kind { get; init; } = "message";
+
     /// <summary>A boolean (or "true"/"false") saying the message is a direct message.</summary>
     internal JsonPointer? Direct { get; init; }
 

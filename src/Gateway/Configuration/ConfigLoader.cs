@@ -95,6 +95,9 @@ internal static class ConfigLoader
         CheckUniqueFilterNames(reader, filters);
         var acl = ReadServerAcl(reader.Table("server_acl"));
         var ipBlocks = ReadIpBlocks(reader.Table("ip_blocks"), baseDir, included);
+        var context = ReadContext(reader.Table("context"));
+        var reports = ReadReports(reader.Table("reports"), baseDir);
+        var audit = ReadAudit(reader.Table("audit"), baseDir);
         reader.Finish();
 
         if (ctx.Errors.Count == 0)
@@ -127,6 +130,9 @@ internal static class ConfigLoader
             Filters = filters,
             ServerAcl = acl,
             IpBlocks = ipBlocks,
+            Context = context,
+            Reports = reports,
+            Audit = audit,
             IncludedFiles = included,
         }, Array.Empty<ConfigError>());
     }
@@ -323,6 +329,9 @@ internal static class ConfigLoader
             Sender = Pointer("sender"),
             Room = Pointer("room"),
             Direct = Pointer("direct"),
+            Recipient = Pointer("recipient"),
+            RecipientHeader = t.String("recipient_header"),
+            Kind = t.Enum("kind", "message", ("message", "message"), ("report", "report")),
             SenderHeader = t.String("sender_header"),
             RoomHeader = t.String("room_header"),
             DirectHeader = t.String("direct_header"),
@@ -466,6 +475,149 @@ internal static class ConfigLoader
             Scope = isPublic && isPrivate ? FilterScope.Both : isPublic ? FilterScope.Public : FilterScope.Direct,
             Normalize = false,
         };
+    }
+
+    private static ContextSettings ReadContext(TomlTableReader? t)
+    {
+        var d = new ContextSettings();
+        if (t is null)
+        {
+            return d;
+        }
+
+        var result = new ContextSettings
+        {
+            MessagesPerConversation = (int)t.Integer("messages_per_conversation", d.MessagesPerConversation, 1, 1000),
+            MaxTotalBytes = t.Integer("max_total_bytes", d.MaxTotalBytes, 1024, 1L << 40),
+            IdleMinutes = (int)t.Integer("idle_minutes", d.IdleMinutes, 1, 7 * 24 * 60),
+            PublicRooms = t.Bool("public_rooms", d.PublicRooms),
+        };
+        t.Finish();
+        return result;
+    }
+
+    private static ReportSettings ReadReports(TomlTableReader? t, string baseDir)
+    {
+        var d = new ReportSettings();
+        if (t is null)
+        {
+            return d;
+        }
+
+        Uri? url = null;
+        var urlText = t.String("url");
+        if (!string.IsNullOrEmpty(urlText))
+        {
+            if (Uri.TryCreate(urlText, UriKind.Absolute, out var u) && u.Scheme is "http" or "https")
+            {
+                url = u;
+            }
+            else
+            {
+                t.Error("url", $"\"{urlText}\" is not an http(s) URL");
+            }
+        }
+
+        var format = t.Enum("format", "gateway", ("gateway", "gateway"), ("barertc", "barertc"));
+        var secretEnv = t.String("secret_env");
+        var secretFile = t.String("secret_file");
+        if (t.Has("secret"))
+        {
+            t.Error("secret", "the webhook secret is never written in gateway.toml: use secret_env (an environment variable name) or secret_file");
+        }
+
+        Secret? secret = null;
+        string? source = null;
+        if (!string.IsNullOrEmpty(secretEnv) && !string.IsNullOrEmpty(secretFile))
+        {
+            t.Error("secret_file", "give secret_env or secret_file, not both");
+        }
+        else if (!string.IsNullOrEmpty(secretEnv))
+        {
+            source = "env:" + secretEnv;
+            var value = Environment.GetEnvironmentVariable(secretEnv);
+            if (string.IsNullOrEmpty(value))
+            {
+                if (url is not null)
+                {
+                    t.Error("secret_env", $"environment variable {secretEnv} is not set (it holds the webhook signing secret)");
+                }
+            }
+            else
+            {
+                secret = new Secret(System.Text.Encoding.UTF8.GetBytes(value));
+            }
+        }
+        else if (!string.IsNullOrEmpty(secretFile))
+        {
+            var full = Path.GetFullPath(Path.Combine(baseDir, secretFile));
+            source = "file:" + full;
+            if (!File.Exists(full))
+            {
+                t.Error("secret_file", $"secret file \"{secretFile}\" does not exist (looked for {full})");
+            }
+            else
+            {
+                secret = new Secret(System.Text.Encoding.UTF8.GetBytes(File.ReadAllText(full).Trim()));
+            }
+        }
+        else if (url is not null)
+        {
+            t.Error("url", "reports are signed: set secret_env (an environment variable name) or secret_file");
+        }
+
+        Secret? apiKey = null;
+        var apiKeyEnv = t.String("barertc_api_key_env");
+        if (!string.IsNullOrEmpty(apiKeyEnv))
+        {
+            var v = Environment.GetEnvironmentVariable(apiKeyEnv);
+            if (string.IsNullOrEmpty(v))
+            {
+                if (url is not null && format == "barertc")
+                {
+                    t.Error("barertc_api_key_env", $"environment variable {apiKeyEnv} is not set");
+                }
+            }
+            else
+            {
+                apiKey = new Secret(System.Text.Encoding.UTF8.GetBytes(v));
+            }
+        }
+
+        var result = new ReportSettings
+        {
+            Url = url,
+            Format = format,
+            Secret = secret,
+            SecretSource = source,
+            BareRtcApiKey = apiKey,
+            QueueCapacity = (int)t.Integer("queue_capacity", d.QueueCapacity, 1, 1_000_000),
+            MaxAttempts = (int)t.Integer("max_attempts", d.MaxAttempts, 1, 100),
+            TimeoutSeconds = (int)t.Integer("timeout_seconds", d.TimeoutSeconds, 1, 600),
+            DrainSeconds = (int)t.Integer("drain_seconds", d.DrainSeconds, 0, 600),
+            IncludeClientIp = t.Bool("include_client_ip", d.IncludeClientIp),
+        };
+        t.Finish();
+        return result;
+    }
+
+    private static AuditSettings ReadAudit(TomlTableReader? t, string baseDir)
+    {
+        var d = new AuditSettings();
+        if (t is null)
+        {
+            return d;
+        }
+
+        var file = t.String("file");
+        var result = new AuditSettings
+        {
+            File = string.IsNullOrEmpty(file) ? null : Path.GetFullPath(Path.Combine(baseDir, file)),
+            MaxFileBytes = t.Integer("max_file_bytes", d.MaxFileBytes, 1024, 1L << 40),
+            MaxFiles = (int)t.Integer("max_files", d.MaxFiles, 1, 1000),
+        };
+        t.Finish();
+        return result;
     }
 
     private static ServerAclSettings? ReadServerAcl(TomlTableReader? t)

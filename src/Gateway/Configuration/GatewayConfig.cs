@@ -22,6 +22,12 @@ internal sealed record GatewayConfig
 
     public IReadOnlyList<IpBlockEntry> IpBlocks { get; init; } = Array.Empty<IpBlockEntry>();
 
+    public ContextSettings Context { get; init; } = new();
+
+    public ReportSettings Reports { get; init; } = new();
+
+    public AuditSettings Audit { get; init; } = new();
+
     /// <summary>Word-list and IP-list files the config reads: a change to any of them reloads.</summary>
     public IReadOnlyList<string> IncludedFiles { get; init; } = Array.Empty<string>();
 }
@@ -80,3 +86,62 @@ internal sealed record RouteSettings
 }
 
 internal sealed record ServerAclSettings(IReadOnlyList<string> Allow, IReadOnlyList<string> Deny, bool AllowIpLiterals);
+
+/// <summary>RAM-only conversation buffers that give reports their context.</summary>
+internal sealed record ContextSettings
+{
+    public int MessagesPerConversation { get; init; } = 10;
+
+    public long MaxTotalBytes { get; init; } = 256L * 1024 * 1024;
+
+    public int IdleMinutes { get; init; } = 60;
+
+    /// <summary>Keep buffers for public rooms too (direct conversations always have one).</summary>
+    public bool PublicRooms { get; init; }
+}
+
+/// <summary>A secret that never prints itself: records would otherwise put it in ToString().</summary>
+internal sealed class Secret(byte[] value)
+{
+    public byte[] Value { get; } = value;
+
+    public override string ToString() => "***";
+}
+
+internal sealed record ReportSettings
+{
+    /// <summary>Webhook URL; null = reports off.</summary>
+    public Uri? Url { get; init; }
+
+    /// <summary>"gateway" (versioned JSON) or "barertc" (BareRTC's own report payload).</summary>
+    public string Format { get; init; } = "gateway";
+
+    public Secret? Secret { get; init; }
+
+    public string? SecretSource { get; init; }
+
+    /// <summary>APIKey field of BareRTC-format reports.</summary>
+    public Secret? BareRtcApiKey { get; init; }
+
+    public int QueueCapacity { get; init; } = 1000;
+
+    public int MaxAttempts { get; init; } = 4;
+
+    public int TimeoutSeconds { get; init; } = 10;
+
+    public int DrainSeconds { get; init; } = 10;
+
+    public bool IncludeClientIp { get; init; }
+
+    public bool Enabled => Url is not null;
+}
+
+internal sealed record AuditSettings
+{
+    /// <summary>JSON-lines audit file; null = audit events go to the log only.</summary>
+    public string? File { get; init; }
+
+    public long MaxFileBytes { get; init; } = 10L * 1024 * 1024;
+
+    public int MaxFiles { get; init; } = 5;
+}

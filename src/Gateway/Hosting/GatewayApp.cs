@@ -1,5 +1,7 @@
 using Gateway.Configuration;
 using Gateway.Middleware;
+using Gateway.Policy.Context;
+using Gateway.Reporting;
 using Gateway.Runtime;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -31,13 +33,21 @@ internal static class GatewayApp
             new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider());
         builder.Services.AddSingleton(new GatewayState(initial));
         builder.Services.AddSingleton<ConfigReloader>();
+        AddReporting(builder.Services, config, time);
         builder.Services.AddHostedService<ConfigWatcher>();
         builder.Services.AddReverseProxy().LoadFromMemory(initial.ProxyRoutes, initial.ProxyClusters);
         configure?.Invoke(builder);
 
         var app = builder.Build();
         app.UseMiddleware<ClientIpMiddleware>();
-        app.MapGet("/_gateway/health", () => Results.Json(new { status = "ok" }));
+        app.MapGet("/_gateway/health", (ReportQueue queue, ConversationStore store) => Results.Json(new
+        {
+            status = "ok",
+            reports = new { queued = queue.Count, queue.Stats.Enqueued, queue.Stats.Sent, queue.Stats.Retried, queue.Stats.Dropped, queue.Stats.Rejected },
+            context = new { conversations = store.Conversations, bytes = store.Bytes },
+        }));
+        // DM context lives in RAM only: wiped when the process stops.
+        app.Lifetime.ApplicationStopped.Register(() => app.Services.GetRequiredService<ConversationStore>().Clear());
         app.MapReverseProxy(pipeline =>
         {
             pipeline.UseMiddleware<InspectionMiddleware>();
@@ -56,6 +66,24 @@ internal static class GatewayApp
                 s.Policy.KeywordCount, s.Policy.RegexCount);
         });
         return app;
+    }
+
+    /// <summary>The context buffers, the bounded report queue, its webhook worker and the audit trail.</summary>
+    private static void AddReporting(IServiceCollection services, GatewayConfig config, TimeProvider time)
+    {
+        var stats = new ReportStats();
+        services.AddSingleton(stats);
+        services.AddSingleton(sp => new ReportQueue(config.Reports.QueueCapacity, stats, sp.GetRequiredService<ILogger<ReportQueue>>()));
+        services.AddSingleton(_ => new ConversationStore(new ConversationStoreOptions
+        {
+            MessagesPerConversation = config.Context.MessagesPerConversation,
+            MaxTotalBytes = config.Context.MaxTotalBytes,
+            IdleExpiry = TimeSpan.FromMinutes(config.Context.IdleMinutes),
+        }, time));
+        services.AddSingleton<AuditTrail>();
+        services.AddSingleton<ReportingPipeline>();
+        services.AddHostedService<WebhookSender>();
+        WebhookSender.AddWebhookClient(services, config.Reports);
     }
 
     public static IReadOnlyList<string> Addresses(WebApplication app) =>

@@ -3,6 +3,7 @@ using System.Text;
 using Gateway.Configuration;
 using Gateway.Policy.Rules;
 using Gateway.Protocols.Abstractions;
+using Gateway.Reporting;
 using Gateway.Runtime;
 using Yarp.ReverseProxy.Model;
 
@@ -13,7 +14,7 @@ namespace Gateway.Middleware;
 /// and either answer the client or forward the original or rewritten body. Routes without an adapter return
 /// <c>next(context)</c> synchronously: bytes, headers and streaming stay untouched.
 /// </summary>
-internal sealed class InspectionMiddleware(RequestDelegate next, GatewayState state, ILogger<InspectionMiddleware> logger)
+internal sealed class InspectionMiddleware(RequestDelegate next, GatewayState state, ReportingPipeline reporting, ILogger<InspectionMiddleware> logger)
 {
     public const string NoticeHeader = "X-Gateway-Notice";
 
@@ -70,6 +71,13 @@ internal sealed class InspectionMiddleware(RequestDelegate next, GatewayState st
                     return;
                 }
 
+                if (parsed.UserReport is { } userReport)
+                {
+                    reporting.OnUserReport(userReport, binding, context.Features.Get<ClientIpFeature>()?.Address);
+                    await ForwardAsync(context, body.ToArray());
+                    return;
+                }
+
                 outcome = Decide(context, snapshot, binding, adapter, parsed, body);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -109,6 +117,7 @@ internal sealed class InspectionMiddleware(RequestDelegate next, GatewayState st
         AdapterParse parsed, ReadOnlyMemory<byte> body)
     {
         var messages = parsed.Messages;
+        var clientIp = context.Features.Get<ClientIpFeature>()?.Address;
         var verdicts = messages.Count <= 1 ? new Verdict[1] : new Verdict[messages.Count];
         for (var i = 0; i < messages.Count; i++)
         {
@@ -118,6 +127,8 @@ internal sealed class InspectionMiddleware(RequestDelegate next, GatewayState st
             {
                 Log.Verdict(logger, v.Action.ToString().ToLowerInvariant(), v.DecidingFilter, binding.RouteId, adapter.Protocol, messages[i].IsDirect);
             }
+
+            reporting.OnVerdict(messages[i], v, binding, clientIp);
 
             if (v.Notice is not null && v.Action is VerdictAction.Forward or VerdictAction.Censor)
             {

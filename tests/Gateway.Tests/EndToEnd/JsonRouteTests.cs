@@ -30,6 +30,7 @@ public sealed class JsonRouteTests
             sender = "/sender"
             room = "/room"
             direct = "/direct"
+            recipient = "/recipient"
             drop_status = 201
             drop_body = '{"status":"accepted"}'
 
