@@ -185,6 +185,7 @@ internal sealed class Report
     /// {"Action":"report","APIKey":…,"Report":{"FromUsername","AboutUsername","Channel","Timestamp","Reason","Comment","Message"}}.
     /// Filter reports: From = About = the sender; Reason names the filters; Message is the transcript (context, then the message).
     /// </summary>
+#pragma warning disable CA1507 // "Action", "Reason": BareRTC's wire names, not references to our members
     public byte[] ToBareRtcJson(string apiKey)
     {
         var transcript = new StringBuilder();
@@ -224,6 +225,7 @@ internal sealed class Report
 
         return buffer.WrittenSpan.ToArray();
     }
+#pragma warning restore CA1507
 
     private static void WriteNullable(Utf8JsonWriter w, string name, string? value)
     {

@@ -33,6 +33,10 @@ internal sealed class WebhookSender(
 
     private static readonly TimeSpan MaxRoundDelay = TimeSpan.FromSeconds(30);
 
+    // Sends run under this token, not the stopping token: a delivery in flight at shutdown finishes (within the
+    // drain time) instead of being cut off and sent again.
+    private readonly CancellationTokenSource _sends = new();
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var round = 0;
@@ -42,7 +46,7 @@ internal sealed class WebhookSender(
             {
                 while (queue.Reader.TryPeek(out var report))
                 {
-                    var (done, retryAfter) = await DeliverAsync(report, stoppingToken);
+                    var (done, retryAfter) = await DeliverAsync(report, _sends.Token);
                     if (done)
                     {
                         queue.Reader.TryRead(out _);
@@ -66,10 +70,11 @@ internal sealed class WebhookSender(
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         queue.Complete();
-        await base.StopAsync(cancellationToken);
         var seconds = state.Current.Config.Reports.DrainSeconds;
-        using var drain = new CancellationTokenSource(TimeSpan.FromSeconds(seconds), time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(drain.Token, cancellationToken);
+        _sends.CancelAfter(TimeSpan.FromSeconds(seconds));
+        using var hostGaveUp = cancellationToken.Register(_sends.Cancel);
+        await base.StopAsync(cancellationToken);
+        var linked = _sends;
         var delivered = 0;
         try
         {
@@ -78,7 +83,7 @@ internal sealed class WebhookSender(
                 var (done, _) = await DeliverAsync(report, linked.Token);
                 if (!done)
                 {
-                    await Task.Delay(200, time, linked.Token);
+                    await Task.Delay(TimeSpan.FromMilliseconds(200), time, linked.Token);
                     continue;
                 }
 
@@ -103,6 +108,12 @@ internal sealed class WebhookSender(
         }
 
         Log.ReportsDrained(logger, delivered, left);
+    }
+
+    public override void Dispose()
+    {
+        _sends.Dispose();
+        base.Dispose();
     }
 
     /// <summary>(true, _) when the report is finished with (sent, or refused for good); otherwise when to try again.</summary>
@@ -169,8 +180,9 @@ internal sealed class WebhookSender(
     public static void AddWebhookClient(IServiceCollection services, ReportSettings settings)
     {
         services.AddTransient<SigningHandler>();
-        services.AddHttpClient(ClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
-            .AddResilienceHandler("webhook", b =>
+        // Handlers run outermost first: resilience around signing, so every attempt is signed afresh.
+        var client = services.AddHttpClient(ClientName, c => c.Timeout = Timeout.InfiniteTimeSpan);
+        client.AddResilienceHandler("webhook", b =>
             {
                 b.AddRetry(new HttpRetryStrategyOptions
                 {
@@ -182,8 +194,8 @@ internal sealed class WebhookSender(
                     ShouldRetryAfterHeader = true,
                 });
                 b.AddTimeout(TimeSpan.FromSeconds(settings.TimeoutSeconds));
-            })
-            .AddHttpMessageHandler<SigningHandler>();
+            });
+        client.AddHttpMessageHandler<SigningHandler>();
     }
 }
 

@@ -101,7 +101,8 @@ internal sealed class WebhookReceiver : IAsyncDisposable
             return false;
         }
 
-        var expected = HMACSHA256.HashData(_secret, [.. Encoding.ASCII.GetBytes(timestamp + "."), .. body]);
+        byte[] data = [.. Encoding.ASCII.GetBytes(timestamp + "."), .. body];
+        var expected = HMACSHA256.HashData(_secret, data);
         byte[] given;
         try
         {

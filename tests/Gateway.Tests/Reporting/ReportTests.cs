@@ -92,7 +92,7 @@ public sealed class ReportTests
         Assert.Equal(JsonValueKind.Null, r.GetProperty("delivered").ValueKind);
         Assert.Equal("red flag", r.GetProperty("matches")[0].GetProperty("term").GetString());
         Assert.False(r.TryGetProperty("client_ip", out _));
-        var context = r.GetProperty("context").EnumerateArray().Select(c => (c.GetProperty("sender").GetString(), c.GetProperty("text").GetString())).ToArray();
+        var context = r.GetProperty("context").EnumerateArray().Select(c => (c.GetProperty("sender").GetString()!, c.GetProperty("text").GetString()!)).ToArray();
         Assert.Equal(new[] { ("alice", "hi bob"), ("bob", "hey alice") }, context);
     }
 
@@ -145,8 +145,8 @@ public sealed class ReportTests
         var d = Assert.Single(await hook.WaitForAsync(1));
         Assert.True(d.SignatureValid);
         var health = JsonDocument.Parse(await gw.Client.GetStringAsync("/_gateway/health")).RootElement.GetProperty("reports");
-        Assert.True(health.GetProperty("Retried").GetInt64() >= 2);
-        Assert.Equal(1, health.GetProperty("Sent").GetInt64());
+        Assert.True(health.GetProperty("retried").GetInt64() >= 2);
+        Assert.Equal(1, health.GetProperty("sent").GetInt64());
     }
 
     [Fact]
@@ -179,8 +179,8 @@ public sealed class ReportTests
         }
 
         var health = JsonDocument.Parse(await gw.Client.GetStringAsync("/_gateway/health")).RootElement.GetProperty("reports");
-        var dropped = health.GetProperty("Dropped").GetInt64();
-        var enqueued = health.GetProperty("Enqueued").GetInt64();
+        var dropped = health.GetProperty("dropped").GetInt64();
+        var enqueued = health.GetProperty("enqueued").GetInt64();
         Assert.True(dropped >= 7, $"dropped {dropped}");
         Assert.Equal(10, dropped + enqueued);
         Assert.Contains(gw.Logs.Lines, l => l.Contains("report queue is full", StringComparison.Ordinal));
@@ -280,7 +280,9 @@ public sealed class ReportTests
     [Fact]
     public async Task Privacy_DirectMessagesWithReports_NeverReachLogsOrDisk()
     {
-        var started = DateTime.UtcNow;
+        var marker = Path.Combine(Path.GetTempPath(), $"privacy-marker-{Guid.NewGuid():N}");
+        await File.WriteAllTextAsync(marker, "");
+        File.SetLastWriteTimeUtc(marker, DateTime.UtcNow.AddSeconds(-2));
         await using var backend = await RecordingBackend.StartAsync();
         await using var hook = await WebhookReceiver.StartAsync(Secret);
         var (toml, files) = Config(backend.Url, hook.Url, "");
@@ -302,45 +304,47 @@ public sealed class ReportTests
                 Assert.DoesNotContain("PrivDMzq", line, StringComparison.Ordinal);
             }
 
-            AssertNoFileContains(gw.Directory, "PrivDMzq", started);
+            AssertNoFileContains(gw.Directory, "PrivDMzq", marker);
         }
 
-        AssertNoFileContains(Path.GetTempPath(), "PrivDMzq", started);
-        AssertNoFileContains(Directory.GetCurrentDirectory(), "PrivDMzq", started);
+        AssertNoFileContains(Path.GetTempPath(), "PrivDMzq", marker);
+        AssertNoFileContains(Directory.GetCurrentDirectory(), "PrivDMzq", marker);
+        File.Delete(marker);
     }
 
-    private static void AssertNoFileContains(string root, string needle, DateTime since)
+    /// <summary>
+    /// Reads every regular file under <paramref name="root"/> written since the test started. `find -type f` lists them:
+    /// opening a FIFO or socket (other processes keep some in /tmp) would block forever.
+    /// </summary>
+    private static void AssertNoFileContains(string root, string needle, string marker)
     {
-        var bytes = Encoding.UTF8.GetBytes(needle);
-        IEnumerable<string> files;
-        try
-        {
-            files = Directory.EnumerateFiles(root, "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.ReparsePoint });
-        }
-        catch (DirectoryNotFoundException)
+        if (!Directory.Exists(root))
         {
             return;
         }
 
-        foreach (var f in files)
+        var psi = new System.Diagnostics.ProcessStartInfo("find", [root, "-xdev", "-type", "f", "-newer", marker, "-size", "-65536k"])
         {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var find = System.Diagnostics.Process.Start(psi)!;
+        var list = find.StandardOutput.ReadToEnd();
+        find.WaitForExit();
+        var bytes = Encoding.UTF8.GetBytes(needle);
+        foreach (var f in list.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            byte[] content;
             try
             {
-                var info = new FileInfo(f);
-                if (info.LastWriteTimeUtc < since.AddSeconds(-1) || info.Length > 64 * 1024 * 1024)
-                {
-                    continue;
-                }
+                content = File.ReadAllBytes(f);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
 
-                var content = File.ReadAllBytes(f);
-                Assert.True(content.AsSpan().IndexOf(bytes) < 0, $"{f} contains direct-message text");
-            }
-            catch (IOException)
-            {
-            }
-            catch (UnauthorizedAccessException)
-            {
-            }
+            Assert.True(content.AsSpan().IndexOf(bytes) < 0, $"{f} contains direct-message text");
         }
     }
 }
