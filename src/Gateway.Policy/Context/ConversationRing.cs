@@ -18,37 +18,31 @@ internal sealed class ConversationRing
     internal const int HeaderBytes = 11;
     internal const int MaxSenderBytes = byte.MaxValue;
 
-    private readonly int _maxMessages;
-    private readonly int _maxCapacity;
+    // A million of these are alive at once: fields are kept to 24 bytes (40 with the object header), the limits
+    // are passed in by the store, and -1 in _count marks a dead ring.
     private byte[] _buffer = [];
     private int _start;
     private int _used;
     private int _count;
 
-    public ConversationRing(int maxMessages, int maxMessageBytes)
-    {
-        _maxMessages = maxMessages;
-        _maxCapacity = maxMessages * (HeaderBytes + MaxSenderBytes + maxMessageBytes);
-    }
-
     /// <summary>Set once the conversation left the cache and its bytes were wiped; appenders must look again.</summary>
-    public bool IsDead { get; private set; }
+    public bool IsDead => _count < 0;
 
     /// <summary>The size this conversation was last committed to the cache with.</summary>
-    public long AccountedSize { get; set; }
+    public int AccountedSize { get; set; }
 
     public int Capacity => _buffer.Length;
 
-    public int Count => _count;
+    public int Count => Math.Max(0, _count);
 
     /// <summary>The array itself, for tests that check freed bytes are zeroed.</summary>
     internal byte[] BufferForTests => _buffer;
 
     /// <summary>Adds a record, overwriting the oldest ones as needed. Returns true when the array grew.</summary>
-    public bool Append(long ticks, ReadOnlySpan<byte> sender, ReadOnlySpan<byte> text)
+    public bool Append(in RingLimits limits, long ticks, ReadOnlySpan<byte> sender, ReadOnlySpan<byte> text)
     {
         var length = HeaderBytes + sender.Length + text.Length;
-        if (_count == _maxMessages)
+        if (_count == limits.MaxMessages)
         {
             EvictOldest();
         }
@@ -56,9 +50,9 @@ internal sealed class ConversationRing
         var grew = false;
         while (_buffer.Length - _used < length)
         {
-            if (_buffer.Length < _maxCapacity)
+            if (_buffer.Length < limits.MaxCapacity)
             {
-                Grow(_used + length);
+                Grow(limits, _used + length);
                 grew = true;
             }
             else
@@ -82,7 +76,7 @@ internal sealed class ConversationRing
 
     public ContextMessage[] Snapshot()
     {
-        if (_count == 0)
+        if (_count <= 0)
         {
             return [];
         }
@@ -127,12 +121,11 @@ internal sealed class ConversationRing
         _buffer = [];
         _start = 0;
         _used = 0;
-        _count = 0;
-        IsDead = true;
+        _count = -1;
     }
 
     /// <summary>Never prints the contents.</summary>
-    public override string ToString() => $"ConversationRing {{ Count = {_count}, Capacity = {_buffer.Length} }}";
+    public override string ToString() => $"ConversationRing {{ Count = {Count}, Capacity = {_buffer.Length}, Dead = {IsDead} }}";
 
     private void EvictOldest()
     {
@@ -148,10 +141,10 @@ internal sealed class ConversationRing
         }
     }
 
-    private void Grow(int needed)
+    private void Grow(in RingLimits limits, int needed)
     {
-        var predicted = (int)Math.Min(_maxCapacity, (long)needed * _maxMessages / (_count + 1));
-        var doubled = (int)Math.Min(_maxCapacity, 2L * _buffer.Length);
+        var predicted = (int)Math.Min(limits.MaxCapacity, (long)needed * limits.MaxMessages / (_count + 1));
+        var doubled = (int)Math.Min(limits.MaxCapacity, 2L * _buffer.Length);
         var capacity = Math.Max(needed, Math.Min(predicted, doubled));
         var grown = new byte[capacity];
         var first = Math.Min(_used, _buffer.Length - _start);
@@ -219,4 +212,11 @@ internal sealed class ConversationRing
             ArrayPool<byte>.Shared.Return(scratch, clearArray: true);
         }
     }
+}
+
+/// <summary>What every ring of a store may hold: messages, and bytes (N largest possible records).</summary>
+internal readonly record struct RingLimits(int MaxMessages, int MaxCapacity)
+{
+    public static RingLimits For(int maxMessages, int maxMessageBytes) =>
+        new(maxMessages, maxMessages * (ConversationRing.HeaderBytes + ConversationRing.MaxSenderBytes + maxMessageBytes));
 }

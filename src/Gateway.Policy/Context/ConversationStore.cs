@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Text.Unicode;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Internal;
@@ -22,6 +23,8 @@ namespace Gateway.Policy.Context;
 /// marks it dead; an appender holding a dead ring looks the key up again.
 /// </para>
 /// </remarks>
+// Stack buffers are written before they are read: skipping their zeroing saves a 1 KiB memset per append.
+[SkipLocalsInit]
 public sealed class ConversationStore : IDisposable
 {
     /// <summary>
@@ -33,6 +36,7 @@ public sealed class ConversationStore : IDisposable
     private const int StackTextBytes = 1024;
 
     private readonly ConversationStoreOptions _options;
+    private readonly RingLimits _limits;
     private readonly TimeProvider _time;
     private readonly MemoryCache _cache;
     private readonly PostEvictionCallbackRegistration _onEvicted;
@@ -52,6 +56,7 @@ public sealed class ConversationStore : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.IdleExpiry, TimeSpan.Zero, nameof(options.IdleExpiry));
 
         _options = options;
+        _limits = RingLimits.For(options.MessagesPerConversation, options.MaxMessageBytes);
         _time = time;
         _cache = new MemoryCache(new MemoryCacheOptions
         {
@@ -186,8 +191,8 @@ public sealed class ConversationStore : IDisposable
                     if (!_cache.TryGetValue(id, out value))
                     {
                         // Nobody else can see this ring before SetEntry publishes it.
-                        var created = new ConversationRing(_options.MessagesPerConversation, _options.MaxMessageBytes);
-                        created.Append(ticks, sender, text);
+                        var created = new ConversationRing();
+                        created.Append(_limits, ticks, sender, text);
                         Commit(id, created);
                         return;
                     }
@@ -203,7 +208,7 @@ public sealed class ConversationStore : IDisposable
                     continue;
                 }
 
-                if (ring.Append(ticks, sender, text))
+                if (ring.Append(_limits, ticks, sender, text))
                 {
                     lock (LockFor(id))
                     {
@@ -223,7 +228,7 @@ public sealed class ConversationStore : IDisposable
     /// <summary>Sets the entry with the ring's current size. Caller holds the key's entry lock.</summary>
     private void Commit(string id, ConversationRing ring)
     {
-        long size = ring.Capacity + (2L * id.Length) + EntryOverheadBytes;
+        var size = ring.Capacity + (2 * id.Length) + EntryOverheadBytes;
         Interlocked.Add(ref _bytes, size - ring.AccountedSize);
         ring.AccountedSize = size;
         using var entry = _cache.CreateEntry(id);

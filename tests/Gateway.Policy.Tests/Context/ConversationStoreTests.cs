@@ -317,11 +317,12 @@ public sealed class ConversationStoreTests
     [Fact]
     public void Ring_OverwrittenAndGrown_FreedBytesZeroed()
     {
-        var ring = new ConversationRing(maxMessages: 2, maxMessageBytes: 64);
-        ring.Append(1, "a"u8, "FIRST-MESSAGE"u8);
+        var limits = RingLimits.For(maxMessages: 2, maxMessageBytes: 64);
+        var ring = new ConversationRing();
+        ring.Append(limits, 1, "a"u8, "FIRST-MESSAGE"u8);
         var small = ring.BufferForTests;
-        ring.Append(2, "b"u8, "SECOND-MESSAGE-LONGER"u8);
-        ring.Append(3, "a"u8, "THIRD"u8);
+        ring.Append(limits, 2, "b"u8, "SECOND-MESSAGE-LONGER"u8);
+        ring.Append(limits, 3, "a"u8, "THIRD"u8);
 
         Assert.NotSame(small, ring.BufferForTests);
         Assert.All(small, b => Assert.Equal(0, b));
