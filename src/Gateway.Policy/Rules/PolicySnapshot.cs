@@ -98,7 +98,7 @@ public sealed class PolicySnapshot
             var field = fields[fi];
             if ((activeFields & (FieldSet)(1 << (int)field.Kind)) != 0 && field.Text.Length > 0)
             {
-                ScanField(field, active, matches);
+                ScanField(field, fi, active, matches);
             }
         }
 
@@ -108,7 +108,7 @@ public sealed class PolicySnapshot
     /// <summary>The normalised form of a text, as the matcher sees it (for the rule-test console).</summary>
     public static string Normalize(string text) => TextNormalizer.NormalizeToString(text);
 
-    private void ScanField(MessageField field, ReadOnlySpan<bool> active, List<RawMatch> matches)
+    private void ScanField(MessageField field, int fieldIndex, ReadOnlySpan<bool> active, List<RawMatch> matches)
     {
         var text = field.Text;
         var fieldBit = (FieldSet)(1 << (int)field.Kind);
@@ -125,24 +125,24 @@ public sealed class PolicySnapshot
             _automaton.FindAll(span, hits);
             if (hits.Count > 0)
             {
-                CollectLiteralHits(hits, span, norm, active, fieldBit, allows, matches, field.Kind);
+                CollectLiteralHits(hits, span, norm, active, fieldBit, allows, matches, field.Kind, fieldIndex);
             }
         }
 
         if (_anyNormalizedRegex is not null && _anyNormalizedRegex.IsMatch(span))
         {
-            CollectRegexHits(span, norm, normalized: true, active, fieldBit, allows, matches, field.Kind);
+            CollectRegexHits(span, norm, normalized: true, active, fieldBit, allows, matches, field.Kind, fieldIndex);
         }
 
         if (_anyRawRegex is not null && _anyRawRegex.IsMatch(text))
         {
-            CollectRegexHits(text, null, normalized: false, active, fieldBit, allows, matches, field.Kind);
+            CollectRegexHits(text, null, normalized: false, active, fieldBit, allows, matches, field.Kind, fieldIndex);
         }
     }
 
     private void CollectLiteralHits(List<LiteralHit> hits, ReadOnlySpan<char> span, NormalizedText norm,
         ReadOnlySpan<bool> active, FieldSet fieldBit, List<(int Filter, int Start, int End)> allows,
-        List<RawMatch> matches, FieldKind kind)
+        List<RawMatch> matches, FieldKind kind, int fieldIndex)
     {
         if (_hasAllow)
         {
@@ -188,14 +188,14 @@ public sealed class PolicySnapshot
             var end = norm.OriginalEnd(ne - 1);
             if (!IsAllowed(allows, p.Filter, norm.OriginalStart(h.Start), norm.OriginalEnd(h.End - 1)))
             {
-                matches.Add(new RawMatch(p.Filter, kind, p.Term, start, end));
+                matches.Add(new RawMatch(p.Filter, kind, fieldIndex, p.Term, start, end));
             }
         }
     }
 
     private void CollectRegexHits(ReadOnlySpan<char> span, NormalizedText? norm, bool normalized,
         ReadOnlySpan<bool> active, FieldSet fieldBit, List<(int Filter, int Start, int End)> allows,
-        List<RawMatch> matches, FieldKind kind)
+        List<RawMatch> matches, FieldKind kind, int fieldIndex)
     {
         for (var fi = 0; fi < _filters.Length; fi++)
         {
@@ -218,7 +218,7 @@ public sealed class PolicySnapshot
                     var end = norm is null ? m.Index + m.Length : norm.OriginalEnd(m.Index + m.Length - 1);
                     if (!IsAllowed(allows, fi, start, end))
                     {
-                        matches.Add(new RawMatch(fi, kind, f.Definition.Regexes[ri], start, end));
+                        matches.Add(new RawMatch(fi, kind, fieldIndex, f.Definition.Regexes[ri], start, end));
                     }
                 }
             }
@@ -261,7 +261,7 @@ public sealed class PolicySnapshot
         {
             var r = raw[i];
             var def = _filters[r.Filter].Definition;
-            matches[i] = new FilterMatch(def.Name, def.Action, r.Field, r.Term, r.Start, r.End, def.DryRun);
+            matches[i] = new FilterMatch(def.Name, def.Action, r.Field, r.Term, r.Start, r.End, def.DryRun, r.FieldIndex);
             if (def.DryRun)
             {
                 continue;
@@ -327,7 +327,7 @@ public sealed class PolicySnapshot
             var ranges = new List<(int Start, int End)>();
             foreach (var r in raw)
             {
-                if (r.Field == field.Kind && _filters[r.Filter].Definition is { DryRun: false, Action: FilterAction.Censor })
+                if (r.FieldIndex == fi && _filters[r.Filter].Definition is { DryRun: false, Action: FilterAction.Censor })
                 {
                     ranges.Add((r.Start, r.End));
                 }
@@ -391,7 +391,7 @@ public sealed class PolicySnapshot
         return true;
     }
 
-    internal readonly record struct RawMatch(int Filter, FieldKind Field, string Term, int Start, int End);
+    internal readonly record struct RawMatch(int Filter, FieldKind Field, int FieldIndex, string Term, int Start, int End);
 }
 
 internal readonly record struct PatternInfo(int Filter, bool IsAllow, bool CheckStart, bool CheckEnd, bool ExtendStart, bool ExtendEnd, string Term);

@@ -10,8 +10,11 @@ public enum VerdictAction
     Reject = 3,
 }
 
-/// <summary>One filter hit: which filter, which configured term or pattern, in which field, where in the original text.</summary>
-public sealed record FilterMatch(string Filter, FilterAction Action, FieldKind Field, string Term, int Start, int End, bool DryRun);
+/// <summary>
+/// One filter hit: which filter, which configured term or pattern, in which field (kind, and index in the message's
+/// field list), where in that field's original text.
+/// </summary>
+public sealed record FilterMatch(string Filter, FilterAction Action, FieldKind Field, string Term, int Start, int End, bool DryRun, int FieldIndex = 0);
 
 /// <summary>The engine's answer for one message. Expected outcomes are values, not exceptions.</summary>
 public sealed record Verdict
