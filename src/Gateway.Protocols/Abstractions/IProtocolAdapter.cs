@@ -41,15 +41,18 @@ public sealed class AdapterParse
     /// <summary>Set when the body could not be understood; the route's on_error decides what happens.</summary>
     public AdapterError? Error { get; init; }
 
-    public static AdapterParse Failed(string code, string detail) =>
-        new() { Messages = Array.Empty<ChatMessage>(), Error = new AdapterError(code, detail) };
+    public static AdapterParse Failed(string code, string detail, byte[]? responseBody = null) =>
+        new() { Messages = Array.Empty<ChatMessage>(), Error = new AdapterError(code, detail, responseBody) };
 }
 
 /// <summary>A user's report of a conversation or user, as the protocol's report endpoint carried it.</summary>
 public sealed record UserReport(string Protocol, string Reporter, string? About, string? Room, bool IsDirect, string? Reason);
 
-/// <summary>A request body the adapter could not read: <paramref name="Code"/> is stable, <paramref name="Detail"/> human.</summary>
-public sealed record AdapterError(string Code, string Detail);
+/// <summary>
+/// A request body the adapter could not read: <paramref name="Code"/> is stable, <paramref name="Detail"/> human;
+/// <paramref name="ResponseBody"/> is the protocol-shaped 400 body when the protocol has one (Matrix M_NOT_JSON).
+/// </summary>
+public sealed record AdapterError(string Code, string Detail, byte[]? ResponseBody = null);
 
 public enum OutcomeKind
 {

@@ -22,7 +22,7 @@ internal sealed record ConfigLoadResult(GatewayConfig? Config, IReadOnlyList<Con
 /// </summary>
 internal static class ConfigLoader
 {
-    public static readonly string[] Protocols = { "json", "none" };
+    public static readonly string[] Protocols = { "json", "matrix", "none" };
 
     public static ConfigLoadResult LoadFile(string path)
     {
@@ -98,6 +98,7 @@ internal static class ConfigLoader
         var context = ReadContext(reader.Table("context"));
         var reports = ReadReports(reader.Table("reports"), baseDir);
         var audit = ReadAudit(reader.Table("audit"), baseDir);
+        var matrix = ReadMatrix(reader.Table("matrix"), baseDir, included);
         reader.Finish();
 
         if (ctx.Errors.Count == 0)
@@ -133,6 +134,7 @@ internal static class ConfigLoader
             Context = context,
             Reports = reports,
             Audit = audit,
+            Matrix = matrix,
             IncludedFiles = included,
         }, Array.Empty<ConfigError>());
     }
@@ -244,11 +246,23 @@ internal static class ConfigLoader
 
             if (routes.Count == 0)
             {
-                routes.Add(new RouteSettings { Path = "/" });
+                routes.Add(new RouteSettings { Path = "/", Inspect = protocol == "matrix" });
+            }
+
+            var matrixTable = t.Table("matrix");
+            MatrixBackendSettings? matrix = null;
+            if (protocol == "matrix")
+            {
+                matrix = ReadMatrixBackend(matrixTable);
+            }
+            else if (matrixTable is not null)
+            {
+                matrixTable.Finish();
+                t.Error("matrix", "only backends with protocol = \"matrix\" take a matrix table");
             }
 
             t.Finish();
-            result.Add(new BackendSettings { Name = name, Protocol = protocol, Upstreams = upstreams, Routes = routes });
+            result.Add(new BackendSettings { Name = name, Protocol = protocol, Upstreams = upstreams, Routes = routes, Matrix = matrix });
         }
 
         return result;
@@ -477,6 +491,171 @@ internal static class ConfigLoader
         };
     }
 
+    private static MatrixBackendSettings ReadMatrixBackend(TomlTableReader? t)
+    {
+        var d = new MatrixBackendSettings();
+        if (t is null)
+        {
+            return d;
+        }
+
+        Uri? homeserver = null;
+        var hs = t.String("homeserver");
+        if (!string.IsNullOrEmpty(hs))
+        {
+            if (Uri.TryCreate(hs, UriKind.Absolute, out var u) && u.Scheme is "http" or "https")
+            {
+                homeserver = u;
+            }
+            else
+            {
+                t.Error("homeserver", $"\"{hs}\" is not an http(s) URL");
+            }
+        }
+
+        var level = t.Raw("moderator_level") switch
+        {
+            null => "kick",
+            long n => n.ToString(CultureInfo.InvariantCulture),
+            string s when s is "kick" or "redact" or "ban" => s,
+            var other => InvalidLevel(t, "moderator_level", $"must be \"kick\", \"redact\", \"ban\" or a power level number, found {TomlTableReader.Describe(other)}"),
+        };
+        var acls = new List<RoomAclSettings>();
+        foreach (var a in t.TableArray("room_acls"))
+        {
+            var room = a.String("room", required: true) ?? "";
+            if (room.Length > 0 && !NameGlob.TryValidate(room, out var gerr))
+            {
+                a.Error("room", gerr!);
+            }
+
+            var acl = ReadAclBody(a);
+            a.Finish();
+            acls.Add(new RoomAclSettings(room, acl));
+        }
+
+        var result = new MatrixBackendSettings
+        {
+            Homeserver = homeserver,
+            ModeratorLevel = level,
+            TokenCacheSeconds = (int)t.Integer("token_cache_seconds", d.TokenCacheSeconds, 0, 86400),
+            RoomCacheSeconds = (int)t.Integer("room_cache_seconds", d.RoomCacheSeconds, 0, 86400),
+            PublicRooms = Globs(t, "public_rooms"),
+            RejectEncryptedInPublicRooms = t.Bool("reject_encrypted_in_public_rooms", false),
+            RoomAcls = acls,
+        };
+        t.Finish();
+        return result;
+    }
+
+    private static string InvalidLevel(TomlTableReader t, string key, string message)
+    {
+        t.Error(key, message);
+        return "kick";
+    }
+
+    private static MatrixSettings ReadMatrix(TomlTableReader? t, string baseDir, List<string> included)
+    {
+        var d = new MatrixSettings();
+        if (t is null)
+        {
+            return d;
+        }
+
+        var files = t.StringList("policy_lists");
+        var contents = new List<(string, string)>();
+        foreach (var f in files)
+        {
+            var full = Path.GetFullPath(Path.Combine(baseDir, f));
+            included.Add(full);
+            if (!File.Exists(full))
+            {
+                t.Error("policy_lists", $"policy list \"{f}\" does not exist (looked for {full})");
+                continue;
+            }
+
+            contents.Add((f, File.ReadAllText(full)));
+        }
+
+        var errors = new List<string>();
+        var list = Gateway.Protocols.Matrix.MatrixPolicyList.Parse(contents, errors);
+        foreach (var e in errors)
+        {
+            t.Error("policy_lists", e);
+        }
+
+        var antispam = new AntispamSettings();
+        var a = t.Table("antispam");
+        if (a is not null)
+        {
+            var enabled = a.Bool("enabled", false);
+            var token = ReadSecret(a, "token_env", "token_file", baseDir, required: enabled, what: "the bearer token Synapse's synapse-http-antispam module sends");
+            var failOpen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var cb in a.StringList("fail_open"))
+            {
+                if (cb is not ("check_event_for_spam" or "user_may_invite" or "user_may_join_room" or "should_drop_federated_event"))
+                {
+                    a.Error("fail_open", $"unknown callback \"{cb}\"; known: check_event_for_spam, user_may_invite, user_may_join_room, should_drop_federated_event");
+                }
+
+                failOpen.Add(cb);
+            }
+
+            antispam = new AntispamSettings { Enabled = enabled, Token = token, RefuseCensored = a.Bool("refuse_censored", false), FailOpen = failOpen };
+            a.Finish();
+        }
+
+        t.Finish();
+        return new MatrixSettings { PolicyListFiles = files, PolicyList = list, Antispam = antispam };
+    }
+
+    /// <summary>A secret from an environment variable or a file, never from gateway.toml itself.</summary>
+    private static Secret? ReadSecret(TomlTableReader t, string envKey, string fileKey, string baseDir, bool required, string what)
+    {
+        var env = t.String(envKey);
+        var file = t.String(fileKey);
+        if (!string.IsNullOrEmpty(env) && !string.IsNullOrEmpty(file))
+        {
+            t.Error(fileKey, $"give {envKey} or {fileKey}, not both");
+            return null;
+        }
+
+        if (!string.IsNullOrEmpty(env))
+        {
+            var v = Environment.GetEnvironmentVariable(env);
+            if (string.IsNullOrEmpty(v))
+            {
+                if (required)
+                {
+                    t.Error(envKey, $"environment variable {env} is not set (it holds {what})");
+                }
+
+                return null;
+            }
+
+            return new Secret(System.Text.Encoding.UTF8.GetBytes(v));
+        }
+
+        if (!string.IsNullOrEmpty(file))
+        {
+            var full = Path.GetFullPath(Path.Combine(baseDir, file));
+            if (!File.Exists(full))
+            {
+                t.Error(fileKey, $"secret file \"{file}\" does not exist (looked for {full})");
+                return null;
+            }
+
+            return new Secret(System.Text.Encoding.UTF8.GetBytes(File.ReadAllText(full).Trim()));
+        }
+
+        if (required)
+        {
+            t.Context.Error(t.Position, t.Path, $"set {envKey} (an environment variable name) or {fileKey}: {what}");
+        }
+
+        return null;
+    }
+
     private static ContextSettings ReadContext(TomlTableReader? t)
     {
         var d = new ContextSettings();
@@ -627,6 +806,13 @@ internal static class ConfigLoader
             return null;
         }
 
+        var result = ReadAclBody(t);
+        t.Finish();
+        return result;
+    }
+
+    private static ServerAclSettings ReadAclBody(TomlTableReader t)
+    {
         var allow = t.StringList("allow");
         var deny = t.StringList("deny");
         foreach (var (key, list) in new[] { ("allow", allow), ("deny", deny) })
@@ -640,9 +826,7 @@ internal static class ConfigLoader
             }
         }
 
-        var result = new ServerAclSettings(allow, deny, t.Bool("allow_ip_literals", true));
-        t.Finish();
-        return result;
+        return new ServerAclSettings(allow, deny, t.Bool("allow_ip_literals", true));
     }
 
     private static IReadOnlyList<IpBlockEntry> ReadIpBlocks(TomlTableReader? t, string baseDir, List<string> included)

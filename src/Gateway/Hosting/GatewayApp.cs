@@ -1,4 +1,5 @@
 using Gateway.Configuration;
+using Gateway.Matrix;
 using Gateway.Middleware;
 using Gateway.Policy.Context;
 using Gateway.Reporting;
@@ -26,7 +27,9 @@ internal static class GatewayApp
         builder.Logging.AddFilter("Yarp", LogLevel.Warning);
 
         var time = TimeProvider.System;
-        var initial = RuntimeSnapshot.Build(config, version: 1, time.GetUtcNow());
+        var matrix = new MatrixServices();
+        var initial = RuntimeSnapshot.Build(config, version: 1, time.GetUtcNow(), matrix);
+        builder.Services.AddSingleton(matrix);
         builder.Services.AddSingleton(time);
         // YARP's session affinity asks for data protection; keep its keys in memory, never on disk.
         builder.Services.AddSingleton<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(
@@ -48,8 +51,10 @@ internal static class GatewayApp
         }));
         // DM context lives in RAM only: wiped when the process stops.
         app.Lifetime.ApplicationStopped.Register(() => app.Services.GetRequiredService<ConversationStore>().Clear());
+        AntispamEndpoints.Map(app);
         app.MapReverseProxy(pipeline =>
         {
+            pipeline.UseMiddleware<FederationGateMiddleware>();
             pipeline.UseMiddleware<InspectionMiddleware>();
             // A custom pipeline drops YARP's defaults: put them back.
             pipeline.UseSessionAffinity();
@@ -91,7 +96,8 @@ internal static class GatewayApp
 }
 
 /// <summary>Loads a changed config beside the live one and swaps it in only if it is entirely valid.</summary>
-internal sealed class ConfigReloader(GatewayState state, InMemoryConfigProvider proxyConfig, TimeProvider time, ILogger<ConfigReloader> logger)
+internal sealed class ConfigReloader(GatewayState state, InMemoryConfigProvider proxyConfig, MatrixServices matrix, TimeProvider time,
+    ILogger<ConfigReloader> logger)
 {
     private readonly Lock _gate = new();
 
@@ -111,7 +117,7 @@ internal sealed class ConfigReloader(GatewayState state, InMemoryConfigProvider 
             RuntimeSnapshot next;
             try
             {
-                next = RuntimeSnapshot.Build(result.Config!, current.Version + 1, time.GetUtcNow());
+                next = RuntimeSnapshot.Build(result.Config!, current.Version + 1, time.GetUtcNow(), matrix);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {

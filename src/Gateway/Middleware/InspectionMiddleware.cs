@@ -67,7 +67,7 @@ internal sealed class InspectionMiddleware(RequestDelegate next, GatewayState st
                         return;
                     }
 
-                    await WriteJsonAsync(context, StatusCodes.Status400BadRequest, ErrorBody(error.Code, error.Detail));
+                    await WriteJsonAsync(context, StatusCodes.Status400BadRequest, error.ResponseBody ?? ErrorBody(error.Code, error.Detail));
                     return;
                 }
 

@@ -1,4 +1,5 @@
 using Gateway.Configuration;
+using Gateway.Matrix;
 using Gateway.Policy.Acl;
 using Gateway.Policy.Net;
 using Gateway.Policy.Rules;
@@ -8,8 +9,12 @@ using Yarp.ReverseProxy.Configuration;
 
 namespace Gateway.Runtime;
 
-/// <summary>How one YARP route is handled: which adapter inspects it (null = passthrough) and how it fails.</summary>
-internal sealed record RouteBinding(string RouteId, string Backend, IProtocolAdapter? Adapter, OnError OnError);
+/// <summary>
+/// How one YARP route is handled: which adapter inspects it (null = passthrough), how it fails, and for Matrix
+/// backends the federation gate applied to /_matrix/federation requests.
+/// </summary>
+internal sealed record RouteBinding(string RouteId, string Backend, IProtocolAdapter? Adapter, OnError OnError,
+    string Protocol = "none", FederationGate? Federation = null);
 
 /// <summary>
 /// Everything compiled from one config version: policy, ACL, IP sets, route bindings and the YARP routes and
@@ -37,7 +42,7 @@ internal sealed class RuntimeSnapshot
 
     public required IReadOnlyList<ClusterConfig> ProxyClusters { get; init; }
 
-    public static RuntimeSnapshot Build(GatewayConfig config, long version, DateTimeOffset now)
+    public static RuntimeSnapshot Build(GatewayConfig config, long version, DateTimeOffset now, MatrixServices? matrix = null)
     {
         var policy = PolicyCompiler.Compile(config.Filters, config.Limits.Policy);
         var acl = config.ServerAcl is { } a ? ServerAcl.Create(a.Allow, a.Deny, a.AllowIpLiterals) : ServerAcl.AllowAll;
@@ -59,6 +64,7 @@ internal sealed class RuntimeSnapshot
             }
 
             var clusterId = "backend-" + backend.Name;
+            var federation = backend.Protocol == "matrix" ? FederationGate.Build(acl, backend.Matrix, config.Matrix.PolicyList) : null;
             clusters.Add(new ClusterConfig
             {
                 ClusterId = clusterId,
@@ -70,8 +76,13 @@ internal sealed class RuntimeSnapshot
             {
                 var r = backend.Routes[ri];
                 var routeId = $"{backend.Name}#{ri}";
-                IProtocolAdapter? adapter = r.Inspect && backend.Protocol == "json" && r.Json is not null ? new JsonAdapter(r.Json) : null;
-                bindings[routeId] = new RouteBinding(routeId, backend.Name, adapter, r.OnError);
+                IProtocolAdapter? adapter = !r.Inspect ? null : backend.Protocol switch
+                {
+                    "json" when r.Json is not null => new JsonAdapter(r.Json),
+                    "matrix" when matrix is not null => matrix.CreateAdapter(backend, config),
+                    _ => null,
+                };
+                bindings[routeId] = new RouteBinding(routeId, backend.Name, adapter, r.OnError, backend.Protocol, federation);
                 routes.Add(new RouteConfig
                 {
                     RouteId = routeId,

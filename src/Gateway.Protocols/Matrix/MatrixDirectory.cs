@@ -1,0 +1,220 @@
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Caching.Memory;
+
+namespace Gateway.Protocols.Matrix;
+
+/// <summary>What the gateway needs to know about a room for one sender.</summary>
+public readonly record struct MatrixRoomFacts(bool IsDirect, bool SenderIsModerator, int JoinedMembers);
+
+/// <summary>Who sends (from the access token) and what the room is, as the homeserver says.</summary>
+public interface IMatrixDirectory
+{
+    ValueTask<string?> WhoAmIAsync(string accessToken, CancellationToken cancellationToken);
+
+    ValueTask<MatrixRoomFacts> RoomFactsAsync(string accessToken, string userId, string roomId, CancellationToken cancellationToken);
+
+    /// <summary>Forget cached facts of a room (its power levels changed through the gateway).</summary>
+    void InvalidateRoom(string roomId);
+}
+
+/// <summary>Settings of the Matrix adapter for one backend.</summary>
+public sealed record MatrixOptions
+{
+    /// <summary>Where to ask whoami / joined_members / power levels (the homeserver's client API base).</summary>
+    public required Uri Homeserver { get; init; }
+
+    /// <summary>"kick", "redact", "ban", or a number: senders at or above this power level are moderators.</summary>
+    public string ModeratorLevel { get; init; } = "kick";
+
+    /// <summary>How long a token → user id answer is trusted (a revoked token stops working within this).</summary>
+    public TimeSpan TokenCacheTime { get; init; } = TimeSpan.FromSeconds(60);
+
+    public TimeSpan RoomCacheTime { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Room id/alias globs the operator marks public (for the encrypted-event switch).</summary>
+    public IReadOnlyList<string> PublicRooms { get; init; } = Array.Empty<string>();
+
+    public bool RejectEncryptedInPublicRooms { get; init; }
+
+    public int MaxJsonDepth { get; init; } = 64;
+}
+
+/// <summary>
+/// Homeserver look-ups with bounded, expiring caches (Microsoft.Extensions.Caching.Memory). Tokens are cached by
+/// their SHA-256, never as text. Look-up failures make the room "public, sender not a moderator": filters apply.
+/// </summary>
+public sealed class MatrixDirectory : IMatrixDirectory, IDisposable
+{
+    private readonly HttpClient _http;
+    private readonly MatrixOptions _options;
+    private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = 200_000 });
+
+    public MatrixDirectory(HttpClient http, MatrixOptions options)
+    {
+        _http = http;
+        _options = options;
+    }
+
+    public async ValueTask<string?> WhoAmIAsync(string accessToken, CancellationToken cancellationToken)
+    {
+        var key = "tok:" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(accessToken)));
+        if (_cache.TryGetValue(key, out string? cached))
+        {
+            return cached;
+        }
+
+        using var doc = await GetJsonAsync("_matrix/client/v3/account/whoami", accessToken, cancellationToken);
+        var userId = doc is not null && doc.RootElement.TryGetProperty("user_id", out var u) ? u.GetString() : null;
+        if (userId is not null)
+        {
+            _cache.Set(key, userId, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = _options.TokenCacheTime });
+        }
+
+        return userId;
+    }
+
+    public async ValueTask<MatrixRoomFacts> RoomFactsAsync(string accessToken, string userId, string roomId, CancellationToken cancellationToken)
+    {
+        var members = await JoinedMembersAsync(accessToken, roomId, cancellationToken);
+        var levels = await PowerLevelsAsync(accessToken, roomId, cancellationToken);
+        var direct = members == 2 || (await DirectRoomsAsync(accessToken, userId, cancellationToken)).Contains(roomId);
+        var moderator = levels is not null && levels.LevelOf(userId) >= levels.ModeratorThreshold(_options.ModeratorLevel);
+        return new MatrixRoomFacts(direct, moderator, members);
+    }
+
+    public void InvalidateRoom(string roomId)
+    {
+        _cache.Remove("pl:" + roomId);
+        _cache.Remove("mem:" + roomId);
+    }
+
+    private async ValueTask<int> JoinedMembersAsync(string token, string roomId, CancellationToken ct)
+    {
+        var key = "mem:" + roomId;
+        if (_cache.TryGetValue(key, out int count))
+        {
+            return count;
+        }
+
+        using var doc = await GetJsonAsync($"_matrix/client/v3/rooms/{Uri.EscapeDataString(roomId)}/joined_members", token, ct);
+        count = doc is not null && doc.RootElement.TryGetProperty("joined", out var joined) && joined.ValueKind == JsonValueKind.Object
+            ? joined.EnumerateObject().Count()
+            : -1;
+        if (count >= 0)
+        {
+            _cache.Set(key, count, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = _options.RoomCacheTime });
+        }
+
+        return count;
+    }
+
+    private async ValueTask<PowerLevels?> PowerLevelsAsync(string token, string roomId, CancellationToken ct)
+    {
+        var key = "pl:" + roomId;
+        if (_cache.TryGetValue(key, out PowerLevels? cached))
+        {
+            return cached;
+        }
+
+        using var doc = await GetJsonAsync($"_matrix/client/v3/rooms/{Uri.EscapeDataString(roomId)}/state/m.room.power_levels", token, ct);
+        if (doc is null)
+        {
+            return null;
+        }
+
+        var levels = PowerLevels.From(doc.RootElement);
+        _cache.Set(key, levels, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = _options.RoomCacheTime });
+        return levels;
+    }
+
+    private async ValueTask<HashSet<string>> DirectRoomsAsync(string token, string userId, CancellationToken ct)
+    {
+        var key = "dir:" + userId;
+        if (_cache.TryGetValue(key, out HashSet<string>? cached) && cached is not null)
+        {
+            return cached;
+        }
+
+        var rooms = new HashSet<string>(StringComparer.Ordinal);
+        using var doc = await GetJsonAsync($"_matrix/client/v3/user/{Uri.EscapeDataString(userId)}/account_data/m.direct", token, ct);
+        if (doc is not null && doc.RootElement.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var person in doc.RootElement.EnumerateObject())
+            {
+                if (person.Value.ValueKind == JsonValueKind.Array)
+                {
+                    foreach (var r in person.Value.EnumerateArray())
+                    {
+                        if (r.ValueKind == JsonValueKind.String)
+                        {
+                            rooms.Add(r.GetString()!);
+                        }
+                    }
+                }
+            }
+        }
+
+        _cache.Set(key, rooms, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = _options.RoomCacheTime });
+        return rooms;
+    }
+
+    private async Task<JsonDocument?> GetJsonAsync(string relative, string token, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_options.Homeserver, relative));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        try
+        {
+            using var response = await _http.SendAsync(request, ct);
+            if (!response.IsSuccessStatusCode)
+            {
+                return null;
+            }
+
+            var bytes = await response.Content.ReadAsByteArrayAsync(ct);
+            return JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 64 });
+        }
+        catch (Exception ex) when (ex is HttpRequestException or JsonException or TaskCanceledException && !ct.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    public void Dispose() => _cache.Dispose();
+
+    /// <summary>The parts of m.room.power_levels that decide who moderates (spec defaults when absent).</summary>
+    internal sealed record PowerLevels(Dictionary<string, long> Users, long UsersDefault, long Kick, long Redact, long Ban)
+    {
+        public long LevelOf(string userId) => Users.TryGetValue(userId, out var l) ? l : UsersDefault;
+
+        public long ModeratorThreshold(string setting) => setting switch
+        {
+            "redact" => Redact,
+            "ban" => Ban,
+            "kick" => Kick,
+            _ => long.TryParse(setting, out var n) ? n : Kick,
+        };
+
+        public static PowerLevels From(JsonElement content)
+        {
+            static long Level(JsonElement e, string name, long fallback) =>
+                e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var l) ? l : fallback;
+
+            var users = new Dictionary<string, long>(StringComparer.Ordinal);
+            if (content.TryGetProperty("users", out var u) && u.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var p in u.EnumerateObject())
+                {
+                    if (p.Value.ValueKind == JsonValueKind.Number && p.Value.TryGetInt64(out var l))
+                    {
+                        users[p.Name] = l;
+                    }
+                }
+            }
+
+            return new PowerLevels(users, Level(content, "users_default", 0), Level(content, "kick", 50), Level(content, "redact", 50), Level(content, "ban", 50));
+        }
+    }
+}

@@ -1,0 +1,104 @@
+namespace Gateway.Protocols.Matrix;
+
+/// <summary>What a Matrix request path is, for the parts of the API the gateway looks at.</summary>
+public enum MatrixRequestKind
+{
+    Other = 0,
+    Send,
+    State,
+    ProfileDisplayName,
+    ReportEvent,
+    ReportRoom,
+    ReportUser,
+    Federation,
+}
+
+/// <summary>
+/// A parsed Matrix path. Client-server paths under /_matrix/client/{r0|v3}/ (both prefixes: old clients use r0);
+/// federation paths under /_matrix/federation/{v1|v2}/. Path segments are percent-decoded (room ids contain '!' and ':').
+/// </summary>
+public readonly record struct MatrixPath(
+    MatrixRequestKind Kind,
+    string? RoomId = null,
+    string? EventType = null,
+    string? StateKey = null,
+    string? UserId = null,
+    string? EventId = null,
+    string? FederationEndpoint = null)
+{
+    private static readonly HashSet<string> FederationEndpoints = new(StringComparer.Ordinal)
+    {
+        "make_join", "send_join", "make_leave", "send_leave", "invite", "make_knock", "send_knock", "state", "state_ids",
+        "backfill", "event_auth", "get_missing_events", "send",
+    };
+
+    /// <summary>Federation endpoints whose user id (path segment after the room id) asks to change membership.</summary>
+    public bool IsMembershipRequest => FederationEndpoint is "make_join" or "send_join" or "invite" or "make_knock" or "send_knock";
+
+    public static MatrixPath Parse(string method, string path)
+    {
+        var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        if (segments.Length < 3 || segments[0] != "_matrix")
+        {
+            return default;
+        }
+
+        for (var i = 0; i < segments.Length; i++)
+        {
+            segments[i] = Uri.UnescapeDataString(segments[i]);
+        }
+
+        if (segments[1] == "federation" && segments.Length >= 4 && segments[2] is "v1" or "v2")
+        {
+            var endpoint = segments[3];
+            if (!FederationEndpoints.Contains(endpoint))
+            {
+                return default;
+            }
+
+            // send/{txnId} carries no room; the others start with {roomId}, then {userId} (make_*) or {eventId}.
+            var room = endpoint == "send" ? null : At(segments, 4);
+            var user = endpoint is "make_join" or "make_leave" or "make_knock" ? At(segments, 5) : null;
+            var evt = endpoint is "send_join" or "send_leave" or "invite" or "send_knock" or "event_auth" ? At(segments, 5) : null;
+            return new MatrixPath(MatrixRequestKind.Federation, RoomId: room, UserId: user, EventId: evt, FederationEndpoint: endpoint);
+        }
+
+        if (segments[1] != "client" || segments[2] is not ("r0" or "v3"))
+        {
+            return default;
+        }
+
+        var s = segments.AsSpan(3);
+        var isPut = string.Equals(method, "PUT", StringComparison.OrdinalIgnoreCase);
+        var isPost = string.Equals(method, "POST", StringComparison.OrdinalIgnoreCase);
+        if (s.Length >= 1 && s[0] == "rooms" && s.Length >= 3)
+        {
+            var room = s[1];
+            switch (s[2])
+            {
+                case "send" when isPut && s.Length == 5:
+                    return new MatrixPath(MatrixRequestKind.Send, RoomId: room, EventType: s[3]);
+                case "state" when isPut && s.Length is 4 or 5:
+                    return new MatrixPath(MatrixRequestKind.State, RoomId: room, EventType: s[3], StateKey: s.Length == 5 ? s[4] : string.Empty);
+                case "report" when isPost && s.Length == 4:
+                    return new MatrixPath(MatrixRequestKind.ReportEvent, RoomId: room, EventId: s[3]);
+                case "report" when isPost && s.Length == 3:
+                    return new MatrixPath(MatrixRequestKind.ReportRoom, RoomId: room);
+            }
+        }
+
+        if (isPut && s.Length == 3 && s[0] == "profile" && s[2] == "displayname")
+        {
+            return new MatrixPath(MatrixRequestKind.ProfileDisplayName, UserId: s[1]);
+        }
+
+        if (isPost && s.Length == 3 && s[0] == "users" && s[2] == "report")
+        {
+            return new MatrixPath(MatrixRequestKind.ReportUser, UserId: s[1]);
+        }
+
+        return default;
+    }
+
+    private static string? At(string[] segments, int i) => i < segments.Length ? segments[i] : null;
+}

@@ -1,0 +1,172 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Gateway.Policy.Model;
+using Gateway.Policy.Rules;
+using Gateway.Protocols.Matrix;
+using Gateway.Reporting;
+using Gateway.Runtime;
+
+namespace Gateway.Matrix;
+
+/// <summary>
+/// The synapse-http-antispam callback protocol (maunium/synapse-http-antispam): Synapse POSTs each spam-checker
+/// callback as JSON to &lt;base_url&gt;/&lt;callback&gt; with `Authorization: Bearer &lt;authorization&gt;`. Any 2xx means
+/// "not spam"; any other status refuses, and its JSON body (errcode defaulting to M_FORBIDDEN) goes to the client.
+/// This is how content the proxy cannot rewrite — federated events, whose bodies are signed — gets the same policy.
+/// Set the module's base_url to http://&lt;gateway&gt;/_gateway/antispam.
+/// </summary>
+internal static class AntispamEndpoints
+{
+    public const string BasePath = "/_gateway/antispam";
+
+    public static void Map(WebApplication app)
+    {
+        app.MapPost(BasePath + "/{callback}", HandleAsync);
+    }
+
+    private static async Task<IResult> HandleAsync(string callback, HttpContext context, GatewayState state, ReportingPipeline reporting,
+        ILoggerFactory loggers)
+    {
+        var logger = loggers.CreateLogger("Gateway.Matrix.Antispam");
+        var snapshot = state.Current;
+        var settings = snapshot.Config.Matrix.Antispam;
+        if (!settings.Enabled || settings.Token is null)
+        {
+            return Results.NotFound();
+        }
+
+        if (!Authorized(context.Request.Headers.Authorization.ToString(), settings.Token.Value))
+        {
+            return Results.Json(new { errcode = "M_UNKNOWN_TOKEN", error = "Invalid antispam token." }, statusCode: 401);
+        }
+
+        var failOpen = settings.FailOpen.Contains(callback);
+        try
+        {
+            using var doc = await JsonDocument.ParseAsync(context.Request.Body, new JsonDocumentOptions { MaxDepth = 64 }, context.RequestAborted);
+            var root = doc.RootElement;
+            var policy = snapshot.Config.Matrix.PolicyList;
+            string? refusal = callback switch
+            {
+                "user_may_join_room" => JoinRefusal(root, policy),
+                "user_may_invite" => InviteRefusal(root, policy),
+                "check_event_for_spam" or "should_drop_federated_event" => EventRefusal(root, snapshot, settings.RefuseCensored, reporting),
+                _ => null, // callbacks the gateway has no opinion on are allowed
+            };
+            Log.AntispamDecision(logger, callback, refusal is null ? "allow" : "refuse");
+            return refusal is null
+                ? Results.Json(new { }, statusCode: 200)
+                : Results.Json(new { errcode = "M_FORBIDDEN", error = refusal }, statusCode: 403);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or KeyNotFoundException or FormatException)
+        {
+            // Bad input or an engine fault: the per-callback choice decides (fail open = allow).
+            Log.AntispamFailed(logger, callback, ex.GetType().Name, failOpen ? "allow" : "refuse");
+            return failOpen
+                ? Results.Json(new { }, statusCode: 200)
+                : Results.Json(new { errcode = "M_UNKNOWN", error = "The content filter could not check this request." }, statusCode: 500);
+        }
+    }
+
+    private static bool Authorized(string header, byte[] token)
+    {
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        var given = Encoding.UTF8.GetBytes(header[7..].Trim());
+        return CryptographicOperations.FixedTimeEquals(given, token);
+    }
+
+    private static string? JoinRefusal(JsonElement root, MatrixPolicyList policy)
+    {
+        var user = Str(root, "user_id");
+        var room = Str(root, "room_id");
+        return policy.IsUserBanned(user) ? "You are banned by this server's policy list."
+            : policy.IsRoomBanned(room) ? "This room is banned by this server's policy list."
+            : null;
+    }
+
+    /// <summary>
+    /// The module names its fields user_id, room_id, inviter_user_id but Synapse calls the callback positionally as
+    /// (inviter, invitee, room_id), so the values arrive shifted. Classify by sigil instead of trusting the names.
+    /// </summary>
+    private static string? InviteRefusal(JsonElement root, MatrixPolicyList policy)
+    {
+        foreach (var name in new[] { "user_id", "room_id", "inviter_user_id", "inviter", "invitee" })
+        {
+            var v = Str(root, name);
+            if (v is null)
+            {
+                continue;
+            }
+
+            if (v.StartsWith('@') && policy.IsUserBanned(v))
+            {
+                return "This user is banned by this server's policy list.";
+            }
+
+            if (v.StartsWith('!') && policy.IsRoomBanned(v))
+            {
+                return "This room is banned by this server's policy list.";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>An event in client format: {"event": {type, content, sender, room_id, event_id, ...}}.</summary>
+    private static string? EventRefusal(JsonElement root, RuntimeSnapshot snapshot, bool refuseCensored, ReportingPipeline reporting)
+    {
+        var ev = root.GetProperty("event");
+        var sender = Str(ev, "sender");
+        var roomId = Str(ev, "room_id");
+        if (snapshot.Config.Matrix.PolicyList.IsUserBanned(sender))
+        {
+            return "You are banned by this server's policy list.";
+        }
+
+        if (Str(ev, "type") != "m.room.message" || !ev.TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+
+        var fields = new List<MessageField>(2);
+        if (Str(content, "body") is { Length: > 0 } body)
+        {
+            fields.Add(new MessageField(FieldKind.Body, body));
+        }
+
+        if (Str(content, "format") == "org.matrix.custom.html" && Str(content, "formatted_body") is { Length: > 0 } html)
+        {
+            fields.Add(new MessageField(FieldKind.Body, MatrixHtml.Parse(html).Text));
+        }
+
+        if (content.TryGetProperty("m.new_content", out var nc) && nc.ValueKind == JsonValueKind.Object && Str(nc, "body") is { Length: > 0 } newBody)
+        {
+            fields.Add(new MessageField(FieldKind.Body, newBody));
+        }
+
+        if (fields.Count == 0)
+        {
+            return null;
+        }
+
+        var message = new ChatMessage { Protocol = MatrixAdapter.ProtocolName, Sender = sender, Room = roomId, Fields = fields };
+        var verdict = snapshot.Policy.Evaluate(message);
+        reporting.OnVerdict(message, verdict, Binding, null);
+        return verdict.Action switch
+        {
+            VerdictAction.Drop or VerdictAction.Reject => verdict.Notice ?? MatrixAdapter.DefaultRejectMessage,
+            VerdictAction.Censor when refuseCensored => verdict.Notice ?? MatrixAdapter.DefaultRejectMessage,
+            _ => null,
+        };
+    }
+
+    private static readonly RouteBinding Binding = new("antispam", "antispam", null, Configuration.OnError.Reject, MatrixAdapter.ProtocolName);
+
+    private static string? Str(JsonElement e, string name) =>
+        e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+}

@@ -1,0 +1,212 @@
+using System.Text;
+using System.Text.Json;
+using Gateway.Middleware;
+using Gateway.Protocols.Matrix;
+using Gateway.Runtime;
+using Yarp.ReverseProxy.Model;
+
+namespace Gateway.Matrix;
+
+/// <summary>
+/// Step 3 of the data flow for Matrix backends: every federation endpoint the spec lists (make_join, send_join,
+/// invite, make_leave, send_leave, make_knock, send_knock, state, state_ids, backfill, event_auth,
+/// get_missing_events, send) answers 403 M_FORBIDDEN when the X-Matrix origin is denied by the server ACL, a per-room
+/// ACL, or a policy-list ban. Bodies are signed, so they are never changed: a request is accepted or refused whole.
+/// The origin is not verified here — the homeserver verifies the signature; a forged origin can only claim to be a
+/// server that will then fail that check.
+/// </summary>
+internal sealed class FederationGateMiddleware(RequestDelegate next, GatewayState state, MatrixServices matrix, ILogger<FederationGateMiddleware> logger)
+{
+    private static readonly string[] MembershipPointers = { "/sender", "/state_key", "/event/sender", "/event/state_key" };
+
+    public Task InvokeAsync(HttpContext context)
+    {
+        var routeId = context.GetReverseProxyFeature().Route.Config.RouteId;
+        if (!state.Current.Routes.TryGetValue(routeId, out var binding) || binding.Federation is null)
+        {
+            return next(context);
+        }
+
+        var request = context.Request;
+        var path = MatrixPath.Parse(request.Method, request.Path.Value ?? string.Empty);
+        if (path.Kind != MatrixRequestKind.Federation)
+        {
+            return next(context);
+        }
+
+        var origin = XMatrix.Origin(request.Headers.Authorization.ToString());
+        if (origin is null)
+        {
+            return next(context); // unauthenticated: the homeserver answers 401 itself
+        }
+
+        var gate = binding.Federation;
+        if (!gate.Acl.IsAllowed(origin))
+        {
+            matrix.Federation.CountAcl();
+            Log.FederationDenied(logger, path.FederationEndpoint!, "server_acl");
+            return DenyAsync(context, "Server is banned from this room.");
+        }
+
+        if (path.RoomId is not null)
+        {
+            foreach (var (room, acl) in gate.RoomAcls)
+            {
+                if (room.IsMatch(path.RoomId) && !acl.IsAllowed(origin))
+                {
+                    matrix.Federation.CountRoomAcl();
+                    Log.FederationDenied(logger, path.FederationEndpoint!, "room_acl");
+                    return DenyAsync(context, "Server is banned from this room.");
+                }
+            }
+
+            if (gate.Policy.IsRoomBanned(path.RoomId))
+            {
+                matrix.Federation.CountPolicy();
+                Log.FederationDenied(logger, path.FederationEndpoint!, "policy_room");
+                return DenyAsync(context, "This room is banned by this server's policy list.");
+            }
+        }
+
+        if (path.IsMembershipRequest && gate.Policy.UserBans.Count > 0)
+        {
+            if (gate.Policy.IsUserBanned(path.UserId))
+            {
+                matrix.Federation.CountPolicy();
+                Log.FederationDenied(logger, path.FederationEndpoint!, "policy_user");
+                return DenyAsync(context, "This user is banned by this server's policy list.");
+            }
+
+            if (path.UserId is null)
+            {
+                return CheckMembershipBodyAsync(context, gate, path);
+            }
+        }
+
+        return next(context);
+    }
+
+    /// <summary>send_join, send_knock and invite carry the member event in the body: read it, never change it.</summary>
+    private async Task CheckMembershipBodyAsync(HttpContext context, FederationGate gate, MatrixPath path)
+    {
+        var limit = state.Current.Config.Limits.MaxBodyBytes;
+        using var body = new PooledBody((int)Math.Min(context.Request.ContentLength ?? 16 * 1024, limit) + 1);
+        if (await body.ReadBoundedAsync(context.Request.Body, limit, context.RequestAborted))
+        {
+            context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync("{\"errcode\":\"M_TOO_LARGE\",\"error\":\"The request body is too large.\"}");
+            return;
+        }
+
+        var bytes = body.Memory.ToArray();
+        if (MentionsBannedUser(bytes, gate.Policy))
+        {
+            matrix.Federation.CountPolicy();
+            Log.FederationDenied(logger, path.FederationEndpoint!, "policy_user");
+            await DenyAsync(context, "This user is banned by this server's policy list.");
+            return;
+        }
+
+        context.Request.Body = new MemoryStream(bytes, writable: false);
+        context.Request.ContentLength = bytes.Length;
+        context.Request.Headers.Remove("Transfer-Encoding");
+        await next(context);
+    }
+
+    private static bool MentionsBannedUser(byte[] json, MatrixPolicyList policy)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 64 });
+            foreach (var pointer in MembershipPointers)
+            {
+                var e = doc.RootElement;
+                var ok = true;
+                foreach (var segment in pointer.Split('/', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty(segment, out e))
+                    {
+                        ok = false;
+                        break;
+                    }
+                }
+
+                if (ok && e.ValueKind == JsonValueKind.String && policy.IsUserBanned(e.GetString()))
+                {
+                    return true;
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Not our call: the homeserver refuses malformed federation bodies itself.
+        }
+
+        return false;
+    }
+
+    private static Task DenyAsync(HttpContext context, string message)
+    {
+        var body = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new { errcode = "M_FORBIDDEN", error = message }));
+        context.Response.StatusCode = StatusCodes.Status403Forbidden;
+        context.Response.ContentType = "application/json";
+        context.Response.ContentLength = body.Length;
+        return context.Response.Body.WriteAsync(body).AsTask();
+    }
+}
+
+/// <summary>The X-Matrix authorization scheme (server-server API, request authentication).</summary>
+internal static class XMatrix
+{
+    /// <summary>The origin parameter of `Authorization: X-Matrix origin="…",destination="…",key="…",sig="…"`.</summary>
+    public static string? Origin(string authorization)
+    {
+        if (!authorization.StartsWith("X-Matrix ", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        foreach (var part in SplitParams(authorization.AsSpan(9).ToString()))
+        {
+            var eq = part.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0 && part[..eq].Trim().Equals("origin", StringComparison.OrdinalIgnoreCase))
+            {
+                var value = part[(eq + 1)..].Trim();
+                if (value.Length >= 2 && value[0] == '"' && value[^1] == '"')
+                {
+                    value = value[1..^1].Replace("\\\"", "\"", StringComparison.Ordinal).Replace("\\\\", "\\", StringComparison.Ordinal);
+                }
+
+                return value.Length == 0 ? null : value;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Splits on commas outside quotes.</summary>
+    private static IEnumerable<string> SplitParams(string s)
+    {
+        var start = 0;
+        var quoted = false;
+        for (var i = 0; i < s.Length; i++)
+        {
+            if (s[i] == '\\' && quoted)
+            {
+                i++;
+            }
+            else if (s[i] == '"')
+            {
+                quoted = !quoted;
+            }
+            else if (s[i] == ',' && !quoted)
+            {
+                yield return s[start..i];
+                start = i + 1;
+            }
+        }
+
+        yield return s[start..];
+    }
+}
