@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what the Matrix client harnesses in tests/clients need, only when it is missing, quietly:
+#   - Debian's python3-matrix-nio for the system interpreter /usr/bin/python3 (nio_client.py)
+#   - Node.js (Debian's, only if there is no node at all) and matrix-js-sdk from jssdk/package-lock.json (npm ci)
+# Safe to run on every test run; a fresh CI machine starts with none of it.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" -eq 0 ]; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    apt_updated=1
+  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# Run from / so a nio/ or http.py in the current directory cannot shadow the installed package.
+if ! (cd / && /usr/bin/python3 -c 'import nio' >/dev/null 2>&1); then
+  echo "install.sh: installing python3-matrix-nio" >&2
+  apt_install python3-matrix-nio
+fi
+
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "install.sh: installing nodejs and npm" >&2
+  apt_install nodejs npm
+fi
+
+wanted=$(node -e 'console.log(require(process.argv[1]).packages["node_modules/matrix-js-sdk"].version)' "$here/jssdk/package-lock.json")
+have=$(node -e 'try { console.log(require(process.argv[1]).version) } catch { console.log("") }' \
+  "$here/jssdk/node_modules/matrix-js-sdk/package.json")
+if [ "$wanted" != "$have" ]; then
+  echo "install.sh: npm ci in tests/clients/jssdk (matrix-js-sdk $wanted)" >&2
+  (cd "$here/jssdk" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
