@@ -70,6 +70,11 @@ internal sealed class WebhookSender(
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         queue.Complete();
+        if (Volatile.Read(ref _disposed) == 1)
+        {
+            return;
+        }
+
         var seconds = state.Current.Config.Reports.DrainSeconds;
         _sends.CancelAfter(TimeSpan.FromSeconds(seconds));
         using var hostGaveUp = cancellationToken.Register(_sends.Cancel);
@@ -110,9 +115,16 @@ internal sealed class WebhookSender(
         Log.ReportsDrained(logger, delivered, left);
     }
 
+    private int _disposed;
+
     public override void Dispose()
     {
-        _sends.Dispose();
+        // The host may stop a service after disposing it (or twice): StopAsync checks this flag.
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _sends.Dispose();
+        }
+
         base.Dispose();
     }
 
