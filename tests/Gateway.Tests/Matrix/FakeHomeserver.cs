@@ -694,6 +694,11 @@ internal sealed partial class FakeHomeserver : IAsyncDisposable
                 // Canonical JSON refusals (floats, integers beyond 2^53) in event content, as Synapse answers them.
                 return Error(400, "M_BAD_JSON", "Bad JSON value: " + e.Message);
             }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // A bug in the fake: answer like Synapse's catch-all (500 M_UNKNOWN) so it is recorded and visible.
+                return Error(500, "M_UNKNOWN", $"Internal server error ({e.GetType().Name}: {e.Message})");
+            }
         }
     }
 

@@ -20,7 +20,7 @@ public sealed class RealClientTests(ITestOutputHelper output)
         output.WriteLine("--- endpoints");
         foreach (var r in hs.Requests)
         {
-            output.WriteLine($"{r.Status} {r.Endpoint} [{r.ApiVersion}] token={r.TokenSource}");
+            output.WriteLine($"{r.Status} {r.Endpoint} [{r.ApiVersion}] token={r.TokenSource} {r.Method} {r.Path}");
         }
 
         return run;
@@ -162,6 +162,25 @@ public sealed class RealClientTests(ITestOutputHelper output)
         Assert.Equal("M_FORBIDDEN", run.Error!.Value.GetProperty("errcode").GetString());
         Assert.Equal("login", run.Json[^1].GetProperty("step").GetString());
         Assert.Equal(0, hs.RequestCount("PUT /rooms/{roomId}/send/{eventType}/{txnId}"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Clients))]
+    public async Task Client_JoinsPublicRoomByIdThenSends(string client)
+    {
+        await using var hs = await FakeHomeserver.StartAsync();
+        var alice = hs.CreateUser("alice");
+        hs.CreateUser("erin", "pw-e");
+        var room = hs.CreateRoom(alice.UserId, new CreateRoomOptions(Preset: "public_chat"));
+
+        var run = Log(hs, await ClientHarness.RunAsync(Kind(client), new ClientLogin(hs.Url, "erin", Password: "pw-e", RoomId: room),
+            "join", "send", "hi all"));
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal(room, run.Steps("join")[0].GetProperty("room_id").GetString());
+        Assert.Equal("join", hs.Membership(room, "@erin:hs.test"));
+        Assert.Equal("hi all", Assert.Single(hs.Messages(room)).Body);
+        Assert.Equal(1, hs.RequestCount("POST /join/{roomIdOrAlias}"));
     }
 
     [Fact]
