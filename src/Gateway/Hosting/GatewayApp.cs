@@ -38,7 +38,7 @@ internal static class GatewayApp
         builder.Services.AddSingleton<ConfigReloader>();
         AddReporting(builder.Services, config, time);
         builder.Services.AddHostedService<ConfigWatcher>();
-        builder.Services.AddReverseProxy().LoadFromMemory(initial.ProxyRoutes, initial.ProxyClusters);
+        builder.Services.AddReverseProxy().LoadFromMemory(initial.ProxyRoutes, initial.ProxyClusters).AddTransforms(RawTargetTransform.Add);
         configure?.Invoke(builder);
 
         var app = builder.Build();
