@@ -698,53 +698,15 @@ internal static class ConfigLoader
         }
 
         var format = t.Enum("format", "gateway", ("gateway", "gateway"), ("barertc", "barertc"));
-        var secretEnv = t.String("secret_env");
-        var secretFile = t.String("secret_file");
         if (t.Has("secret"))
         {
             t.Error("secret", "the webhook secret is never written in gateway.toml: use secret_env (an environment variable name) or secret_file");
         }
 
-        Secret? secret = null;
-        string? source = null;
-        if (!string.IsNullOrEmpty(secretEnv) && !string.IsNullOrEmpty(secretFile))
-        {
-            t.Error("secret_file", "give secret_env or secret_file, not both");
-        }
-        else if (!string.IsNullOrEmpty(secretEnv))
-        {
-            source = "env:" + secretEnv;
-            var value = Environment.GetEnvironmentVariable(secretEnv);
-            if (string.IsNullOrEmpty(value))
-            {
-                if (url is not null)
-                {
-                    t.Error("secret_env", $"environment variable {secretEnv} is not set (it holds the webhook signing secret)");
-                }
-            }
-            else
-            {
-                secret = new Secret(System.Text.Encoding.UTF8.GetBytes(value));
-            }
-        }
-        else if (!string.IsNullOrEmpty(secretFile))
-        {
-            var full = Path.GetFullPath(Path.Combine(baseDir, secretFile));
-            source = "file:" + full;
-            if (!File.Exists(full))
-            {
-                t.Error("secret_file", $"secret file \"{secretFile}\" does not exist (looked for {full})");
-            }
-            else
-            {
-                secret = new Secret(System.Text.Encoding.UTF8.GetBytes(File.ReadAllText(full).Trim()));
-            }
-        }
-        else if (url is not null)
-        {
-            t.Error("url", "reports are signed: set secret_env (an environment variable name) or secret_file");
-        }
-
+        var secretEnv = t.String("secret_env");
+        var secretFile = t.String("secret_file");
+        var source = !string.IsNullOrEmpty(secretEnv) ? "env:" + secretEnv : !string.IsNullOrEmpty(secretFile) ? "file:" + secretFile : null;
+        var secret = ReadSecret(t, "secret_env", "secret_file", baseDir, required: url is not null, what: "the webhook signing secret");
         Secret? apiKey = null;
         var apiKeyEnv = t.String("barertc_api_key_env");
         if (!string.IsNullOrEmpty(apiKeyEnv))
