@@ -59,12 +59,12 @@ internal static partial class Log
     [LoggerMessage(3105, LogLevel.Information, "User report on route {Route} not enriched: the reporter is not a participant of that conversation")]
     public static partial void UserReportNotParticipant(ILogger logger, string route);
 
-    [LoggerMessage(4000, LogLevel.Information, "Federation request to {Endpoint} refused ({Reason})")]
+    [LoggerMessage(4100, LogLevel.Information, "Federation request to {Endpoint} refused ({Reason})")]
     public static partial void FederationDenied(ILogger logger, string endpoint, string reason);
 
-    [LoggerMessage(4001, LogLevel.Debug, "Antispam callback {Callback}: {Decision}")]
+    [LoggerMessage(4101, LogLevel.Debug, "Antispam callback {Callback}: {Decision}")]
     public static partial void AntispamDecision(ILogger logger, string callback, string decision);
 
-    [LoggerMessage(4002, LogLevel.Error, "Antispam callback {Callback} failed with {ExceptionType}; answering {Decision}")]
+    [LoggerMessage(4102, LogLevel.Error, "Antispam callback {Callback} failed with {ExceptionType}; answering {Decision}")]
     public static partial void AntispamFailed(ILogger logger, string callback, string exceptionType, string decision);
 }
