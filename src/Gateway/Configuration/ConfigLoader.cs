@@ -98,6 +98,8 @@ internal static class ConfigLoader
         var context = ReadContext(reader.Table("context"));
         var reports = ReadReports(reader.Table("reports"), baseDir);
         var audit = ReadAudit(reader.Table("audit"), baseDir);
+        var telemetry = Telemetry.TelemetrySettings.Read(reader.Table("telemetry"));
+        var admin = Admin.AdminSettings.Read(reader, baseDir);
         reader.Finish();
 
         if (ctx.Errors.Count == 0)
@@ -134,6 +136,8 @@ internal static class ConfigLoader
             Reports = reports,
             Audit = audit,
             IncludedFiles = included,
+            Telemetry = telemetry,
+            Admin = admin,
         }, Array.Empty<ConfigError>());
     }
 

@@ -1,8 +1,10 @@
+using Gateway.Admin;
 using Gateway.Configuration;
 using Gateway.Middleware;
 using Gateway.Policy.Context;
 using Gateway.Reporting;
 using Gateway.Runtime;
+using Gateway.Telemetry;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Yarp.ReverseProxy.Configuration;
@@ -36,6 +38,8 @@ internal static class GatewayApp
         AddReporting(builder.Services, config, time);
         builder.Services.AddHostedService<ConfigWatcher>();
         builder.Services.AddReverseProxy().LoadFromMemory(initial.ProxyRoutes, initial.ProxyClusters);
+        builder.AddGatewayTelemetry(config);
+        builder.AddGatewayAdmin(config);
         configure?.Invoke(builder);
 
         var app = builder.Build();
