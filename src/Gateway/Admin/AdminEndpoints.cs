@@ -24,7 +24,7 @@ internal static class AdminEndpoints
 {
     public const int MaxBodyBytes = 64 * 1024;
 
-    private static readonly HashSet<string> PublicPaths = new(StringComparer.Ordinal) { "/", "/console.js", "/console.css", "/healthz", "/readyz" };
+    private static readonly HashSet<string> PublicPaths = new(StringComparer.Ordinal) { "/", "/console.js", "/console.css", "/favicon.ico", "/healthz", "/readyz" };
 
     private const string ContentSecurityPolicy =
         "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
@@ -35,6 +35,7 @@ internal static class AdminEndpoints
         app.MapGet("/", () => Asset("console.html", "text/html; charset=utf-8"));
         app.MapGet("/console.js", () => Asset("console.js", "text/javascript; charset=utf-8"));
         app.MapGet("/console.css", () => Asset("console.css", "text/css; charset=utf-8"));
+        app.MapGet("/favicon.ico", () => Results.NoContent()); // browsers ask for it; a 401 would be noise
         app.MapGet("/healthz", () => Json(new JsonObject { ["status"] = "ok" }));
         app.MapGet("/readyz", (GatewayState state) => Json(new JsonObject { ["status"] = "ready", ["config_version"] = state.Current.Version }));
         app.MapGet("/status", Status);
