@@ -26,6 +26,9 @@ internal static class GatewayApp
         });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Yarp", LogLevel.Warning);
+        // HttpClient's request lines carry the webhook URL, whose path can hold the receiver's secret; logs may be exported.
+        builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
+        builder.Logging.AddFilter("Polly", LogLevel.Warning);
 
         var time = TimeProvider.System;
         var initial = RuntimeSnapshot.Build(config, version: 1, time.GetUtcNow());

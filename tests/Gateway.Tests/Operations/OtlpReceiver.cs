@@ -23,6 +23,9 @@ internal sealed class OtlpReceiver : IAsyncDisposable
 
     public string Url { get; private set; } = "";
 
+    /// <summary>The value of the x-test-tenant header on the last export (the config's [telemetry] headers).</summary>
+    public string? TenantHeader { get; private set; }
+
     public static async Task<OtlpReceiver> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -37,6 +40,7 @@ internal sealed class OtlpReceiver : IAsyncDisposable
                 ? new GZipStream(context.Request.Body, CompressionMode.Decompress)
                 : context.Request.Body;
             await body.CopyToAsync(copy);
+            receiver.TenantHeader = context.Request.Headers["x-test-tenant"];
             receiver.Received.Enqueue((signal, context.Request.ContentType ?? "", copy.ToArray()));
             return Results.Bytes(Array.Empty<byte>(), "application/x-protobuf");
         });

@@ -17,6 +17,8 @@ namespace Gateway.Tests.Operations;
 
 public sealed class TelemetryTests
 {
+    private const string WebhookSecret = "telemetry-test-webhook-secret-0123";
+
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
     private static string TelemetryTable(string receiverUrl) => $"""
@@ -35,7 +37,23 @@ public sealed class TelemetryTests
     {
         await using var receiver = await OtlpReceiver.StartAsync();
         await using var backend = await RecordingBackend.StartAsync();
-        await using var gw = await OpsGateway.StartAsync(JsonRouteTests.Config(backend.Url) + TelemetryTable(receiver.Url), productionLogging: true);
+        await using var webhook = await WebhookReceiver.StartAsync(WebhookSecret);
+        // Webhook URLs often carry a secret of their own: it must not reach a span either.
+        var webhookToken = "hooktoken" + Guid.NewGuid().ToString("N");
+        var reports = $$"""
+            [[filters]]
+            name = "red-flags"
+            priority = 20
+            action = "drop"
+            report = true
+            keywords = ["red flag"]
+
+            [reports]
+            url = "{{webhook.Url}}?token={{webhookToken}}"
+            secret_file = "webhook-secret"
+            """;
+        await using var gw = await OpsGateway.StartAsync(JsonRouteTests.Config(backend.Url, reports) + TelemetryTable(receiver.Url),
+            productionLogging: true, extraFiles: new Dictionary<string, string> { ["webhook-secret"] = WebhookSecret });
 
         var secretText = "darn-" + Guid.NewGuid().ToString("N");
         var queryToken = "syt_" + Guid.NewGuid().ToString("N");
@@ -44,6 +62,10 @@ public sealed class TelemetryTests
         Assert.Equal(HttpStatusCode.Created, censored.StatusCode);
         var dropped = await gw.Client.PostAsync("/api/messages", Json("""{"msg":{"text":"buy followers now"},"sender":"mallory"}"""));
         Assert.Equal(HttpStatusCode.Created, dropped.StatusCode);
+        var reported = await gw.Client.PostAsync("/api/messages", Json("""{"msg":{"text":"a red flag here"},"sender":"bob","direct":true,"recipient":"alice"}"""));
+        Assert.Equal(HttpStatusCode.Created, reported.StatusCode);
+        var deliveries = await webhook.WaitForAsync(1);
+        Assert.True(deliveries.Count == 1, string.Join("\n", gw.Logs.Lines));
         var telemetry = gw.Service<GatewayTelemetry>();
         telemetry.CountOpaque("matrix", OpaqueKind.Encrypted);
         telemetry.CountAclDenied("matrix");
@@ -62,7 +84,7 @@ public sealed class TelemetryTests
         Assert.True(missing.Count == 0, "metrics never exported: " + string.Join(", ", missing));
 
         var spans = await receiver.WaitForAsync("traces",
-            new[] { GatewayTelemetry.ParseSpan, GatewayTelemetry.EvaluateSpan, "gateway-under-test", GatewayTelemetry.ActionTag },
+            new[] { GatewayTelemetry.ParseSpan, GatewayTelemetry.EvaluateSpan, GatewayTelemetry.ReportSpan, "gateway-under-test", GatewayTelemetry.ActionTag },
             TimeSpan.FromSeconds(20));
         Assert.True(spans.Count == 0, "spans never exported: " + string.Join(", ", spans));
         var logs = await receiver.WaitForAsync("logs", new[] { "Gateway.Reporting.AuditTrail" }, TimeSpan.FromSeconds(20));
@@ -70,9 +92,16 @@ public sealed class TelemetryTests
 
         Assert.False(receiver.ContainsAnywhere(secretText), "message text reached an OTLP export");
         Assert.False(receiver.ContainsAnywhere(queryToken), "a query-string token reached an OTLP export");
+        Assert.False(receiver.ContainsAnywhere(webhookToken), "the webhook URL's secret reached an OTLP export");
+        Assert.False(receiver.ContainsAnywhere("a red flag here"), "reported message text reached an OTLP export");
+        Assert.Equal("ops", receiver.TenantHeader);
+        // HttpClient's own request logs would name the webhook URL (its path can be the secret): filtered out.
+        Assert.DoesNotContain(gw.Logs.Lines, l => l.Contains(new Uri(webhook.Url).AbsolutePath, StringComparison.Ordinal));
         Assert.All(receiver.Received, r => Assert.StartsWith("application/x-protobuf", r.ContentType));
     }
 
+    // Same class as the enabled test on purpose: xUnit runs a class's tests one at a time, and an OpenTelemetry
+    // provider listens to every "Gateway" meter in the process while it lives.
     [Fact]
     public async Task Telemetry_Disabled_RegistersNoOpenTelemetryAndInstrumentsStayOff()
     {
