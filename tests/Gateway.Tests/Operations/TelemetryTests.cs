@@ -15,6 +15,17 @@ using OpenTelemetry.Trace;
 
 namespace Gateway.Tests.Operations;
 
+/// <summary>
+/// Runs alone, after the parallel tests: an OpenTelemetry MeterProvider listens to every meter named "Gateway" in the
+/// process, and when another test's gateway stops, the SDK retires the instrument streams it shared with ours.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class TelemetryCollection
+{
+    public const string Name = "telemetry (not in parallel)";
+}
+
+[Collection(TelemetryCollection.Name)]
 public sealed class TelemetryTests
 {
     private const string WebhookSecret = "telemetry-test-webhook-secret-0123";
@@ -100,8 +111,8 @@ public sealed class TelemetryTests
         Assert.All(receiver.Received, r => Assert.StartsWith("application/x-protobuf", r.ContentType));
     }
 
-    // Same class as the enabled test on purpose: xUnit runs a class's tests one at a time, and an OpenTelemetry
-    // provider listens to every "Gateway" meter in the process while it lives.
+    // In the same non-parallel collection as the enabled test: an OpenTelemetry provider listening to "Gateway"
+    // meters elsewhere in the process would switch these instruments on.
     [Fact]
     public async Task Telemetry_Disabled_RegistersNoOpenTelemetryAndInstrumentsStayOff()
     {
