@@ -10,8 +10,14 @@ public sealed class OpaqueTraffic
 {
     private readonly ConcurrentDictionary<(string Protocol, string Kind, string RoomType), long> _counts = new();
 
-    public void Count(string protocol, string kind, string roomType) =>
+    /// <summary>Raised after each count; the host forwards it to its metrics.</summary>
+    public event Action<string, string, string>? Counted;
+
+    public void Count(string protocol, string kind, string roomType)
+    {
         _counts.AddOrUpdate((protocol, kind, roomType), 1, static (_, n) => n + 1);
+        Counted?.Invoke(protocol, kind, roomType);
+    }
 
     public long Get(string protocol, string kind, string roomType) =>
         _counts.TryGetValue((protocol, kind, roomType), out var n) ? n : 0;

@@ -99,6 +99,8 @@ internal static class ConfigLoader
         var reports = ReadReports(reader.Table("reports"), baseDir);
         var audit = ReadAudit(reader.Table("audit"), baseDir);
         var matrix = ReadMatrix(reader.Table("matrix"), baseDir, included);
+        var telemetry = Telemetry.TelemetrySettings.Read(reader.Table("telemetry"));
+        var admin = Admin.AdminSettings.Read(reader, baseDir);
         reader.Finish();
 
         if (ctx.Errors.Count == 0)
@@ -136,6 +138,8 @@ internal static class ConfigLoader
             Audit = audit,
             Matrix = matrix,
             IncludedFiles = included,
+            Telemetry = telemetry,
+            Admin = admin,
         }, Array.Empty<ConfigError>());
     }
 

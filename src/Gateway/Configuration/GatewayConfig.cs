@@ -32,6 +32,10 @@ internal sealed record GatewayConfig
 
     /// <summary>Word-list and IP-list files the config reads: a change to any of them reloads.</summary>
     public IReadOnlyList<string> IncludedFiles { get; init; } = Array.Empty<string>();
+
+    public Telemetry.TelemetrySettings Telemetry { get; init; } = new();
+
+    public Admin.AdminSettings Admin { get; init; } = new();
 }
 
 internal sealed record ServerSettings

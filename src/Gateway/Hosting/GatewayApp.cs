@@ -1,9 +1,11 @@
+using Gateway.Admin;
 using Gateway.Configuration;
 using Gateway.Matrix;
 using Gateway.Middleware;
 using Gateway.Policy.Context;
 using Gateway.Reporting;
 using Gateway.Runtime;
+using Gateway.Telemetry;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Yarp.ReverseProxy.Configuration;
@@ -25,6 +27,9 @@ internal static class GatewayApp
         });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Yarp", LogLevel.Warning);
+        // HttpClient's request lines carry the webhook URL, whose path can hold the receiver's secret; logs may be exported.
+        builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
+        builder.Logging.AddFilter("Polly", LogLevel.Warning);
 
         var time = TimeProvider.System;
         var matrix = new MatrixServices();
@@ -39,9 +44,14 @@ internal static class GatewayApp
         AddReporting(builder.Services, config, time);
         builder.Services.AddHostedService<ConfigWatcher>();
         builder.Services.AddReverseProxy().LoadFromMemory(initial.ProxyRoutes, initial.ProxyClusters).AddTransforms(RawTargetTransform.Add);
+        builder.AddGatewayTelemetry(config);
+        builder.AddGatewayAdmin(config);
         configure?.Invoke(builder);
 
         var app = builder.Build();
+        var telemetry = app.Services.GetRequiredService<Telemetry.GatewayTelemetry>();
+        matrix.Opaque.Counted += (protocol, kind, _) =>
+            telemetry.CountOpaque(protocol, kind == "signed" ? Telemetry.OpaqueKind.Signed : Telemetry.OpaqueKind.Encrypted);
         app.UseMiddleware<ClientIpMiddleware>();
         app.MapGet("/_gateway/health", (ReportQueue queue, ConversationStore store) => Results.Json(new
         {

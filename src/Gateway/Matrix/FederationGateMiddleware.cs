@@ -15,7 +15,8 @@ namespace Gateway.Matrix;
 /// The origin is not verified here — the homeserver verifies the signature; a forged origin can only claim to be a
 /// server that will then fail that check.
 /// </summary>
-internal sealed class FederationGateMiddleware(RequestDelegate next, GatewayState state, MatrixServices matrix, ILogger<FederationGateMiddleware> logger)
+internal sealed class FederationGateMiddleware(RequestDelegate next, GatewayState state, MatrixServices matrix, Telemetry.GatewayTelemetry telemetry,
+    ILogger<FederationGateMiddleware> logger)
 {
     private static readonly string[] MembershipPointers = { "/sender", "/state_key", "/event/sender", "/event/state_key" };
 
@@ -67,6 +68,9 @@ internal sealed class FederationGateMiddleware(RequestDelegate next, GatewayStat
                 return DenyAsync(context, "This room is banned by this server's policy list.");
             }
         }
+
+        // Every federation request that gets this far carries signed content the gateway cannot inspect.
+        matrix.Opaque.Count(MatrixAdapter.ProtocolName, "signed", path.FederationEndpoint!);
 
         if (path.IsMembershipRequest && gate.Policy.UserBans.Count > 0)
         {
@@ -146,8 +150,9 @@ internal sealed class FederationGateMiddleware(RequestDelegate next, GatewayStat
         return false;
     }
 
-    private static Task DenyAsync(HttpContext context, string message)
+    private Task DenyAsync(HttpContext context, string message)
     {
+        telemetry.CountAclDenied(MatrixAdapter.ProtocolName);
         var body = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new { errcode = "M_FORBIDDEN", error = message }));
         context.Response.StatusCode = StatusCodes.Status403Forbidden;
         context.Response.ContentType = "application/json";

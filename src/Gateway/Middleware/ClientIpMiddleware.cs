@@ -14,7 +14,7 @@ internal sealed class ClientIpFeature(IPAddress address)
 /// trusted proxy, in which case X-Forwarded-For is walked from the right, skipping trusted hops. A blocked client
 /// gets 403 before anything of its body is read.
 /// </summary>
-internal sealed class ClientIpMiddleware(RequestDelegate next, GatewayState state, TimeProvider time, ILogger<ClientIpMiddleware> logger)
+internal sealed class ClientIpMiddleware(RequestDelegate next, GatewayState state, TimeProvider time, Telemetry.GatewayTelemetry telemetry, ILogger<ClientIpMiddleware> logger)
 {
     private static readonly byte[] Blocked = "{\"error\":\"forbidden\",\"message\":\"Requests from this address are blocked.\"}"u8.ToArray();
 
@@ -26,6 +26,7 @@ internal sealed class ClientIpMiddleware(RequestDelegate next, GatewayState stat
         if (snapshot.IpBlocks.Count > 0 && snapshot.IpBlocks.IsBlocked(address, time.GetUtcNow()))
         {
             Log.IpBlocked(logger, context.Request.Method);
+            telemetry.CountIpDenied();
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
             context.Response.ContentType = "application/json";
             context.Response.ContentLength = Blocked.Length;

@@ -14,7 +14,7 @@ namespace Gateway.Middleware;
 /// and either answer the client or forward the original or rewritten body. Routes without an adapter return
 /// <c>next(context)</c> synchronously: bytes, headers and streaming stay untouched.
 /// </summary>
-internal sealed class InspectionMiddleware(RequestDelegate next, GatewayState state, ReportingPipeline reporting, ILogger<InspectionMiddleware> logger)
+internal sealed class InspectionMiddleware(RequestDelegate next, GatewayState state, ReportingPipeline reporting, Telemetry.GatewayTelemetry telemetry, ILogger<InspectionMiddleware> logger)
 {
     public const string NoticeHeader = "X-Gateway-Notice";
 
@@ -57,7 +57,12 @@ internal sealed class InspectionMiddleware(RequestDelegate next, GatewayState st
             AdapterOutcome outcome;
             try
             {
-                var parsed = await adapter.ParseAsync(context, body, context.RequestAborted);
+                AdapterParse parsed;
+                using (telemetry.StartParse(adapter.Protocol, binding.RouteId))
+                {
+                    parsed = await adapter.ParseAsync(context, body, context.RequestAborted);
+                }
+
                 if (parsed.Error is { } error)
                 {
                     Log.BadBody(logger, binding.RouteId, error.Code);
@@ -119,9 +124,12 @@ internal sealed class InspectionMiddleware(RequestDelegate next, GatewayState st
         var messages = parsed.Messages;
         var clientIp = context.Features.Get<ClientIpFeature>()?.Address;
         var verdicts = messages.Count <= 1 ? new Verdict[1] : new Verdict[messages.Count];
+        using var span = telemetry.StartEvaluate(adapter.Protocol, binding.RouteId, messages.Count);
         for (var i = 0; i < messages.Count; i++)
         {
+            var started = telemetry.EvaluationStarting();
             var v = snapshot.Policy.Evaluate(messages[i]);
+            telemetry.Evaluated(adapter.Protocol, binding.RouteId, v, started, span);
             verdicts[i] = v;
             if (v.Action != VerdictAction.Forward)
             {

@@ -17,6 +17,7 @@ internal sealed class ReportingPipeline(
     ConversationStore store,
     ReportQueue queue,
     AuditTrail audit,
+    Admin.RecentVerdicts recent,
     TimeProvider time,
     ILogger<ReportingPipeline> logger)
 {
@@ -32,6 +33,8 @@ internal sealed class ReportingPipeline(
         {
             audit.Record(message, verdict, binding.RouteId);
         }
+
+        recent.Record(message, verdict, binding.RouteId);
 
         var key = KeyFor(message.Protocol, message.Sender, message.Recipient, message.Room, message.IsDirect, config.Context);
         if (verdict.Report && config.Reports.Enabled)

@@ -22,6 +22,7 @@ internal sealed class WebhookSender(
     GatewayState state,
     IHttpClientFactory httpClients,
     TimeProvider time,
+    Telemetry.GatewayTelemetry telemetry,
     ILogger<WebhookSender> logger) : BackgroundService
 {
     public const string ClientName = "gateway-webhook";
@@ -139,6 +140,7 @@ internal sealed class WebhookSender(
             return (true, null);
         }
 
+        using var span = telemetry.StartReport(report.Kind, report.Id);
         var body = settings.Format == "barertc"
             ? report.ToBareRtcJson(settings.BareRtcApiKey is null ? "" : Encoding.UTF8.GetString(settings.BareRtcApiKey.Value))
             : report.ToGatewayJson();
@@ -151,6 +153,7 @@ internal sealed class WebhookSender(
         {
             var client = httpClients.CreateClient(ClientName);
             using var response = await client.SendAsync(request, cancellationToken);
+            span?.SetTag("http.response.status_code", (int)response.StatusCode);
             if (response.IsSuccessStatusCode)
             {
                 queue.Stats.CountSent();

@@ -42,6 +42,9 @@ internal sealed class RuntimeSnapshot
 
     public required IReadOnlyList<ClusterConfig> ProxyClusters { get; init; }
 
+    /// <summary>The admin API's runtime IP blocks and ACL entries merged into <see cref="IpBlocks"/> and <see cref="Acl"/>.</summary>
+    public Admin.AdminOverlay Overlay { get; init; } = Admin.AdminOverlay.Empty;
+
     public static RuntimeSnapshot Build(GatewayConfig config, long version, DateTimeOffset now, MatrixServices? matrix = null)
     {
         var policy = PolicyCompiler.Compile(config.Filters, config.Limits.Policy);
@@ -118,7 +121,9 @@ internal sealed class RuntimeSnapshot
 /// <summary>The live snapshot. Requests read <see cref="Current"/> once; reloads swap it atomically.</summary>
 internal sealed class GatewayState
 {
+    private readonly Lock _swap = new();
     private RuntimeSnapshot _current;
+    private Admin.AdminOverlay _overlay = Admin.AdminOverlay.Empty;
 
     public GatewayState(RuntimeSnapshot initial) => _current = initial;
 
@@ -126,7 +131,24 @@ internal sealed class GatewayState
 
     public long ReloadFailures { get; private set; }
 
-    public void Swap(RuntimeSnapshot next) => Volatile.Write(ref _current, next);
+    /// <summary>Swaps in a new config's snapshot, with the admin overlay merged so a reload never loses it.</summary>
+    public void Swap(RuntimeSnapshot next)
+    {
+        lock (_swap)
+        {
+            Volatile.Write(ref _current, ReferenceEquals(next.Overlay, _overlay) ? next : _overlay.ApplyTo(next));
+        }
+    }
+
+    /// <summary>Merges a changed admin overlay into the live snapshot (same config, same version).</summary>
+    public void SetOverlay(Admin.AdminOverlay overlay)
+    {
+        lock (_swap)
+        {
+            _overlay = overlay;
+            Volatile.Write(ref _current, overlay.ApplyTo(_current));
+        }
+    }
 
     public void CountFailure() => ReloadFailures++;
 }

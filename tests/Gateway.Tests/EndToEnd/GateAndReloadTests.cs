@@ -113,7 +113,7 @@ public sealed class GateAndReloadTests
     {
         await using var backend = await RecordingBackend.StartAsync();
         var original = JsonRouteTests.Config(backend.Url);
-        await using var gw = await GatewayHost.StartAsync(original);
+        await using var gw = await GatewayHost.StartAsync(original, watch: true);
         var state = gw.Service<GatewayState>();
         await File.WriteAllTextAsync(gw.ConfigPath, original + "\n[[filters]]\nname = \"watched\"\nkeywords = [\"walrus\"]\n");
         for (var i = 0; i < 100 && state.Current.Version == 1; i++)

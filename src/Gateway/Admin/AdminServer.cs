@@ -1,0 +1,82 @@
+using Gateway.Hosting;
+using Gateway.Policy.Context;
+using Gateway.Reporting;
+using Gateway.Runtime;
+using Gateway.Telemetry;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+
+namespace Gateway.Admin;
+
+/// <summary>
+/// The admin API on its own Kestrel listener ([admin] listen, loopback by default). It is a separate web application
+/// sharing the gateway's live services, so no admin endpoint exists on the proxy listener at all: there is no Host
+/// header or port check that a request could talk its way past.
+/// </summary>
+internal sealed class AdminServer(IServiceProvider services, GatewayState state, ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
+{
+    private WebApplication? _app;
+
+    public IReadOnlyList<string> Addresses { get; private set; } = Array.Empty<string>();
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var settings = state.Current.Config.Admin;
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = Array.Empty<string>(),
+            // Never the developer exception page on an API that holds a token.
+            EnvironmentName = Environments.Production,
+        });
+        builder.WebHost.UseUrls(settings.Listen);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = AdminEndpoints.MaxBodyBytes;
+        });
+
+        // The gateway's own log pipeline (providers, filters, OpenTelemetry) and no second signal handler.
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(loggerFactory);
+        builder.Services.AddSingleton<IHostLifetime, NoSignalLifetime>();
+        builder.Services.AddSingleton(state);
+        builder.Services.AddSingleton(services.GetRequiredService<ConfigReloader>());
+        builder.Services.AddSingleton(services.GetRequiredService<ReportQueue>());
+        builder.Services.AddSingleton(services.GetRequiredService<ConversationStore>());
+        builder.Services.AddSingleton(services.GetRequiredService<GatewayTelemetry>());
+        builder.Services.AddSingleton(services.GetRequiredService<RecentVerdicts>());
+        builder.Services.AddSingleton(services.GetRequiredService<OverlayStore>());
+        builder.Services.AddSingleton(services.GetRequiredService<TimeProvider>());
+
+        var app = builder.Build();
+        AdminEndpoints.Map(app);
+        await app.StartAsync(cancellationToken);
+        _app = app;
+        Addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToArray() ?? Array.Empty<string>();
+        Log.AdminListening(loggerFactory.CreateLogger("Gateway.Admin"), string.Join(", ", Addresses), settings.TokenSource ?? "?");
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_app is { } app)
+        {
+            await app.StopAsync(cancellationToken);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is { } app)
+        {
+            _app = null;
+            await app.DisposeAsync();
+        }
+    }
+
+    private sealed class NoSignalLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

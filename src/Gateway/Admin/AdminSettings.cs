@@ -1,0 +1,143 @@
+using Gateway.Configuration;
+
+namespace Gateway.Admin;
+
+/// <summary>
+/// The [admin] table: the admin API and console on their own listener. On when a token source is configured
+/// (token_env or token_file) unless <c>enabled = false</c>; <c>enabled = true</c> without a token source is an error,
+/// so the admin API can never run unauthenticated. The token itself is never written in gateway.toml.
+/// </summary>
+internal sealed record AdminSettings
+{
+    public const string DefaultListen = "http://127.0.0.1:9090";
+    public const string DefaultOverlayFileName = "gateway.overlay.json";
+    public const int MinTokenLength = 16;
+
+    public bool Enabled { get; init; }
+
+    public string Listen { get; init; } = DefaultListen;
+
+    public Secret? Token { get; init; }
+
+    /// <summary>Where the token came from ("env:NAME" or "file:PATH"), for messages; never the token.</summary>
+    public string? TokenSource { get; init; }
+
+    /// <summary>Runtime IP blocks and ACL entries added through the admin API; full path. Empty = next to gateway.toml.</summary>
+    public string OverlayFile { get; init; } = "";
+
+    /// <summary>How many recent verdicts (metadata only) the console can show.</summary>
+    public int RecentVerdicts { get; init; } = 200;
+
+    public static AdminSettings Read(TomlTableReader root, string baseDir)
+    {
+        var defaultOverlay = Path.GetFullPath(Path.Combine(baseDir, DefaultOverlayFileName));
+        var t = root.Table("admin");
+        if (t is null)
+        {
+            CheckOverlayFile(root, "admin", defaultOverlay);
+            return new AdminSettings { OverlayFile = defaultOverlay };
+        }
+
+        var listen = t.String("listen", DefaultListen)!;
+        if (!Uri.TryCreate(listen, UriKind.Absolute, out var u) || u.Scheme is not ("http" or "https") || u.AbsolutePath != "/")
+        {
+            t.Error("listen", $"\"{listen}\" is not a listen URL like \"{DefaultListen}\"");
+        }
+
+        if (t.Has("token"))
+        {
+            t.Error("token", "the admin token is never written in gateway.toml: use token_env (an environment variable name) or token_file");
+        }
+
+        var tokenEnv = t.String("token_env");
+        var tokenFile = t.String("token_file");
+        var configured = !string.IsNullOrEmpty(tokenEnv) || !string.IsNullOrEmpty(tokenFile);
+        var enabled = t.Bool("enabled", configured);
+        Secret? token = null;
+        string? source = null;
+        if (!string.IsNullOrEmpty(tokenEnv) && !string.IsNullOrEmpty(tokenFile))
+        {
+            t.Error("token_file", "give token_env or token_file, not both");
+        }
+        else if (enabled && !configured)
+        {
+            t.Error("enabled", "the admin API needs a bearer token: set token_env (an environment variable name) or token_file");
+        }
+        else if (enabled && !string.IsNullOrEmpty(tokenEnv))
+        {
+            source = "env:" + tokenEnv;
+            token = Check(t, "token_env", Environment.GetEnvironmentVariable(tokenEnv), $"environment variable {tokenEnv}");
+        }
+        else if (enabled && !string.IsNullOrEmpty(tokenFile))
+        {
+            var full = Path.GetFullPath(Path.Combine(baseDir, tokenFile));
+            source = "file:" + full;
+            if (!File.Exists(full))
+            {
+                t.Error("token_file", $"token file \"{tokenFile}\" does not exist (looked for {full})");
+            }
+            else
+            {
+                token = Check(t, "token_file", File.ReadAllText(full), $"token file {full}");
+            }
+        }
+
+        var overlay = t.String("overlay_file");
+        var overlayPath = string.IsNullOrEmpty(overlay) ? defaultOverlay : Path.GetFullPath(Path.Combine(baseDir, overlay));
+        CheckOverlayFile(t, "overlay_file", overlayPath);
+        var result = new AdminSettings
+        {
+            Enabled = enabled,
+            Listen = listen,
+            Token = token,
+            TokenSource = source,
+            OverlayFile = overlayPath,
+            RecentVerdicts = (int)t.Integer("recent_verdicts", 200, 1, 100_000),
+        };
+        t.Finish();
+        return result;
+    }
+
+    /// <summary>A broken overlay file refuses the config (at start, in `validate`), rather than silently dropping blocks.</summary>
+    private static void CheckOverlayFile(TomlTableReader t, string key, string path)
+    {
+        string text;
+        try
+        {
+            if (!File.Exists(path))
+            {
+                return;
+            }
+
+            text = File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            t.Error(key, $"overlay file {path} cannot be read: {ex.Message}");
+            return;
+        }
+
+        if (!AdminOverlay.TryParse(text, out _, out var error))
+        {
+            t.Error(key, $"overlay file {path}: {error}");
+        }
+    }
+
+    private static Secret? Check(TomlTableReader t, string key, string? value, string where)
+    {
+        var trimmed = value?.Trim();
+        if (string.IsNullOrEmpty(trimmed))
+        {
+            t.Error(key, $"{where} is empty or not set (it holds the admin bearer token)");
+            return null;
+        }
+
+        if (trimmed.Length < MinTokenLength)
+        {
+            t.Error(key, $"the admin token in {where} is shorter than {MinTokenLength} characters");
+            return null;
+        }
+
+        return new Secret(System.Text.Encoding.UTF8.GetBytes(trimmed));
+    }
+}

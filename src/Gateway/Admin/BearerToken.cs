@@ -1,0 +1,28 @@
+using System.Security.Cryptography;
+using System.Text;
+using Gateway.Configuration;
+
+namespace Gateway.Admin;
+
+/// <summary>Bearer-token check in constant time: both sides are hashed first, so neither content nor length leaks through timing.</summary>
+internal static class BearerToken
+{
+    private const string Scheme = "Bearer ";
+
+    public static bool Matches(string? authorization, Secret expected)
+    {
+        if (authorization is null || !authorization.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        var presented = authorization.AsSpan(Scheme.Length).Trim();
+        Span<byte> presentedHash = stackalloc byte[SHA256.HashSizeInBytes];
+        Span<byte> expectedHash = stackalloc byte[SHA256.HashSizeInBytes];
+        var bytes = Encoding.UTF8.GetBytes(presented.ToString());
+        SHA256.HashData(bytes, presentedHash);
+        SHA256.HashData(expected.Value, expectedHash);
+        CryptographicOperations.ZeroMemory(bytes);
+        return CryptographicOperations.FixedTimeEquals(presentedHash, expectedHash);
+    }
+}
