@@ -198,6 +198,57 @@ public sealed class FastPathTests
         Assert.Null(RegexFactors.Find(pattern));
     }
 
+    [Theory]
+    [InlineData(@"k[\W_]*r[\W_]*o[\W_]*n", "kron")]
+    [InlineData(@"\bf\W*r\W*e\W*e\b", "free")]
+    [InlineData(@"b[\s.-]*a[\s.-]*d", "bad")]
+    [InlineData(@"n[\W_]{0,3}[i1!][\W_]{0,3}c[\W_]{0,3}e", "n1ce|nce|nice")] // '!' is a separator: squeezed out
+    [InlineData(@"x[ .]*y[ .]*z", "xyz")]
+    public void RegexFactors_SeparatorsBetweenLetters_SqueezedFactors(string pattern, string expected)
+    {
+        Assert.Null(RegexFactors.Find(pattern));
+        Assert.Equal(expected.Split('|'), RegexFactors.FindSqueezed(pattern));
+    }
+
+    [Theory]
+    [InlineData(@"k.*r.*o.*n")]        // anything between: not only separators
+    [InlineData(@"k\w*r\w*o")]
+    [InlineData(@"k[^a]*r[^a]*o")]     // negated class: not modelled
+    [InlineData(@"\d{3}[-. ]\d{4}")]
+    public void RegexFactors_NotOnlySeparatorsBetween_NoSqueezedFactors(string pattern)
+    {
+        Assert.Null(RegexFactors.FindSqueezed(pattern));
+    }
+
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void FindAll_TransparentSeparators_SameAsSearchingTheSqueezedText(int seed)
+    {
+        var r = new Random(seed);
+        var separators = RegexFactors.Separators;
+        var patterns = Enumerable.Range(0, 30).Select(_ => Word(r, r.Next(2, 6))).Distinct().ToList();
+        var automaton = KeywordAutomaton.Build(patterns, separators);
+        var fillers = new[] { " ", "-", ".", "_", "  ", "\u200B", "😀", "é", "x", "1" };
+        var hits = new List<LiteralHit>();
+        for (var round = 0; round < 40; round++)
+        {
+            var sb = new StringBuilder();
+            var length = round % 2 == 0 ? r.Next(0, 80) : r.Next(300, 2500);
+            while (sb.Length < length)
+            {
+                sb.Append(r.Next(3) == 0 ? string.Join(fillers[r.Next(fillers.Length)], patterns[r.Next(patterns.Count)].Select(c => c.ToString())) : Word(r, r.Next(1, 5)))
+                    .Append(fillers[r.Next(fillers.Length)]);
+            }
+
+            var text = sb.ToString();
+            var squeezed = new string(text.Where(c => !separators[c]).ToArray());
+            hits.Clear();
+            automaton.FindAll(text, hits);
+            var expected = patterns.Select((p, i) => (p, i)).Where(x => squeezed.Contains(x.p, StringComparison.Ordinal)).Select(x => x.i).Order();
+            Assert.Equal(expected, hits.Select(h => h.Pattern).Distinct().Order());
+        }
+    }
+
     public static TheoryData<string> GatingTexts() => new()
     {
         "nothing to see here",
@@ -210,6 +261,8 @@ public sealed class FastPathTests
         "call 555-1234 or 555 1234",
         "smartwatch followers",
         "ｆｏｌｌｏｗｅｒｓ for sale, buy ｆｏｌｌｏｗｅｒｓ",
+        "k . . . . r o n, k_r_o_n, kr0n, k\u200Bron, k😀r o n, xk-r-o-nx",
+        "k . . . . r o n a k r o",
     };
 
     [Theory]
@@ -254,7 +307,7 @@ public sealed class FastPathTests
         // Separator-tolerant patterns have no literal factor and a large automaton each: one alternation of 100 of
         // them is refused by NonBacktracking's default size cap.
         var words = Enumerable.Range(0, 100).Select(i => $"w{(char)('a' + i / 26)}{(char)('a' + i % 26)}qz").ToArray();
-        var regexes = words.Select(w => string.Join(@"[\W_]*", w.Select(ch => ch.ToString())) + @"[\W_]{0,5}[a-z0-9]{3,40}\b").ToArray();
+        var regexes = words.Select(w => string.Join(".{0,2}", w.Select(ch => ch.ToString())) + @"[\W_]{0,5}[a-z0-9]{3,40}\b").ToArray();
         Assert.Throws<NotSupportedException>(() => new Regex(string.Join('|', regexes), RegexOptions.NonBacktracking));
         var snapshot = PolicyCompiler.Compile([new FilterDefinition { Name = "f", Regexes = regexes }]);
         Assert.True(snapshot.PrecheckParts > 1);

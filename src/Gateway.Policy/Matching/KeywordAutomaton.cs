@@ -24,10 +24,12 @@ public sealed class KeywordAutomaton
     private readonly int[] _dictLink;        // per state: nearest proper suffix state with output, or -1
     private readonly int[] _patternLength;
     private readonly int _maxLength;
+    private readonly int _transparentClass;  // -1: none
 
     private KeywordAutomaton(ushort[] classOf, int[] delta, int classes, bool[] hasOutput, int[] outputStart,
-        int[] outputCount, int[] outputs, int[] dictLink, int[] patternLength)
+        int[] outputCount, int[] outputs, int[] dictLink, int[] patternLength, int transparentClass)
     {
+        _transparentClass = transparentClass;
         _classOf = classOf;
         _delta = delta;
         _classes = classes;
@@ -50,7 +52,14 @@ public sealed class KeywordAutomaton
     public static KeywordAutomaton Empty { get; } = Build(Array.Empty<string>());
 
     /// <summary>Builds the automaton. Patterns must be non-empty and already normalised.</summary>
-    public static KeywordAutomaton Build(IReadOnlyList<string> patterns)
+    public static KeywordAutomaton Build(IReadOnlyList<string> patterns) => Build(patterns, transparent: null);
+
+    /// <summary>
+    /// Builds the automaton. With <paramref name="transparent"/>, the characters it marks (which no pattern may
+    /// contain) leave the state unchanged: the automaton then finds the patterns in the text with those characters
+    /// squeezed out ("k-r.o n" contains "kron"). The regex gating uses that for separator-tolerant patterns.
+    /// </summary>
+    internal static KeywordAutomaton Build(IReadOnlyList<string> patterns, bool[]? transparent)
     {
         // 1. Alphabet compression.
         var classOf = new ushort[65536];
@@ -59,9 +68,27 @@ public sealed class KeywordAutomaton
         {
             foreach (var c in p)
             {
+                if (transparent is not null && transparent[c])
+                {
+                    throw new ArgumentException("a pattern contains a transparent character", nameof(patterns));
+                }
+
                 if (classOf[c] == 0)
                 {
                     classOf[c] = (ushort)classes++;
+                }
+            }
+        }
+
+        var transparentClass = -1;
+        if (transparent is not null)
+        {
+            transparentClass = classes++;
+            for (var c = 0; c < 65536; c++)
+            {
+                if (transparent[c])
+                {
+                    classOf[c] = (ushort)transparentClass;
                 }
             }
         }
@@ -109,7 +136,11 @@ public sealed class KeywordAutomaton
         var queue = new Queue<int>();
         for (var cls = 0; cls < classes; cls++)
         {
-            if (children[0] is { } rootMap && rootMap.TryGetValue(cls, out var child))
+            if (cls == transparentClass)
+            {
+                delta[cls] = 0;
+            }
+            else if (children[0] is { } rootMap && rootMap.TryGetValue(cls, out var child))
             {
                 delta[cls] = child * classes;
                 fail[child] = 0;
@@ -130,7 +161,11 @@ public sealed class KeywordAutomaton
             var map = children[s];
             for (var cls = 0; cls < classes; cls++)
             {
-                if (map is not null && map.TryGetValue(cls, out var child))
+                if (cls == transparentClass)
+                {
+                    delta[s * classes + cls] = s * classes;
+                }
+                else if (map is not null && map.TryGetValue(cls, out var child))
                 {
                     delta[s * classes + cls] = child * classes;
                     fail[child] = delta[f * classes + cls] / classes;
@@ -143,10 +178,11 @@ public sealed class KeywordAutomaton
             }
         }
 
-        // Mark transitions into output states with the sign bit so the scan loop tests one comparison.
+        // Mark transitions into output states with the sign bit so the scan loop tests one comparison. (Not the
+        // transparent self-loops: staying in a state reports nothing new.)
         for (var k = 0; k < delta.Length; k++)
         {
-            if (hasOutput[delta[k] / classes])
+            if (k % classes != transparentClass && hasOutput[delta[k] / classes])
             {
                 delta[k] = ~delta[k];
             }
@@ -167,80 +203,70 @@ public sealed class KeywordAutomaton
         }
 
         return new KeywordAutomaton(classOf, delta, classes, hasOutput, outputStart, outputCount, outputs.ToArray(),
-            dictLink, patternLength);
+            dictLink, patternLength, transparentClass);
     }
 
     /// <summary>True when any pattern occurs in the text (no hit details; the clean-message fast path).</summary>
-    public bool ContainsAny(ReadOnlySpan<char> text) => FirstSegmentWithOutput(text) >= 0;
+    public bool ContainsAny(ReadOnlySpan<char> text) => Scan(text, null);
 
     /// <summary>Reports every occurrence (overlapping ones included) to <paramref name="hits"/>, in end order.</summary>
-    public void FindAll(ReadOnlySpan<char> text, List<LiteralHit> hits)
-    {
-        // Most messages have no hit at all: prove that with the interleaved scan, and walk the text one character at
-        // a time (reporting) only from the first quarter that has an output.
-        var from = FirstSegmentWithOutput(text);
-        if (from < 0)
-        {
-            return;
-        }
-
-        var state = Resync(text, from);
-        var classes = _classes;
-        ref var delta = ref MemoryMarshal.GetArrayDataReference(_delta);
-        ref var classOf = ref MemoryMarshal.GetArrayDataReference(_classOf);
-        for (var i = from; i < text.Length; i++)
-        {
-            state = Unsafe.Add(ref delta, state + Unsafe.Add(ref classOf, text[i]));
-            if (state < 0)
-            {
-                state = ~state;
-                Emit(state / classes, i + 1, hits);
-            }
-        }
-    }
+    public void FindAll(ReadOnlySpan<char> text, List<LiteralHit> hits) => Scan(text, hits);
 
     /// <summary>Texts shorter than this are scanned as one stream: the warm-ups would cost more than they save.</summary>
     private const int InterleaveMinLength = 256;
 
+    [ThreadStatic]
+    private static List<LiteralHit>[]? t_segmentHits;
+
     /// <summary>
-    /// Where the first output can be: -1 when the text contains no pattern at all, otherwise the start of the first
-    /// of four equal segments in which an output transition occurs (0 for short texts that had one).
+    /// Scans the text; with <paramref name="hits"/> null, stops at the first output and says whether there was one.
     /// <para>
     /// A DFA scan is a chain of dependent table loads, one per character, so it runs at memory latency, not at the
     /// CPU's throughput. Scanning four segments in one loop gives the CPU four independent chains to overlap (2–3×
     /// on a 1 KB message). Each segment after the first starts <see cref="_maxLength"/> characters early without
     /// reporting: the automaton's state is the longest suffix of the text read so far that is a pattern prefix,
     /// never longer than the longest pattern, so after that warm-up it is exactly the state a single scan would have.
+    /// Segments report into their own lists, appended in segment order: the same hits in the same order.
     /// </para>
     /// </summary>
-    private int FirstSegmentWithOutput(ReadOnlySpan<char> text)
+    private bool Scan(ReadOnlySpan<char> text, List<LiteralHit>? hits)
     {
         ref var delta = ref MemoryMarshal.GetArrayDataReference(_delta);
         ref var classOf = ref MemoryMarshal.GetArrayDataReference(_classOf);
         ref var t = ref MemoryMarshal.GetReference(text);
         var n = text.Length;
+        var classes = _classes;
         if (n < InterleaveMinLength || n < 8 * _maxLength)
         {
             var s = 0;
+            var any = false;
             for (var i = 0; i < n; i++)
             {
                 s = Unsafe.Add(ref delta, s + Unsafe.Add(ref classOf, Unsafe.Add(ref t, i)));
                 if (s < 0)
                 {
-                    return 0;
+                    if (hits is null)
+                    {
+                        return true;
+                    }
+
+                    s = ~s;
+                    any = true;
+                    Emit(s / classes, i + 1, hits);
                 }
             }
 
-            return -1;
+            return any;
         }
 
+        var lists = t_segmentHits ??= [new List<LiteralHit>(), new List<LiteralHit>(), new List<LiteralHit>()];
         var len = n / 4;
         int b1 = len, b2 = 2 * len, b3 = 3 * len;
         var s0 = 0;
         var s1 = Resync(text, b1);
         var s2 = Resync(text, b2);
         var s3 = Resync(text, b3);
-        var hit = 0; // bit k: segment k had an output
+        var hit = false;
         for (var j = 0; j < len; j++)
         {
             s0 = Unsafe.Add(ref delta, s0 + Unsafe.Add(ref classOf, Unsafe.Add(ref t, j)));
@@ -249,40 +275,91 @@ public sealed class KeywordAutomaton
             s3 = Unsafe.Add(ref delta, s3 + Unsafe.Add(ref classOf, Unsafe.Add(ref t, b3 + j)));
             if ((s0 | s1 | s2 | s3) < 0)
             {
-                hit |= (s0 < 0 ? 1 : 0) | (s1 < 0 ? 2 : 0) | (s2 < 0 ? 4 : 0) | (s3 < 0 ? 8 : 0);
-                if ((hit & 1) != 0)
+                if (hits is null)
                 {
-                    return 0; // nothing earlier to prove clean
+                    return true;
                 }
 
-                s0 = s0 < 0 ? ~s0 : s0;
-                s1 = s1 < 0 ? ~s1 : s1;
-                s2 = s2 < 0 ? ~s2 : s2;
-                s3 = s3 < 0 ? ~s3 : s3;
+                if (!hit)
+                {
+                    hit = true;
+                    lists[0].Clear();
+                    lists[1].Clear();
+                    lists[2].Clear();
+                }
+
+                // Segment 0 reports straight into the result; the others wait for their turn.
+                EmitIfOutput(ref s0, j + 1, hits);
+                EmitIfOutput(ref s1, b1 + j + 1, lists[0]);
+                EmitIfOutput(ref s2, b2 + j + 1, lists[1]);
+                EmitIfOutput(ref s3, b3 + j + 1, lists[2]);
             }
         }
 
         // The last segment also owns the n % 4 characters left over.
-        for (var i = 4 * len; i < n && (hit & 8) == 0; i++)
+        var tail = false;
+        for (var i = 4 * len; i < n; i++)
         {
             s3 = Unsafe.Add(ref delta, s3 + Unsafe.Add(ref classOf, Unsafe.Add(ref t, i)));
             if (s3 < 0)
             {
-                hit |= 8;
+                if (hits is null)
+                {
+                    return true;
+                }
+
+                if (!hit && !tail)
+                {
+                    lists[2].Clear();
+                }
+
+                tail = true;
+                EmitIfOutput(ref s3, i + 1, lists[2]);
             }
         }
 
-        return hit == 0 ? -1 : (hit & 2) != 0 ? b1 : (hit & 4) != 0 ? b2 : b3;
+        if (hits is null || !(hit || tail))
+        {
+            return false;
+        }
+
+        if (hit)
+        {
+            hits.AddRange(lists[0]);
+            hits.AddRange(lists[1]);
+        }
+
+        hits.AddRange(lists[2]);
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void EmitIfOutput(ref int state, int end, List<LiteralHit> hits)
+    {
+        if (state < 0)
+        {
+            state = ~state;
+            Emit(state / _classes, end, hits);
+        }
     }
 
     /// <summary>The state a scan from the start would be in at <paramref name="position"/>, computed from the last
-    /// <see cref="_maxLength"/> characters before it (outputs there are ignored: they belong to earlier text).</summary>
+    /// <see cref="_maxLength"/> characters before it that are not transparent (outputs there are ignored: they
+    /// belong to earlier text).</summary>
     private int Resync(ReadOnlySpan<char> text, int position)
     {
         ref var delta = ref MemoryMarshal.GetArrayDataReference(_delta);
         ref var classOf = ref MemoryMarshal.GetArrayDataReference(_classOf);
+        // Back over the last _maxLength characters that move the automaton (transparent ones do not).
+        var from = position;
+        for (var counted = 0; from > 0 && counted < _maxLength;)
+        {
+            from--;
+            counted += Unsafe.Add(ref classOf, text[from]) != _transparentClass ? 1 : 0;
+        }
+
         var s = 0;
-        for (var i = Math.Max(0, position - _maxLength); i < position; i++)
+        for (var i = from; i < position; i++)
         {
             s = Unsafe.Add(ref delta, s + Unsafe.Add(ref classOf, text[i]));
             s ^= s >> 31; // ~s when negative: the state without its output mark

@@ -47,6 +47,8 @@ public static class PolicyCompiler
         var rawRegexes = new List<string>();
         var regexCount = 0;
         var compiledRegexes = 0; // global index of the next compiled regex
+        var squeezedTexts = new List<string>();
+        var squeezedGates = new List<int>();
         var keywordCount = 0;
         for (var fi = 0; fi < ordered.Count; fi++)
         {
@@ -61,7 +63,11 @@ public static class PolicyCompiler
                 {
                     // A case-insensitive regex on normalised text with literal factors is gated by the automaton
                     // (it runs only when a factor occurs); the others share the always-run pre-check.
-                    var factors = def.Normalize && !def.CaseSensitive ? RegexFactors.Find(pattern) : null;
+                    // Separator-tolerant ones ("k[\W_]*r[\W_]*o[\W_]*n") by a second automaton that squeezes
+                    // separators out of the text.
+                    var gateable = def.Normalize && !def.CaseSensitive;
+                    var factors = gateable ? RegexFactors.Find(pattern) : null;
+                    var squeezed = gateable && factors is null ? RegexFactors.FindSqueezed(pattern) : null;
                     if (factors is not null)
                     {
                         foreach (var factor in factors)
@@ -71,13 +77,21 @@ public static class PolicyCompiler
                                 ExtendStart: false, ExtendEnd: false, Term: pattern, Gate: compiledRegexes));
                         }
                     }
+                    else if (squeezed is not null)
+                    {
+                        foreach (var factor in squeezed)
+                        {
+                            squeezedTexts.Add(factor);
+                            squeezedGates.Add(compiledRegexes);
+                        }
+                    }
                     else
                     {
                         (def.Normalize ? normalizedRegexes : rawRegexes).Add(WrapForAlternation(pattern, def.CaseSensitive));
                     }
 
                     regexes.Add(regex!);
-                    gated.Add(factors is not null);
+                    gated.Add(factors is not null || squeezed is not null);
                     compiledRegexes++;
                 }
                 else
@@ -117,8 +131,9 @@ public static class PolicyCompiler
             throw new PolicyCompileException(errors);
         }
 
+        var squeezedAutomaton = squeezedTexts.Count == 0 ? null : KeywordAutomaton.Build(squeezedTexts, RegexFactors.Separators);
         return new PolicySnapshot(filters, KeywordAutomaton.Build(patternTexts), patterns.ToArray(),
-            Combine(normalizedRegexes), Combine(rawRegexes), compiledRegexes)
+            Combine(normalizedRegexes), Combine(rawRegexes), compiledRegexes, squeezedAutomaton, squeezedGates.ToArray())
         {
             KeywordCount = keywordCount,
             RegexCount = regexCount,

@@ -23,6 +23,8 @@ public sealed class PolicySnapshot
     private readonly int _regexCount;
     private readonly bool _hasAllow;
     private readonly bool _hasGates;
+    private readonly KeywordAutomaton? _squeezed;   // squeezed factors of separator-tolerant regexes (RegexFactors)
+    private readonly int[] _squeezedGates;          // per squeezed pattern: the regex it arms
 
     [ThreadStatic]
     private static List<LiteralHit>? t_hits;
@@ -37,11 +39,16 @@ public sealed class PolicySnapshot
     private static bool[]? t_armed;
 
     [ThreadStatic]
+    private static List<LiteralHit>? t_squeezedHits;
+
+    [ThreadStatic]
     private static int t_longestAllow; // the longest allow match in t_allows (original characters)
 
     internal PolicySnapshot(CompiledFilter[] filters, KeywordAutomaton automaton, PatternInfo[] patterns,
-        Regex[] anyNormalizedRegex, Regex[] anyRawRegex, int regexCount)
+        Regex[] anyNormalizedRegex, Regex[] anyRawRegex, int regexCount, KeywordAutomaton? squeezed, int[] squeezedGates)
     {
+        _squeezed = squeezed;
+        _squeezedGates = squeezedGates;
         _filters = filters;
         _automaton = automaton;
         _patterns = patterns;
@@ -168,6 +175,18 @@ public sealed class PolicySnapshot
                 }
 
                 CollectLiteralHits(hits, span, norm, active, fieldBit, allows, matches, field.Kind);
+            }
+        }
+
+        if (_squeezed is not null)
+        {
+            var squeezedHits = t_squeezedHits ??= new List<LiteralHit>();
+            squeezedHits.Clear();
+            _squeezed.FindAll(span, squeezedHits);
+            foreach (var h in squeezedHits)
+            {
+                armed[_squeezedGates[h.Pattern]] = true;
+                anyArmed = true;
             }
         }
 
@@ -474,6 +493,32 @@ public sealed class PolicySnapshot
         var ri = 0;
         while (pos < text.Length)
         {
+            while (ri < ranges.Count && ranges[ri].End <= pos)
+            {
+                ri++;
+            }
+
+            // Up to the next range, a run of ASCII is copied whole: each of its characters is a cluster of its own
+            // (see below), so the run ends on a cluster boundary unless a non-ASCII character or an LF after a CR
+            // follows it, in which case its last character goes the per-cluster way.
+            var limit = ri < ranges.Count ? Math.Min(ranges[ri].Start, text.Length) : text.Length;
+            if (limit > pos)
+            {
+                var ascii = text.AsSpan(pos, limit - pos).IndexOfAnyExceptInRange('\0', '\u007F');
+                var runEnd = ascii < 0 ? limit : pos + ascii;
+                if (runEnd < text.Length && runEnd > pos && (text[runEnd] >= 0x80 || (text[runEnd - 1] == '\r' && text[runEnd] == '\n')))
+                {
+                    runEnd--;
+                }
+
+                if (runEnd > pos)
+                {
+                    sb.Append(text, pos, runEnd - pos);
+                    pos = runEnd;
+                    continue;
+                }
+            }
+
             // An ASCII character followed by another one (or the end) is a cluster of its own, except CR LF: every
             // rule that joins characters into a cluster (GB9–GB13, UAX #29) involves a non-ASCII character. Skips
             // the general segmenter, which costs ~20× more, for the common case.

@@ -23,11 +23,39 @@ internal static class RegexFactors
     private const int MaxStringLength = 64;
 
     /// <summary>The factors of <paramref name="pattern"/>, or null when none can be proven.</summary>
-    public static string[]? Find(string pattern)
+    public static string[]? Find(string pattern) => Find(pattern, squeezed: false);
+
+    /// <summary>
+    /// Factors of the text with every separator character (<see cref="Separators"/>: what <c>[\W_]</c> matches)
+    /// squeezed out, for patterns that put separators between letters to catch "k-r.o n" as "kron":
+    /// <c>k[\W_]*r[\W_]*o[\W_]*n</c> → {"kron"}. Every match, squeezed, contains a factor, so the squeezed text
+    /// does. Only letters and digits remain in these factors.
+    /// </summary>
+    public static string[]? FindSqueezed(string pattern) => Find(pattern, squeezed: true);
+
+    /// <summary>The characters <c>[\W_]</c> matches with the options gated regexes have, one flag per UTF-16 unit:
+    /// what the squeezing automaton passes over. Taken from the regex engine itself so the two cannot disagree.</summary>
+    internal static bool[] Separators => LazySeparators.Value;
+
+    private static readonly Lazy<bool[]> LazySeparators = new(() =>
+    {
+        var separator = new System.Text.RegularExpressions.Regex(@"[\W_]", RegexRules.OptionsFor(caseSensitive: false));
+        var table = new bool[65536];
+        Span<char> one = stackalloc char[1];
+        for (var c = 0; c < table.Length; c++)
+        {
+            one[0] = (char)c;
+            table[c] = separator.IsMatch(one);
+        }
+
+        return table;
+    });
+
+    private static string[]? Find(string pattern, bool squeezed)
     {
         try
         {
-            var parser = new Parser(pattern);
+            var parser = new Parser(pattern, squeezed);
             var node = parser.ParseAlternation();
             if (!parser.AtEnd)
             {
@@ -210,6 +238,11 @@ internal static class RegexFactors
 
     private static Info Repeat(Info item, int min, int max)
     {
+        if (item.Exact is { Count: 1 } only && only.Contains(""))
+        {
+            return Info.Empty; // repeating what matches only "" (an anchor, squeezed separators) still matches only ""
+        }
+
         if (min == 0)
         {
             // "x?" is {"", x}: still exact, and useful inside a concatenation ("https?" → {"http", "https"}).
@@ -240,8 +273,12 @@ internal static class RegexFactors
     }
 
     /// <summary>Recursive descent over .NET regex syntax, modelling only what factors need.</summary>
-    private sealed class Parser(string pattern)
+    private sealed class Parser(string pattern, bool squeezed)
     {
+        /// <summary>In squeezed mode an ASCII character other than a letter or digit is a separator: it is squeezed
+        /// out of the text, so as a literal it matches "" there.</summary>
+        private bool IsSqueezedOut(char c) => squeezed && c < 128 && !char.IsAsciiLetterOrDigit(c);
+
         private int _pos;
 
         public bool AtEnd => _pos >= pattern.Length;
@@ -382,8 +419,10 @@ internal static class RegexFactors
             }
         }
 
-        private static Info Literal(char c) =>
-            c < 128 ? Info.Char(char.ToLowerInvariant(c)) : Info.Unknown; // non-ASCII: case rules we do not model
+        private Info Literal(char c) =>
+            IsSqueezedOut(c) ? Info.Empty
+            : c < 128 ? Info.Char(char.ToLowerInvariant(c))
+            : Info.Unknown; // non-ASCII: case rules we do not model
 
         private Info ParseGroup()
         {
@@ -470,6 +509,8 @@ internal static class RegexFactors
             var c = pattern[_pos++];
             switch (c)
             {
+                case 'W' or 's' when squeezed:
+                    return Info.Empty; // only separators: squeezed out
                 case 'd' or 'D' or 'w' or 'W' or 's' or 'S':
                     return Info.Unknown;
                 case 'p' or 'P':
@@ -482,19 +523,19 @@ internal static class RegexFactors
                 case 'u':
                     return Literal(ReadHex(4));
                 case 't':
-                    return Info.Char('\t');
+                    return Literal('\t');
                 case 'n':
-                    return Info.Char('\n');
+                    return Literal('\n');
                 case 'r':
-                    return Info.Char('\r');
+                    return Literal('\r');
                 case 'f':
-                    return Info.Char('\f');
+                    return Literal('\f');
                 case 'v':
-                    return Info.Char('\v');
+                    return Literal('\v');
                 case 'e':
-                    return Info.Char('\u001B');
+                    return Literal('\u001B');
                 case 'a':
-                    return Info.Char('\u0007');
+                    return Literal('\u0007');
                 default:
                     if (char.IsAsciiLetterOrDigit(c))
                     {
@@ -596,6 +637,14 @@ internal static class RegexFactors
 
                 if (c == '\\')
                 {
+                    if (squeezed && !AtEnd && pattern[_pos] is 'W' or 's')
+                    {
+                        _pos++;
+                        set.Add(""); // separators only: squeezed out
+                        previous = null;
+                        continue;
+                    }
+
                     var e = ClassEscape();
                     if (e is null)
                     {
@@ -614,14 +663,14 @@ internal static class RegexFactors
             return big || set.Count == 0 ? Info.Unknown : new Info(set, null);
         }
 
-        private static bool AddClassChar(HashSet<string> set, char c)
+        private bool AddClassChar(HashSet<string> set, char c)
         {
             if (c >= 128)
             {
                 return false;
             }
 
-            set.Add(char.ToLowerInvariant(c).ToString());
+            set.Add(IsSqueezedOut(c) ? "" : char.ToLowerInvariant(c).ToString());
             return set.Count <= 4;
         }
 

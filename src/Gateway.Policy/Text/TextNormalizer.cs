@@ -105,10 +105,13 @@ public static class TextNormalizer
         var letter = bits.AsSpan(words, words);
         Classify(output, tok, letter);
         var runFrom = FirstRunCandidate(tok);
-        if (runFrom >= 0 && JoinSpacedLetters(output, runFrom))
+        if (runFrom >= 0 && JoinSpacedLetters(output, runFrom, tok))
         {
-            ApplyLeet(output, 0); // the text moved under the bitmaps: the plain pass (spaced-out text is rare)
-            return;
+            // The text moved: classify the joined text again.
+            words = (output.Length + 63) >> 6;
+            tok = bits.AsSpan(0, words);
+            letter = bits.AsSpan(words, words);
+            Classify(output, tok, letter);
         }
 
         ApplyLeetWhereMixed(output, tok, letter);
@@ -285,7 +288,7 @@ public static class TextNormalizer
 
     private static bool IsTokenChar(char c) => c < 128 ? (AsciiClass[c] & TokenFlag) != 0 : IsWordChar(c) || IsLeetSymbol(c);
 
-    /// <summary>What <see cref="ApplyLeet"/> counts as a letter (anything else in a token is a digit or a symbol).</summary>
+    /// <summary>What <see cref="ApplyLeetWhereMixed"/> counts as a letter (anything else in a token is a digit or a symbol).</summary>
     private static bool IsLeetLetter(char c) => c < 128 ? (AsciiClass[c] & LetterFlag) != 0 : char.IsLetter(c);
 
     private const byte TokenFlag = 1;
@@ -307,7 +310,7 @@ public static class TextNormalizer
 
     /// <summary>
     /// Bit i of <paramref name="tok"/>: character i is a token character; of <paramref name="letter"/>: it is what
-    /// <see cref="ApplyLeet"/> counts as a letter. All-ASCII blocks of 16 are classified with vector compares (the
+    /// <see cref="ApplyLeetWhereMixed"/> counts as a letter. All-ASCII blocks of 16 are classified with vector compares (the
     /// same sets as <see cref="AsciiClass"/>); the rest one character at a time with the exact predicates.
     /// </summary>
     private static void Classify(NormalizedText text, Span<ulong> tok, Span<ulong> letter)
@@ -403,8 +406,11 @@ public static class TextNormalizer
     }
 
     /// <summary>
-    /// <see cref="ApplyLeet"/> for the tokens that need it. A token has both a letter and a digit or leet symbol
-    /// exactly when two neighbouring characters in it differ in kind, so the bitmaps point at every such token.
+    /// Leetspeak: inside a token that has at least one letter, digits and leet symbols become the letters they stand
+    /// for. '@' needs a character before it in the token (a leading '@' is a mention); '!' and '|' need one after it
+    /// ("hello!" keeps its '!'). Tokens without letters ("2024", "!!!") are left alone. A token has both a letter and
+    /// a digit or leet symbol exactly when two neighbouring characters in it differ in kind, so the bitmaps point at
+    /// every token to change and nothing else is visited.
     /// </summary>
     private static void ApplyLeetWhereMixed(NormalizedText text, ReadOnlySpan<ulong> tok, ReadOnlySpan<ulong> letter)
     {
@@ -450,7 +456,7 @@ public static class TextNormalizer
     /// which at least two are letters: "s p a m" → "spam", "f.r.e.e" → "free". Pairs like "a b" stay apart.
     /// Starts at <paramref name="from"/> (no run starts earlier); returns whether anything was joined.
     /// </summary>
-    private static bool JoinSpacedLetters(NormalizedText text, int from)
+    private static bool JoinSpacedLetters(NormalizedText text, int from, ReadOnlySpan<ulong> tok)
     {
         var chars = text.Chars;
         var n = text.Length;
@@ -458,23 +464,30 @@ public static class TextNormalizer
         var write = from;
         while (i < n)
         {
-            // Is there a run of single-char tokens starting at i?
-            if (IsTokenChar(chars[i]) && (i == 0 || !IsTokenChar(chars[i - 1])) && (i + 1 >= n || !IsTokenChar(chars[i + 1])))
+            // Only a single-character token can start a run: the bitmap (of the text before joining, which is what
+            // i reads: writes stay behind it) finds the next one, and everything before it moves as one block.
+            var next = NextSingle(tok, i, n);
+            if (next > i)
             {
-                var runEnd = ScanSpacedRun(chars, i, n, out var tokens, out var letters);
-                if (tokens >= 3 && letters >= 2)
-                {
-                    for (var k = i; k < runEnd; k++)
-                    {
-                        if (IsTokenChar(chars[k]))
-                        {
-                            Move(text, k, write++);
-                        }
-                    }
+                Shift(text, i, write, next - i);
+                write += next - i;
+                i = next;
+                continue;
+            }
 
-                    i = runEnd;
-                    continue;
+            var runEnd = ScanSpacedRun(chars, i, n, out var tokens, out var letters);
+            if (tokens >= 3 && letters >= 2)
+            {
+                for (var k = i; k < runEnd; k++)
+                {
+                    if (IsTokenChar(chars[k]))
+                    {
+                        Move(text, k, write++);
+                    }
                 }
+
+                i = runEnd;
+                continue;
             }
 
             Move(text, i, write++);
@@ -483,6 +496,40 @@ public static class TextNormalizer
 
         text.Length = write;
         return write != n;
+    }
+
+    /// <summary>The first single-character token (a token character with none either side) at or after
+    /// <paramref name="from"/>, or <paramref name="n"/>.</summary>
+    private static int NextSingle(ReadOnlySpan<ulong> tok, int from, int n)
+    {
+        for (var w = from >> 6; w < tok.Length; w++)
+        {
+            var t = tok[w];
+            var before = (t << 1) | (w > 0 ? tok[w - 1] >> 63 : 0);
+            var after = (t >> 1) | (w + 1 < tok.Length ? (tok[w + 1] & 1) << 63 : 0);
+            var single = t & ~before & ~after;
+            if (w == from >> 6)
+            {
+                single &= ulong.MaxValue << (from & 63);
+            }
+
+            if (single != 0)
+            {
+                return Math.Min(n, (w << 6) + System.Numerics.BitOperations.TrailingZeroCount(single));
+            }
+        }
+
+        return n;
+    }
+
+    private static void Shift(NormalizedText text, int from, int to, int count)
+    {
+        if (from != to)
+        {
+            Array.Copy(text.Chars, from, text.Chars, to, count);
+            Array.Copy(text.Starts, from, text.Starts, to, count);
+            Array.Copy(text.Ends, from, text.Ends, to, count);
+        }
     }
 
     private static int ScanSpacedRun(char[] chars, int start, int n, out int tokens, out int letters)
@@ -526,51 +573,6 @@ public static class TextNormalizer
             text.Chars[to] = text.Chars[from];
             text.Starts[to] = text.Starts[from];
             text.Ends[to] = text.Ends[from];
-        }
-    }
-
-    /// <summary>
-    /// Inside a token that has at least one letter, digits and leet symbols become the letters they stand for.
-    /// '@' needs a character before it in the token (a leading '@' is a mention); '!' and '|' need one after it
-    /// ("hello!" keeps its '!'). Tokens without letters ("2024", "!!!") are left alone. Starts at the token at
-    /// <paramref name="from"/> (no earlier token has both letters and leet characters).
-    /// </summary>
-    private static void ApplyLeet(NormalizedText text, int from)
-    {
-        var chars = text.Chars;
-        var n = text.Length;
-        var i = from;
-        while (i < n)
-        {
-            if (!IsTokenChar(chars[i]))
-            {
-                i++;
-                continue;
-            }
-
-            var start = i;
-            var hasLetter = false;
-            var hasLeet = false;
-            while (i < n && IsTokenChar(chars[i]))
-            {
-                if (IsLeetLetter(chars[i]))
-                {
-                    hasLetter = true;
-                }
-                else
-                {
-                    hasLeet = true;
-                }
-
-                i++;
-            }
-
-            if (!hasLetter || !hasLeet)
-            {
-                continue;
-            }
-
-            LeetToken(chars, start, i);
         }
     }
 
