@@ -132,7 +132,7 @@ internal static class ReportWriter
     {
         var sb = new StringBuilder();
         var m = r.Machine;
-        sb.AppendLine(CultureInfo.InvariantCulture, $"Machine: {m.Cpu}, {m.LogicalCores} logical cores, {m.MemoryGb:F0} GB; {m.Os}; {m.Dotnet}; {m.Vectorscan}; {m.Nginx}; {m.Wrk}. Load average at the end: {m.LoadAverageAtEnd}.");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"Machine: {m.Cpu}, {m.LogicalCores} logical cores, {m.MemoryGb:F0} GB; {m.Os}; {m.Dotnet}; {m.Vectorscan}; {m.Nginx}; {m.Wrk}. Load average after the HTTP runs: {m.LoadAverageAtEnd}.");
         sb.AppendLine(CultureInfo.InvariantCulture, $"Corpus (seed {r.Corpus.Seed}): {r.Corpus.Keywords:N0} keywords + {r.Corpus.AllowTerms} allow terms in {r.Corpus.Filters} filters, {r.Corpus.Regexes} regexes; automaton {r.Corpus.AutomatonStates:N0} states, policy compiled in {r.Corpus.PolicyCompileMs:F0} ms.");
         sb.AppendLine();
         sb.AppendLine("Engine, µs per message (MB/s; bytes allocated per message). Lower is better.");
@@ -142,7 +142,7 @@ internal static class ReportWriter
         string Cell(string engine, string stage, string message)
         {
             var row = r.Engine.FirstOrDefault(x => x.Engine == engine && x.Stage == stage && x.Message == message);
-            return row is null ? "—" : $"{Num(row.MeanUs)} ({row.MBPerSecond:F0} MB/s; {row.AllocatedBytesPerMessage?.ToString(CultureInfo.InvariantCulture) ?? "?"} B)";
+            return row is null ? "—" : $"{Num(row.MeanUs)} ({Num(row.MBPerSecond)} MB/s; {row.AllocatedBytesPerMessage?.ToString(CultureInfo.InvariantCulture) ?? "?"} B)";
         }
 
         foreach (var (stage, messages) in new[]
@@ -208,6 +208,7 @@ internal static class ReportWriter
     private static string Num(double v) => v switch
     {
         double.NaN => "—",
+        0 => "0",
         >= 1000 => v.ToString("N0", CultureInfo.InvariantCulture),
         >= 100 => v.ToString("F0", CultureInfo.InvariantCulture),
         >= 10 => v.ToString("F1", CultureInfo.InvariantCulture),
@@ -233,7 +234,7 @@ internal static class ReportWriter
         var memKb = double.Parse(First("/proc/meminfo", "MemTotal").Split(' ')[0], CultureInfo.InvariantCulture);
         return new MachineInfo(First("/proc/cpuinfo", "model name"), cores, Math.Round(memKb / 1024 / 1024, 1),
             First("/etc/os-release", "PRETTY_NAME"), File.ReadAllText("/proc/sys/kernel/osrelease").Trim(),
-            RuntimeInformation.FrameworkDescription, "Vectorscan " + vectorscan, http?.NginxVersion ?? "?", http?.WrkVersion.Split(' ')[0] + " " + (http?.WrkVersion.Split(' ').ElementAtOrDefault(1) ?? ""),
-            File.ReadAllText("/proc/loadavg").Trim());
+            RuntimeInformation.FrameworkDescription, "Vectorscan " + vectorscan.Trim(), http?.NginxVersion ?? "?", http?.WrkVersion.Split(' ')[0] + " " + (http?.WrkVersion.Split(' ').ElementAtOrDefault(1) ?? ""),
+            http?.LoadAverageAfter ?? File.ReadAllText("/proc/loadavg").Trim()); // as the run left it
     }
 }
