@@ -6,7 +6,7 @@ using System.Net.Sockets;
 namespace Gateway.Benchmarks.Http;
 
 /// <summary>A process the harness started: its output goes to a raw log file; it is stopped by its own id.</summary>
-internal sealed class Proc : IDisposable
+internal sealed partial class Proc : IDisposable
 {
     private readonly Process _process;
     private readonly StreamWriter _log;
@@ -240,7 +240,7 @@ internal sealed class Proc : IDisposable
         {
             if (!_process.HasExited)
             {
-                _ = Run("kill", ["-TERM", Pid.ToString(CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(5));
+                _ = Native.Kill(Pid, Native.SigTerm); // not /bin/kill: procps may not be installed
                 if (!_process.WaitForExit(5000))
                 {
                     _process.Kill();
@@ -257,5 +257,13 @@ internal sealed class Proc : IDisposable
         {
             _log.Dispose();
         }
+    }
+
+    private static partial class Native
+    {
+        public const int SigTerm = 15;
+
+        [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "kill")]
+        public static partial int Kill(int pid, int signal);
     }
 }
