@@ -125,6 +125,7 @@ public sealed class KeywordAutomaton
             (ownOutputs[s] ??= new List<int>()).Add(pi);
         }
 
+        (children, ownOutputs) = InBreadthFirstOrder(children, ownOutputs);
         var stateCount = children.Count;
         var delta = new int[checked(stateCount * classes)];
         var fail = new int[stateCount];
@@ -204,6 +205,44 @@ public sealed class KeywordAutomaton
 
         return new KeywordAutomaton(classOf, delta, classes, hasOutput, outputStart, outputCount, outputs.ToArray(),
             dictLink, patternLength, transparentClass);
+    }
+
+    /// <summary>
+    /// Renumbers the trie's states breadth-first. Insertion order scatters the shallow states, which ordinary text
+    /// visits almost exclusively, across the whole table (megabytes for 10,000 keywords); breadth-first puts them
+    /// together in the first few pages, so the scan's table reads stay in cache and TLB. State numbers are internal:
+    /// the matches are the same.
+    /// </summary>
+    private static (List<Dictionary<int, int>?>, List<List<int>?>) InBreadthFirstOrder(List<Dictionary<int, int>?> children,
+        List<List<int>?> ownOutputs)
+    {
+        var order = new List<int>(children.Count) { 0 };
+        for (var k = 0; k < order.Count; k++)
+        {
+            if (children[order[k]] is { } map)
+            {
+                foreach (var (_, child) in map.OrderBy(e => e.Key))
+                {
+                    order.Add(child);
+                }
+            }
+        }
+
+        var newId = new int[children.Count];
+        for (var k = 0; k < order.Count; k++)
+        {
+            newId[order[k]] = k;
+        }
+
+        var newChildren = new List<Dictionary<int, int>?>(children.Count);
+        var newOutputs = new List<List<int>?>(children.Count);
+        foreach (var old in order)
+        {
+            newChildren.Add(children[old]?.ToDictionary(e => e.Key, e => newId[e.Value]));
+            newOutputs.Add(ownOutputs[old]);
+        }
+
+        return (newChildren, newOutputs);
     }
 
     /// <summary>True when any pattern occurs in the text (no hit details; the clean-message fast path).</summary>
