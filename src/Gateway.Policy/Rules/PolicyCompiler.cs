@@ -46,18 +46,53 @@ public static class PolicyCompiler
         var normalizedRegexes = new List<string>();
         var rawRegexes = new List<string>();
         var regexCount = 0;
+        var compiledRegexes = 0; // global index of the next compiled regex
+        var squeezedTexts = new List<string>();
+        var squeezedGates = new List<int>();
         var keywordCount = 0;
         for (var fi = 0; fi < ordered.Count; fi++)
         {
             var def = ordered[fi].Def;
             var regexes = new List<Regex>();
+            var gated = new List<bool>();
+            var regexBase = compiledRegexes;
             foreach (var pattern in def.Regexes)
             {
                 regexCount++;
                 if (RegexRules.TryCompile(pattern, def.CaseSensitive, limits.MaxRegexLength, out var regex, out var error))
                 {
+                    // A case-insensitive regex on normalised text with literal factors is gated by the automaton
+                    // (it runs only when a factor occurs); the others share the always-run pre-check.
+                    // Separator-tolerant ones ("k[\W_]*r[\W_]*o[\W_]*n") by a second automaton that squeezes
+                    // separators out of the text.
+                    var gateable = def.Normalize && !def.CaseSensitive;
+                    var factors = gateable ? RegexFactors.Find(pattern) : null;
+                    var squeezed = gateable && factors is null ? RegexFactors.FindSqueezed(pattern) : null;
+                    if (factors is not null)
+                    {
+                        foreach (var factor in factors)
+                        {
+                            patternTexts.Add(factor);
+                            patterns.Add(new PatternInfo(fi, IsAllow: false, CheckStart: false, CheckEnd: false,
+                                ExtendStart: false, ExtendEnd: false, Term: pattern, Gate: compiledRegexes));
+                        }
+                    }
+                    else if (squeezed is not null)
+                    {
+                        foreach (var factor in squeezed)
+                        {
+                            squeezedTexts.Add(factor);
+                            squeezedGates.Add(compiledRegexes);
+                        }
+                    }
+                    else
+                    {
+                        (def.Normalize ? normalizedRegexes : rawRegexes).Add(WrapForAlternation(pattern, def.CaseSensitive));
+                    }
+
                     regexes.Add(regex!);
-                    (def.Normalize ? normalizedRegexes : rawRegexes).Add(WrapForAlternation(pattern, def.CaseSensitive));
+                    gated.Add(factors is not null || squeezed is not null);
+                    compiledRegexes++;
                 }
                 else
                 {
@@ -73,6 +108,8 @@ public static class PolicyCompiler
             {
                 Definition = def,
                 Regexes = regexes.ToArray(),
+                RegexGated = gated.ToArray(),
+                RegexBase = regexBase,
                 RoomInclude = CompileGlobs(def.Rooms, def.Name, "rooms", errors),
                 RoomExclude = CompileGlobs(def.ExcludeRooms, def.Name, "exclude_rooms", errors),
                 ExemptUsers = CompileGlobs(def.ExemptUsers, def.Name, "exempt_users", errors),
@@ -94,8 +131,9 @@ public static class PolicyCompiler
             throw new PolicyCompileException(errors);
         }
 
+        var squeezedAutomaton = squeezedTexts.Count == 0 ? null : KeywordAutomaton.Build(squeezedTexts, RegexFactors.Separators);
         return new PolicySnapshot(filters, KeywordAutomaton.Build(patternTexts), patterns.ToArray(),
-            CombineOrNull(normalizedRegexes), CombineOrNull(rawRegexes))
+            Combine(normalizedRegexes), Combine(rawRegexes), compiledRegexes, squeezedAutomaton, squeezedGates.ToArray())
         {
             KeywordCount = keywordCount,
             RegexCount = regexCount,
@@ -152,21 +190,29 @@ public static class PolicyCompiler
         caseSensitive ? "(?:" + pattern + ")" : "(?i:" + pattern + ")";
 
     /// <summary>
-    /// One alternation of every regex answers "does anything match?" in a single linear pass; only on a hit are the
-    /// filters' own regexes run to attribute and locate it. If the combined automaton is too large for the
-    /// engine, fall back to the per-filter loop (still linear, just slower).
+    /// One alternation of the pre-checked regexes answers "does anything match?" in a single linear pass; only on a
+    /// hit are the filters' own regexes run to attribute and locate it. NonBacktracking refuses an automaton over its
+    /// size cap (10,000 nodes by default; 100 moderation regexes in one alternation exceed it), so an alternation
+    /// that is refused is split in halves until each part is accepted. (Before: one refusal meant "always look",
+    /// running every regex on every message.) A single regex that still does not fit keeps the old "always look".
     /// </summary>
-    private static Regex? CombineOrNull(List<string> wrapped)
+    private static Regex[] Combine(List<string> wrapped)
     {
-        if (wrapped.Count == 0)
+        var parts = new List<Regex>();
+        if (wrapped.Count > 0)
         {
-            return null;
+            CombineInto(wrapped, 0, wrapped.Count, parts);
         }
 
+        return parts.ToArray();
+    }
+
+    private static void CombineInto(List<string> wrapped, int start, int count, List<Regex> parts)
+    {
         var sb = new StringBuilder();
-        for (var i = 0; i < wrapped.Count; i++)
+        for (var i = start; i < start + count; i++)
         {
-            if (i > 0)
+            if (i > start)
             {
                 sb.Append('|');
             }
@@ -176,11 +222,17 @@ public static class PolicyCompiler
 
         try
         {
-            return new Regex(sb.ToString(), RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
+            parts.Add(new Regex(sb.ToString(), RegexOptions.NonBacktracking | RegexOptions.CultureInvariant));
+        }
+        catch (NotSupportedException) when (count > 1)
+        {
+            var half = count / 2;
+            CombineInto(wrapped, start, half, parts);
+            CombineInto(wrapped, start + half, count - half, parts);
         }
         catch (NotSupportedException)
         {
-            return new Regex("(?s).", RegexOptions.NonBacktracking); // "always look": the filters' own regexes decide
+            parts.Add(new Regex("(?s).", RegexOptions.NonBacktracking)); // "always look": the filter's own regex decides
         }
     }
 }

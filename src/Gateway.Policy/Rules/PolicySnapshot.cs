@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.RegularExpressions;
 using Gateway.Policy.Matching;
@@ -17,9 +18,13 @@ public sealed class PolicySnapshot
     private readonly CompiledFilter[] _filters;      // sorted: priority descending, then file order
     private readonly KeywordAutomaton _automaton;
     private readonly PatternInfo[] _patterns;
-    private readonly Regex? _anyNormalizedRegex;
-    private readonly Regex? _anyRawRegex;
+    private readonly Regex[] _anyNormalizedRegex;   // pre-check of the regexes the automaton does not gate
+    private readonly Regex[] _anyRawRegex;
+    private readonly int _regexCount;
     private readonly bool _hasAllow;
+    private readonly bool _hasGates;
+    private readonly KeywordAutomaton? _squeezed;   // squeezed factors of separator-tolerant regexes (RegexFactors)
+    private readonly int[] _squeezedGates;          // per squeezed pattern: the regex it arms
 
     [ThreadStatic]
     private static List<LiteralHit>? t_hits;
@@ -30,17 +35,30 @@ public sealed class PolicySnapshot
     [ThreadStatic]
     private static List<(int Filter, int Start, int End)>? t_allows;
 
+    [ThreadStatic]
+    private static bool[]? t_armed;
+
+    [ThreadStatic]
+    private static List<LiteralHit>? t_squeezedHits;
+
+    [ThreadStatic]
+    private static int t_longestAllow; // the longest allow match in t_allows (original characters)
+
     internal PolicySnapshot(CompiledFilter[] filters, KeywordAutomaton automaton, PatternInfo[] patterns,
-        Regex? anyNormalizedRegex, Regex? anyRawRegex)
+        Regex[] anyNormalizedRegex, Regex[] anyRawRegex, int regexCount, KeywordAutomaton? squeezed, int[] squeezedGates)
     {
+        _squeezed = squeezed;
+        _squeezedGates = squeezedGates;
         _filters = filters;
         _automaton = automaton;
         _patterns = patterns;
         _anyNormalizedRegex = anyNormalizedRegex;
         _anyRawRegex = anyRawRegex;
+        _regexCount = regexCount;
         foreach (var p in patterns)
         {
             _hasAllow |= p.IsAllow;
+            _hasGates |= p.Gate >= 0;
         }
     }
 
@@ -53,6 +71,27 @@ public sealed class PolicySnapshot
     public int RegexCount { get; init; }
 
     public int AutomatonStates => _automaton.StateCount;
+
+    /// <summary>How many NonBacktracking alternations the always-run regex pre-check is split into.</summary>
+    internal int PrecheckParts => _anyNormalizedRegex.Length + _anyRawRegex.Length;
+
+    /// <summary>Regexes that run only when one of their literal factors occurs.</summary>
+    internal int GatedRegexCount
+    {
+        get
+        {
+            var n = 0;
+            foreach (var f in _filters)
+            {
+                foreach (var g in f.RegexGated)
+                {
+                    n += g ? 1 : 0;
+                }
+            }
+
+            return n;
+        }
+    }
 
     public IEnumerable<string> FilterNames
     {
@@ -118,6 +157,11 @@ public sealed class PolicySnapshot
 
         var allows = t_allows ??= new List<(int Filter, int Start, int End)>();
         allows.Clear();
+        t_longestAllow = 0;
+
+        // armed[r]: a literal factor of gated regex r occurs in the text, so r may match (see RegexFactors).
+        Span<bool> armed = _regexCount <= 1024 ? stackalloc bool[_regexCount] : RentArmed(_regexCount);
+        var anyArmed = false;
         if (_automaton.PatternCount > 0)
         {
             var hits = t_hits ??= new List<LiteralHit>();
@@ -125,19 +169,78 @@ public sealed class PolicySnapshot
             _automaton.FindAll(span, hits);
             if (hits.Count > 0)
             {
+                if (_hasGates)
+                {
+                    anyArmed = Arm(hits, armed);
+                }
+
                 CollectLiteralHits(hits, span, norm, active, fieldBit, allows, matches, field.Kind, fieldIndex);
             }
         }
 
-        if (_anyNormalizedRegex is not null && _anyNormalizedRegex.IsMatch(span))
+        if (_squeezed is not null)
         {
-            CollectRegexHits(span, norm, normalized: true, active, fieldBit, allows, matches, field.Kind, fieldIndex);
+            var squeezedHits = t_squeezedHits ??= new List<LiteralHit>();
+            squeezedHits.Clear();
+            _squeezed.FindAll(span, squeezedHits);
+            foreach (var h in squeezedHits)
+            {
+                armed[_squeezedGates[h.Pattern]] = true;
+                anyArmed = true;
+            }
         }
 
-        if (_anyRawRegex is not null && _anyRawRegex.IsMatch(text))
+        var ungated = AnyMatch(_anyNormalizedRegex, span);
+        if (ungated || anyArmed)
         {
-            CollectRegexHits(text, null, normalized: false, active, fieldBit, allows, matches, field.Kind, fieldIndex);
+            CollectRegexHits(span, norm, normalized: true, active, fieldBit, allows, matches, field.Kind, fieldIndex, armed, ungated);
         }
+
+        if (AnyMatch(_anyRawRegex, text))
+        {
+            CollectRegexHits(text, null, normalized: false, active, fieldBit, allows, matches, field.Kind, fieldIndex, default, runUngated: true);
+        }
+    }
+
+    private static bool AnyMatch(Regex[] prechecks, ReadOnlySpan<char> text)
+    {
+        foreach (var r in prechecks)
+        {
+            if (r.IsMatch(text))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static Span<bool> RentArmed(int count)
+    {
+        if (t_armed is null || t_armed.Length < count)
+        {
+            t_armed = new bool[count];
+        }
+
+        var span = t_armed.AsSpan(0, count);
+        span.Clear();
+        return span;
+    }
+
+    private bool Arm(List<LiteralHit> hits, Span<bool> armed)
+    {
+        var any = false;
+        foreach (var h in hits)
+        {
+            var gate = _patterns[h.Pattern].Gate;
+            if (gate >= 0)
+            {
+                armed[gate] = true;
+                any = true;
+            }
+        }
+
+        return any;
     }
 
     private void CollectLiteralHits(List<LiteralHit> hits, ReadOnlySpan<char> span, NormalizedText norm,
@@ -151,7 +254,9 @@ public sealed class PolicySnapshot
                 ref readonly var p = ref _patterns[h.Pattern];
                 if (p.IsAllow && active[p.Filter] && BoundariesHold(p, span, h.Start, h.End))
                 {
-                    allows.Add((p.Filter, norm.OriginalStart(h.Start), norm.OriginalEnd(h.End - 1)));
+                    var a = (p.Filter, norm.OriginalStart(h.Start), norm.OriginalEnd(h.End - 1));
+                    allows.Add(a);
+                    t_longestAllow = Math.Max(t_longestAllow, a.Item3 - a.Item2);
                 }
             }
         }
@@ -159,7 +264,7 @@ public sealed class PolicySnapshot
         foreach (var h in hits)
         {
             ref readonly var p = ref _patterns[h.Pattern];
-            if (p.IsAllow || !active[p.Filter] || (_filters[p.Filter].Definition.Fields & fieldBit) == 0
+            if (p.IsAllow || p.Gate >= 0 || !active[p.Filter] || (_filters[p.Filter].Definition.Fields & fieldBit) == 0
                 || !BoundariesHold(p, span, h.Start, h.End))
             {
                 continue;
@@ -193,9 +298,13 @@ public sealed class PolicySnapshot
         }
     }
 
+    /// <summary>
+    /// Runs the filters' own regexes to attribute and locate matches: a gated regex only when armed (without its
+    /// factor it cannot match), the others only when their pre-check matched. Same matches as running them all.
+    /// </summary>
     private void CollectRegexHits(ReadOnlySpan<char> span, NormalizedText? norm, bool normalized,
         ReadOnlySpan<bool> active, FieldSet fieldBit, List<(int Filter, int Start, int End)> allows,
-        List<RawMatch> matches, FieldKind kind, int fieldIndex)
+        List<RawMatch> matches, FieldKind kind, int fieldIndex, ReadOnlySpan<bool> armed, bool runUngated)
     {
         for (var fi = 0; fi < _filters.Length; fi++)
         {
@@ -207,6 +316,11 @@ public sealed class PolicySnapshot
 
             for (var ri = 0; ri < f.Regexes.Length; ri++)
             {
+                if (f.RegexGated[ri] ? !armed[f.RegexBase + ri] : !runUngated)
+                {
+                    continue;
+                }
+
                 foreach (var m in f.Regexes[ri].EnumerateMatches(span))
                 {
                     if (m.Length == 0)
@@ -225,11 +339,39 @@ public sealed class PolicySnapshot
         }
     }
 
+    /// <summary>
+    /// Is [start, end) inside an allow match of the same filter? Allow matches are collected in the automaton's
+    /// order, so their ends never decrease: binary-search the first that ends at or after <paramref name="end"/> and
+    /// stop once one ends past <paramref name="start"/> plus the longest allow match (it cannot start early enough).
+    /// A text of nothing but hits and allow terms would otherwise cost hits × allows.
+    /// </summary>
     private static bool IsAllowed(List<(int Filter, int Start, int End)> allows, int filter, int start, int end)
     {
-        foreach (var a in allows)
+        if (allows.Count == 0)
         {
-            if (a.Filter == filter && a.Start <= start && end <= a.End)
+            return false;
+        }
+
+        var span = CollectionsMarshal.AsSpan(allows);
+        int lo = 0, hi = span.Length;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (span[mid].End < end)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        var longest = t_longestAllow;
+        for (var k = lo; k < span.Length && span[k].End <= start + longest; k++)
+        {
+            ref readonly var a = ref span[k];
+            if (a.Filter == filter && a.Start <= start)
             {
                 return true;
             }
@@ -351,7 +493,39 @@ public sealed class PolicySnapshot
         var ri = 0;
         while (pos < text.Length)
         {
-            var len = StringInfo.GetNextTextElementLength(text, pos);
+            while (ri < ranges.Count && ranges[ri].End <= pos)
+            {
+                ri++;
+            }
+
+            // Up to the next range, a run of ASCII is copied whole: each of its characters is a cluster of its own
+            // (see below), so the run ends on a cluster boundary unless a non-ASCII character or an LF after a CR
+            // follows it, in which case its last character goes the per-cluster way.
+            var limit = ri < ranges.Count ? Math.Min(ranges[ri].Start, text.Length) : text.Length;
+            if (limit > pos)
+            {
+                var ascii = text.AsSpan(pos, limit - pos).IndexOfAnyExceptInRange('\0', '\u007F');
+                var runEnd = ascii < 0 ? limit : pos + ascii;
+                if (runEnd < text.Length && runEnd > pos && (text[runEnd] >= 0x80 || (text[runEnd - 1] == '\r' && text[runEnd] == '\n')))
+                {
+                    runEnd--;
+                }
+
+                if (runEnd > pos)
+                {
+                    sb.Append(text, pos, runEnd - pos);
+                    pos = runEnd;
+                    continue;
+                }
+            }
+
+            // An ASCII character followed by another one (or the end) is a cluster of its own, except CR LF: every
+            // rule that joins characters into a cluster (GB9–GB13, UAX #29) involves a non-ASCII character. Skips
+            // the general segmenter, which costs ~20× more, for the common case.
+            var c = text[pos];
+            var len = c < 0x80 && (pos + 1 == text.Length || (text[pos + 1] < 0x80 && !(c == '\r' && text[pos + 1] == '\n')))
+                ? 1
+                : StringInfo.GetNextTextElementLength(text, pos);
             if (len <= 0)
             {
                 len = 1;
@@ -394,13 +568,20 @@ public sealed class PolicySnapshot
     internal readonly record struct RawMatch(int Filter, FieldKind Field, int FieldIndex, string Term, int Start, int End);
 }
 
-internal readonly record struct PatternInfo(int Filter, bool IsAllow, bool CheckStart, bool CheckEnd, bool ExtendStart, bool ExtendEnd, string Term);
+/// <summary>An automaton pattern: a keyword or allow term of a filter, or (Gate ≥ 0) a literal factor of regex #Gate.</summary>
+internal readonly record struct PatternInfo(int Filter, bool IsAllow, bool CheckStart, bool CheckEnd, bool ExtendStart, bool ExtendEnd, string Term, int Gate = -1);
 
 internal sealed class CompiledFilter
 {
     public required FilterDefinition Definition { get; init; }
 
     public required Regex[] Regexes { get; init; }
+
+    /// <summary>Per regex: gated by literal factors in the automaton (true) or pre-checked by the alternation.</summary>
+    public bool[] RegexGated { get; init; } = [];
+
+    /// <summary>Global index of this filter's first regex (the index into the armed set).</summary>
+    public int RegexBase { get; init; }
 
     public Regex? RoomInclude { get; init; }
 

@@ -59,9 +59,31 @@ internal static class FoldTable
         AddAstral(0x1D400, 0x1D7FF);
         AddAstral(0x1F100, 0x1F1FF);
         AddAstral(0x1FBF0, 0x1FBF9);
+        PrintableAsciiIsLowercaseOnly = CheckPrintableAscii();
     }
 
     internal static char Lookup(char c) => Single[c];
+
+    /// <summary>
+    /// True when printable ASCII (U+0020–U+007E) folds to itself with A–Z lower-cased, which lets the normaliser
+    /// fold whole blocks of it with vector instructions. Checked against the table, not assumed, so a change to the
+    /// folding rules switches the fast path off instead of making it wrong.
+    /// </summary>
+    internal static readonly bool PrintableAsciiIsLowercaseOnly;
+
+    private static bool CheckPrintableAscii()
+    {
+        for (var c = (char)0x20; c <= 0x7E; c++)
+        {
+            var expected = c is >= 'A' and <= 'Z' ? (char)(c + 32) : c;
+            if (Single[c] != expected)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     internal static string Expand(char c) => Expansions[c];
 

@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Gateway.Policy.Text;
 
@@ -92,9 +94,31 @@ public static class TextNormalizer
         output.Length = 0;
         output.EnsureCapacity(input.Length + 8);
         Fold(input, output);
-        JoinSpacedLetters(output);
-        ApplyLeet(output);
+
+        // The join and leet passes change nothing in most messages. Two bitmaps of the folded text (token
+        // characters, letters), built 16 characters at a time, say where a spaced-out run could start and which
+        // tokens mix letters with digits or symbols; the passes act only there. Same output as running both over
+        // everything (FastPathTests compares them with the original three-pass normaliser).
+        var words = (output.Length + 63) >> 6;
+        var bits = t_bits is { } b && b.Length >= 2 * words ? b : t_bits = new ulong[Math.Max(64, 2 * words)];
+        var tok = bits.AsSpan(0, words);
+        var letter = bits.AsSpan(words, words);
+        Classify(output, tok, letter);
+        var runFrom = FirstRunCandidate(tok);
+        if (runFrom >= 0 && JoinSpacedLetters(output, runFrom, tok))
+        {
+            // The text moved: classify the joined text again.
+            words = (output.Length + 63) >> 6;
+            tok = bits.AsSpan(0, words);
+            letter = bits.AsSpan(words, words);
+            Classify(output, tok, letter);
+        }
+
+        ApplyLeetWhereMixed(output, tok, letter);
     }
+
+    [ThreadStatic]
+    private static ulong[]? t_bits;
 
     /// <summary>Is this normalised character part of a word (for whole-word matching)?</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -106,8 +130,23 @@ public static class TextNormalizer
     private static void Fold(ReadOnlySpan<char> input, NormalizedText output)
     {
         var lastWasSpace = false;
+        var vectorFrom = Vector256.IsHardwareAccelerated && FoldTable.PrintableAsciiIsLowercaseOnly ? 0 : int.MaxValue;
         for (var i = 0; i < input.Length; i++)
         {
+            if (i >= vectorFrom)
+            {
+                var done = FoldPrintableAscii(input, i, output, ref lastWasSpace);
+                i += done;
+                if (i >= input.Length)
+                {
+                    break;
+                }
+
+                // A block with anything else (non-ASCII, controls, a double space) goes through the per-character
+                // path below; try blocks again after it.
+                vectorFrom = i + Vector256<ushort>.Count;
+            }
+
             var c = input[i];
             if (char.IsHighSurrogate(c) && i + 1 < input.Length && char.IsLowSurrogate(input[i + 1]))
             {
@@ -164,6 +203,60 @@ public static class TextNormalizer
         }
     }
 
+    /// <summary>
+    /// Folds 16-character blocks of printable ASCII with no double space: each character maps to one character
+    /// (A–Z lower-cased, everything else itself) with the index map [i, i + 1), exactly what the per-character path
+    /// writes for them. Returns how many input characters were consumed (a multiple of 16; 0 at the first block that
+    /// does not qualify).
+    /// </summary>
+    private static int FoldPrintableAscii(ReadOnlySpan<char> input, int from, NormalizedText output, ref bool lastWasSpace)
+    {
+        var count = Vector256<ushort>.Count;
+        var blocks = (input.Length - from) / count;
+        if (blocks == 0)
+        {
+            return 0;
+        }
+
+        output.EnsureCapacity(output.Length + blocks * count);
+        ref var src = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(input));
+        ref var dst = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetArrayDataReference(output.Chars));
+        ref var starts = ref MemoryMarshal.GetArrayDataReference(output.Starts);
+        ref var ends = ref MemoryMarshal.GetArrayDataReference(output.Ends);
+        var n = output.Length;
+        var i = from;
+        var iota = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+        for (var b = 0; b < blocks; b++, i += count)
+        {
+            var v = Vector256.LoadUnsafe(ref src, (nuint)i);
+            // Every character in U+0020–U+007E, and no space after a space (whitespace runs collapse).
+            if (!Vector256.LessThanAll(v - Vector256.Create((ushort)0x20), Vector256.Create((ushort)0x5F)))
+            {
+                break;
+            }
+
+            var spaces = Vector256.Equals(v, Vector256.Create((ushort)' ')).ExtractMostSignificantBits();
+            if ((spaces & (spaces >> 1)) != 0 || (lastWasSpace && (spaces & 1) != 0))
+            {
+                break;
+            }
+
+            var upper = Vector256.LessThan(v - Vector256.Create((ushort)'A'), Vector256.Create((ushort)26));
+            (v | (upper & Vector256.Create((ushort)0x20))).StoreUnsafe(ref dst, (nuint)n);
+            var s0 = Vector256.Create(i) + iota;
+            var s1 = s0 + Vector256.Create(8);
+            s0.StoreUnsafe(ref starts, (nuint)n);
+            s1.StoreUnsafe(ref starts, (nuint)(n + 8));
+            (s0 + Vector256<int>.One).StoreUnsafe(ref ends, (nuint)n);
+            (s1 + Vector256<int>.One).StoreUnsafe(ref ends, (nuint)(n + 8));
+            n += count;
+            lastWasSpace = (spaces >> (count - 1)) != 0;
+        }
+
+        output.Length = n;
+        return i - from;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void AppendFolded(NormalizedText output, char c, int start, int end, ref bool lastWasSpace)
     {
@@ -193,37 +286,208 @@ public static class TextNormalizer
     /// <summary>Characters leetspeak uses inside words.</summary>
     private static bool IsLeetSymbol(char c) => c is '@' or '$' or '!' or '|' or '€' or '¢';
 
-    private static bool IsTokenChar(char c) => IsWordChar(c) || IsLeetSymbol(c);
+    private static bool IsTokenChar(char c) => c < 128 ? (AsciiClass[c] & TokenFlag) != 0 : IsWordChar(c) || IsLeetSymbol(c);
+
+    /// <summary>What <see cref="ApplyLeetWhereMixed"/> counts as a letter (anything else in a token is a digit or a symbol).</summary>
+    private static bool IsLeetLetter(char c) => c < 128 ? (AsciiClass[c] & LetterFlag) != 0 : char.IsLetter(c);
+
+    private const byte TokenFlag = 1;
+    private const byte LetterFlag = 2;
+
+    /// <summary><see cref="TokenFlag"/> and <see cref="LetterFlag"/> for ASCII, from the same predicates.</summary>
+    private static readonly byte[] AsciiClass = BuildAsciiClass();
+
+    private static byte[] BuildAsciiClass()
+    {
+        var table = new byte[128];
+        for (var c = (char)0; c < 128; c++)
+        {
+            table[c] = (byte)((IsWordChar(c) || IsLeetSymbol(c) ? TokenFlag : 0) | (c is >= 'a' and <= 'z' ? LetterFlag : 0));
+        }
+
+        return table;
+    }
+
+    /// <summary>
+    /// Bit i of <paramref name="tok"/>: character i is a token character; of <paramref name="letter"/>: it is what
+    /// <see cref="ApplyLeetWhereMixed"/> counts as a letter. All-ASCII blocks of 16 are classified with vector compares (the
+    /// same sets as <see cref="AsciiClass"/>); the rest one character at a time with the exact predicates.
+    /// </summary>
+    private static void Classify(NormalizedText text, Span<ulong> tok, Span<ulong> letter)
+    {
+        tok.Clear();
+        letter.Clear();
+        var chars = text.Chars;
+        var n = text.Length;
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref var src = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetArrayDataReference(chars));
+            for (; i + 16 <= n; i += 16)
+            {
+                var v = Vector256.LoadUnsafe(ref src, (nuint)i);
+                ulong t;
+                ulong l;
+                if (Vector256.LessThanAll(v, Vector256.Create((ushort)128)))
+                {
+                    var isLetter = Vector256.LessThan(v - Vector256.Create((ushort)'a'), Vector256.Create((ushort)26));
+                    var isToken = isLetter
+                        | Vector256.LessThan(v - Vector256.Create((ushort)'0'), Vector256.Create((ushort)10))
+                        | Vector256.LessThan(v - Vector256.Create((ushort)'A'), Vector256.Create((ushort)26))
+                        | Vector256.Equals(v, Vector256.Create((ushort)'@')) | Vector256.Equals(v, Vector256.Create((ushort)'$'))
+                        | Vector256.Equals(v, Vector256.Create((ushort)'!')) | Vector256.Equals(v, Vector256.Create((ushort)'|'));
+                    t = isToken.ExtractMostSignificantBits();
+                    l = isLetter.ExtractMostSignificantBits();
+                }
+                else
+                {
+                    (t, l) = ClassifyScalar(chars, i, 16);
+                }
+
+                tok[i >> 6] |= t << (i & 63);
+                letter[i >> 6] |= l << (i & 63);
+            }
+        }
+
+        for (; i < n; i += 16)
+        {
+            var (t, l) = ClassifyScalar(chars, i, Math.Min(16, n - i));
+            tok[i >> 6] |= t << (i & 63);
+            letter[i >> 6] |= l << (i & 63);
+        }
+    }
+
+    private static (ulong Tok, ulong Letter) ClassifyScalar(char[] chars, int from, int count)
+    {
+        ulong t = 0;
+        ulong l = 0;
+        for (var k = 0; k < count; k++)
+        {
+            var c = chars[from + k];
+            if (IsTokenChar(c))
+            {
+                t |= 1UL << k;
+                if (IsLeetLetter(c))
+                {
+                    l |= 1UL << k;
+                }
+            }
+        }
+
+        return (t, l);
+    }
+
+    /// <summary>
+    /// The first single-character token followed 2–4 characters later by another one, or -1. A spaced-out run
+    /// ("s p a m") is at least three single-character tokens, each 2–4 characters after the previous (one to three
+    /// separators between), so no run starts before this one.
+    /// </summary>
+    private static int FirstRunCandidate(ReadOnlySpan<ulong> tok)
+    {
+        ulong nextSingle = 0;
+        var result = -1;
+        // Backwards, so each word sees the next word's single-character tokens; the last candidate found is the first.
+        for (var w = tok.Length - 1; w >= 0; w--)
+        {
+            var t = tok[w];
+            var before = (t << 1) | (w > 0 ? tok[w - 1] >> 63 : 0);
+            var after = (t >> 1) | (w + 1 < tok.Length ? (tok[w + 1] & 1) << 63 : 0);
+            var single = t & ~before & ~after;
+            var pair = single & ((single >> 2) | (single >> 3) | (single >> 4) | (nextSingle << 62) | (nextSingle << 61) | (nextSingle << 60));
+            if (pair != 0)
+            {
+                result = (w << 6) + System.Numerics.BitOperations.TrailingZeroCount(pair);
+            }
+
+            nextSingle = single;
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Leetspeak: inside a token that has at least one letter, digits and leet symbols become the letters they stand
+    /// for. '@' needs a character before it in the token (a leading '@' is a mention); '!' and '|' need one after it
+    /// ("hello!" keeps its '!'). Tokens without letters ("2024", "!!!") are left alone. A token has both a letter and
+    /// a digit or leet symbol exactly when two neighbouring characters in it differ in kind, so the bitmaps point at
+    /// every token to change and nothing else is visited.
+    /// </summary>
+    private static void ApplyLeetWhereMixed(NormalizedText text, ReadOnlySpan<ulong> tok, ReadOnlySpan<ulong> letter)
+    {
+        var chars = text.Chars;
+        var n = text.Length;
+        var done = 0;
+        for (var w = 0; w < tok.Length; w++)
+        {
+            var t = tok[w];
+            var last = w + 1 == tok.Length;
+            var tNext = (t >> 1) | (last ? 0 : (tok[w + 1] & 1) << 63);
+            var lNext = (letter[w] >> 1) | (last ? 0 : (letter[w + 1] & 1) << 63);
+            var mixed = t & tNext & (letter[w] ^ lNext);
+            while (mixed != 0)
+            {
+                var q = (w << 6) + System.Numerics.BitOperations.TrailingZeroCount(mixed);
+                mixed &= mixed - 1;
+                if (q < done)
+                {
+                    continue;
+                }
+
+                var start = q;
+                while (start > 0 && IsTokenChar(chars[start - 1]))
+                {
+                    start--;
+                }
+
+                var end = q + 1;
+                while (end < n && IsTokenChar(chars[end]))
+                {
+                    end++;
+                }
+
+                LeetToken(chars, start, end);
+                done = end;
+            }
+        }
+    }
 
     /// <summary>
     /// Joins runs of at least three one-character tokens separated by one to three separator characters, of
     /// which at least two are letters: "s p a m" → "spam", "f.r.e.e" → "free". Pairs like "a b" stay apart.
+    /// Starts at <paramref name="from"/> (no run starts earlier); returns whether anything was joined.
     /// </summary>
-    private static void JoinSpacedLetters(NormalizedText text)
+    private static bool JoinSpacedLetters(NormalizedText text, int from, ReadOnlySpan<ulong> tok)
     {
         var chars = text.Chars;
         var n = text.Length;
-        var i = 0;
-        var write = 0;
+        var i = from;
+        var write = from;
         while (i < n)
         {
-            // Is there a run of single-char tokens starting at i?
-            if (IsTokenChar(chars[i]) && (i == 0 || !IsTokenChar(chars[i - 1])) && (i + 1 >= n || !IsTokenChar(chars[i + 1])))
+            // Only a single-character token can start a run: the bitmap (of the text before joining, which is what
+            // i reads: writes stay behind it) finds the next one, and everything before it moves as one block.
+            var next = NextSingle(tok, i, n);
+            if (next > i)
             {
-                var runEnd = ScanSpacedRun(chars, i, n, out var tokens, out var letters);
-                if (tokens >= 3 && letters >= 2)
-                {
-                    for (var k = i; k < runEnd; k++)
-                    {
-                        if (IsTokenChar(chars[k]))
-                        {
-                            Move(text, k, write++);
-                        }
-                    }
+                Shift(text, i, write, next - i);
+                write += next - i;
+                i = next;
+                continue;
+            }
 
-                    i = runEnd;
-                    continue;
+            var runEnd = ScanSpacedRun(chars, i, n, out var tokens, out var letters);
+            if (tokens >= 3 && letters >= 2)
+            {
+                for (var k = i; k < runEnd; k++)
+                {
+                    if (IsTokenChar(chars[k]))
+                    {
+                        Move(text, k, write++);
+                    }
                 }
+
+                i = runEnd;
+                continue;
             }
 
             Move(text, i, write++);
@@ -231,6 +495,41 @@ public static class TextNormalizer
         }
 
         text.Length = write;
+        return write != n;
+    }
+
+    /// <summary>The first single-character token (a token character with none either side) at or after
+    /// <paramref name="from"/>, or <paramref name="n"/>.</summary>
+    private static int NextSingle(ReadOnlySpan<ulong> tok, int from, int n)
+    {
+        for (var w = from >> 6; w < tok.Length; w++)
+        {
+            var t = tok[w];
+            var before = (t << 1) | (w > 0 ? tok[w - 1] >> 63 : 0);
+            var after = (t >> 1) | (w + 1 < tok.Length ? (tok[w + 1] & 1) << 63 : 0);
+            var single = t & ~before & ~after;
+            if (w == from >> 6)
+            {
+                single &= ulong.MaxValue << (from & 63);
+            }
+
+            if (single != 0)
+            {
+                return Math.Min(n, (w << 6) + System.Numerics.BitOperations.TrailingZeroCount(single));
+            }
+        }
+
+        return n;
+    }
+
+    private static void Shift(NormalizedText text, int from, int to, int count)
+    {
+        if (from != to)
+        {
+            Array.Copy(text.Chars, from, text.Chars, to, count);
+            Array.Copy(text.Starts, from, text.Starts, to, count);
+            Array.Copy(text.Ends, from, text.Ends, to, count);
+        }
     }
 
     private static int ScanSpacedRun(char[] chars, int start, int n, out int tokens, out int letters)
@@ -277,70 +576,31 @@ public static class TextNormalizer
         }
     }
 
-    /// <summary>
-    /// Inside a token that has at least one letter, digits and leet symbols become the letters they stand for.
-    /// '@' needs a character before it in the token (a leading '@' is a mention); '!' and '|' need one after it
-    /// ("hello!" keeps its '!'). Tokens without letters ("2024", "!!!") are left alone.
-    /// </summary>
-    private static void ApplyLeet(NormalizedText text)
+    /// <summary>Maps the digits and symbols of one token with letters ([start, end)) to the letters they stand for.</summary>
+    private static void LeetToken(char[] chars, int start, int end)
     {
-        var chars = text.Chars;
-        var n = text.Length;
-        var i = 0;
-        while (i < n)
+        for (var k = start; k < end; k++)
         {
-            if (!IsTokenChar(chars[i]))
+            var c = chars[k];
+            var mapped = c switch
             {
-                i++;
-                continue;
-            }
-
-            var start = i;
-            var hasLetter = false;
-            var hasLeet = false;
-            while (i < n && IsTokenChar(chars[i]))
-            {
-                var c = chars[i];
-                if (c is >= 'a' and <= 'z' || (c >= 128 && char.IsLetter(c)))
-                {
-                    hasLetter = true;
-                }
-                else
-                {
-                    hasLeet = true;
-                }
-
-                i++;
-            }
-
-            if (!hasLetter || !hasLeet)
-            {
-                continue;
-            }
-
-            for (var k = start; k < i; k++)
-            {
-                var c = chars[k];
-                var mapped = c switch
-                {
-                    '0' => 'o',
-                    '1' => 'i',
-                    '3' => 'e',
-                    '4' => 'a',
-                    '5' => 's',
-                    '7' => 't',
-                    '8' => 'b',
-                    '9' => 'g',
-                    '$' => 's',
-                    '€' => 'e',
-                    '¢' => 'c',
-                    '@' when k > start => 'a',
-                    '!' when k + 1 < i => 'i',
-                    '|' when k + 1 < i => 'l',
-                    _ => c,
-                };
-                chars[k] = mapped;
-            }
+                '0' => 'o',
+                '1' => 'i',
+                '3' => 'e',
+                '4' => 'a',
+                '5' => 's',
+                '7' => 't',
+                '8' => 'b',
+                '9' => 'g',
+                '$' => 's',
+                '€' => 'e',
+                '¢' => 'c',
+                '@' when k > start => 'a',
+                '!' when k + 1 < end => 'i',
+                '|' when k + 1 < end => 'l',
+                _ => c,
+            };
+            chars[k] = mapped;
         }
     }
 }

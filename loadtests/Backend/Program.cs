@@ -1,0 +1,59 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text;
+
+// The load tests' chat backend: answers every request with 200 and the same 100-byte JSON body, as fast as
+// Kestrel allows. It reads each request body and counts the ones that arrive censored ('*'), so the harness can
+// check that the gateway's hits really were rewritten. GET /_stats → {"requests":N,"censored":M}.
+//   bench-backend http://127.0.0.1:PORT
+var url = args.Length > 0 ? args[0] : "http://127.0.0.1:9000";
+var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+builder.Logging.ClearProviders();
+builder.WebHost.UseUrls(url);
+builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
+var app = builder.Build();
+
+var reply = Encoding.UTF8.GetBytes("{\"event_id\":\"$bench-backend-event-0000000000000000000000000000000000000000000000000000000000000000\"}");
+if (reply.Length != 100)
+{
+    throw new InvalidOperationException($"reply is {reply.Length} bytes, not 100");
+}
+
+long requests = 0;
+long censored = 0;
+app.Run(async context =>
+{
+    if (context.Request.Path == "/_stats")
+    {
+        await context.Response.WriteAsJsonAsync(new { requests = Interlocked.Read(ref requests), censored = Interlocked.Read(ref censored) });
+        return;
+    }
+
+    Interlocked.Increment(ref requests);
+    if (await ReadHasStarAsync(context.Request.BodyReader))
+    {
+        Interlocked.Increment(ref censored);
+    }
+
+    context.Response.StatusCode = 200;
+    context.Response.ContentType = "application/json";
+    context.Response.ContentLength = reply.Length;
+    await context.Response.Body.WriteAsync(reply);
+});
+
+app.Run();
+
+static async Task<bool> ReadHasStarAsync(PipeReader reader)
+{
+    var star = false;
+    while (true)
+    {
+        var result = await reader.ReadAsync();
+        star |= result.Buffer.PositionOf((byte)'*') is not null;
+        reader.AdvanceTo(result.Buffer.End);
+        if (result.IsCompleted)
+        {
+            return star;
+        }
+    }
+}

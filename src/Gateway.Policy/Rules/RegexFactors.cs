@@ -1,0 +1,723 @@
+namespace Gateway.Policy.Rules;
+
+/// <summary>
+/// Literal factors of a regex: a few strings, one of which every match must contain
+/// (<c>buy\s+(cheap\s+)?followers</c> → {"followers"}; <c>(free|cheap)\s+nitro</c> → {"nitro"};
+/// <c>fr[e3][e3]</c> → {"free", "fre3", "fr3e", "fr33"}). The compiler adds them to the keyword automaton, so such
+/// a regex runs only when the text contains one of its factors: the prefilter idea of RE2 and Hyperscan, reduced to
+/// what moderation patterns look like. A regex with no factor stays in the always-run NonBacktracking pre-check.
+/// <para>
+/// Sound by construction: every construct it does not model (lookarounds, backreferences, conditionals, inline
+/// option changes other than i/m/n/s, non-ASCII literals) yields "no factor" rather than a guess. Factors are
+/// lower-case ASCII and are only used for case-insensitive regexes matched against normalised text, which never
+/// contains upper-case ASCII or any other character that IgnoreCase would equate with an ASCII letter (asserted by
+/// the normaliser tests).
+/// </para>
+/// </summary>
+internal static class RegexFactors
+{
+    /// <summary>Shorter factors would arm their regex on almost every message.</summary>
+    public const int MinFactorLength = 3;
+
+    private const int MaxSetSize = 16;
+    private const int MaxStringLength = 64;
+
+    /// <summary>The factors of <paramref name="pattern"/>, or null when none can be proven.</summary>
+    public static string[]? Find(string pattern) => Find(pattern, squeezed: false);
+
+    /// <summary>
+    /// Factors of the text with every separator character (<see cref="Separators"/>: what <c>[\W_]</c> matches)
+    /// squeezed out, for patterns that put separators between letters to catch "k-r.o n" as "kron":
+    /// <c>k[\W_]*r[\W_]*o[\W_]*n</c> → {"kron"}. Every match, squeezed, contains a factor, so the squeezed text
+    /// does. Only letters and digits remain in these factors.
+    /// </summary>
+    public static string[]? FindSqueezed(string pattern) => Find(pattern, squeezed: true);
+
+    /// <summary>The characters <c>[\W_]</c> matches with the options gated regexes have, one flag per UTF-16 unit:
+    /// what the squeezing automaton passes over. Taken from the regex engine itself so the two cannot disagree.</summary>
+    internal static bool[] Separators => LazySeparators.Value;
+
+    private static readonly Lazy<bool[]> LazySeparators = new(() =>
+    {
+        var separator = new System.Text.RegularExpressions.Regex(@"[\W_]", RegexRules.OptionsFor(caseSensitive: false));
+        var table = new bool[65536];
+        Span<char> one = stackalloc char[1];
+        for (var c = 0; c < table.Length; c++)
+        {
+            one[0] = (char)c;
+            table[c] = separator.IsMatch(one);
+        }
+
+        return table;
+    });
+
+    private static string[]? Find(string pattern, bool squeezed)
+    {
+        try
+        {
+            var parser = new Parser(pattern, squeezed);
+            var node = parser.ParseAlternation();
+            if (!parser.AtEnd)
+            {
+                return null; // an unbalanced ')': the regex compiler decides what that is, not us
+            }
+
+            var factors = RequiredOf(node);
+            if (factors is null)
+            {
+                return null;
+            }
+
+            foreach (var f in factors)
+            {
+                if (f.Length < MinFactorLength)
+                {
+                    return null;
+                }
+            }
+
+            return factors;
+        }
+        catch (UnsupportedException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>What is known about a sub-pattern.</summary>
+    /// <param name="Exact">It matches exactly one of these (lower-case) strings; null when unknown or too many.</param>
+    /// <param name="Required">Every match contains one of these; null when nothing is known.</param>
+    private sealed record Info(HashSet<string>? Exact, string[]? Required)
+    {
+        public static readonly Info Unknown = new(null, null);
+
+        public static Info Empty => new(new HashSet<string>(StringComparer.Ordinal) { "" }, null);
+
+        public static Info Char(char c) => new(new HashSet<string>(StringComparer.Ordinal) { c.ToString() }, null);
+    }
+
+    private static string[]? RequiredOf(Info info) => info.Exact is not null ? Candidate(info.Exact) : info.Required;
+
+    /// <summary>A set usable as factors: none empty; strings that contain another member are redundant.</summary>
+    private static string[]? Candidate(HashSet<string> set)
+    {
+        if (set.Count == 0 || set.Contains(""))
+        {
+            return null;
+        }
+
+        var list = new List<string>();
+        foreach (var s in set)
+        {
+            var redundant = false;
+            foreach (var t in set)
+            {
+                if (!ReferenceEquals(s, t) && t.Length < s.Length && s.Contains(t, StringComparison.Ordinal))
+                {
+                    redundant = true;
+                    break;
+                }
+            }
+
+            if (!redundant)
+            {
+                list.Add(s);
+            }
+        }
+
+        list.Sort(StringComparer.Ordinal);
+        return list.ToArray();
+    }
+
+    /// <summary>Prefers the set whose shortest factor is longest (rarer in text), then the smaller set.</summary>
+    private static string[]? Better(string[]? a, string[]? b)
+    {
+        if (a is null)
+        {
+            return b;
+        }
+
+        if (b is null)
+        {
+            return a;
+        }
+
+        var ma = a.Min(s => s.Length);
+        var mb = b.Min(s => s.Length);
+        return mb > ma || (mb == ma && b.Length < a.Length) ? b : a;
+    }
+
+    private static HashSet<string>? Cross(HashSet<string> left, HashSet<string> right)
+    {
+        if ((long)left.Count * right.Count > MaxSetSize)
+        {
+            return null;
+        }
+
+        var result = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var l in left)
+        {
+            foreach (var r in right)
+            {
+                if (l.Length + r.Length > MaxStringLength)
+                {
+                    return null;
+                }
+
+                result.Add(l + r);
+            }
+        }
+
+        return result;
+    }
+
+    private static Info Concat(List<Info> items)
+    {
+        var run = Info.Empty.Exact!;
+        string[]? best = null;
+        var allExact = true;
+        foreach (var item in items)
+        {
+            if (item.Exact is not null)
+            {
+                var product = Cross(run, item.Exact);
+                if (product is not null)
+                {
+                    run = product;
+                    continue;
+                }
+
+                // Too many combinations: what came before is one candidate, and a new run starts here.
+                best = Better(best, Candidate(run));
+                run = new HashSet<string>(item.Exact, StringComparer.Ordinal);
+                allExact = false;
+                continue;
+            }
+
+            allExact = false;
+            best = Better(best, Candidate(run));
+            best = Better(best, item.Required);
+            run = Info.Empty.Exact!;
+        }
+
+        best = Better(best, Candidate(run));
+        return new Info(allExact ? run : null, best);
+    }
+
+    private static Info Alternate(List<Info> branches)
+    {
+        HashSet<string>? exact = new(StringComparer.Ordinal);
+        var required = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var b in branches)
+        {
+            if (exact is not null && b.Exact is not null && exact.Count + b.Exact.Count <= MaxSetSize)
+            {
+                exact.UnionWith(b.Exact);
+            }
+            else
+            {
+                exact = null;
+            }
+
+            var r = RequiredOf(b);
+            if (r is null || required is null)
+            {
+                required = null;
+                continue;
+            }
+
+            required.UnionWith(r);
+            if (required.Count > MaxSetSize)
+            {
+                required = null;
+            }
+        }
+
+        return new Info(exact, required is null ? null : Candidate(required));
+    }
+
+    private static Info Repeat(Info item, int min, int max)
+    {
+        if (item.Exact is { Count: 1 } only && only.Contains(""))
+        {
+            return Info.Empty; // repeating what matches only "" (an anchor, squeezed separators) still matches only ""
+        }
+
+        if (min == 0)
+        {
+            // "x?" is {"", x}: still exact, and useful inside a concatenation ("https?" → {"http", "https"}).
+            if (max == 1 && item.Exact is not null)
+            {
+                var set = new HashSet<string>(item.Exact, StringComparer.Ordinal) { "" };
+                return new Info(set, null);
+            }
+
+            return Info.Unknown;
+        }
+
+        HashSet<string>? exact = null;
+        if (min == max && item.Exact is not null && min <= MaxStringLength)
+        {
+            exact = Info.Empty.Exact!;
+            for (var i = 0; i < min && exact is not null; i++)
+            {
+                exact = Cross(exact, item.Exact);
+            }
+        }
+
+        return new Info(exact, RequiredOf(item));
+    }
+
+    private sealed class UnsupportedException : Exception
+    {
+    }
+
+    /// <summary>Recursive descent over .NET regex syntax, modelling only what factors need.</summary>
+    private sealed class Parser(string pattern, bool squeezed)
+    {
+        /// <summary>In squeezed mode an ASCII character other than a letter or digit is a separator: it is squeezed
+        /// out of the text, so as a literal it matches "" there.</summary>
+        private bool IsSqueezedOut(char c) => squeezed && c < 128 && !char.IsAsciiLetterOrDigit(c);
+
+        private int _pos;
+
+        public bool AtEnd => _pos >= pattern.Length;
+
+        private char Peek => pattern[_pos];
+
+        public Info ParseAlternation()
+        {
+            var branches = new List<Info> { ParseConcat() };
+            while (!AtEnd && Peek == '|')
+            {
+                _pos++;
+                branches.Add(ParseConcat());
+            }
+
+            return branches.Count == 1 ? branches[0] : Alternate(branches);
+        }
+
+        private Info ParseConcat()
+        {
+            var items = new List<Info>();
+            while (!AtEnd && Peek != '|' && Peek != ')')
+            {
+                var atom = ParseAtom();
+                items.Add(ParseQuantifiers(atom));
+            }
+
+            return Concat(items);
+        }
+
+        private Info ParseQuantifiers(Info atom)
+        {
+            while (!AtEnd)
+            {
+                int min;
+                int max;
+                switch (Peek)
+                {
+                    case '*':
+                        (min, max) = (0, int.MaxValue);
+                        _pos++;
+                        break;
+                    case '+':
+                        (min, max) = (1, int.MaxValue);
+                        _pos++;
+                        break;
+                    case '?':
+                        (min, max) = (0, 1);
+                        _pos++;
+                        break;
+                    case '{' when TryBraces(out min, out max):
+                        break;
+                    default:
+                        return atom;
+                }
+
+                if (!AtEnd && Peek == '?')
+                {
+                    _pos++; // lazy: same strings
+                }
+
+                atom = Repeat(atom, min, max);
+            }
+
+            return atom;
+        }
+
+        /// <summary>"{n}", "{n,}", "{n,m}"; anything else is a literal '{' in .NET.</summary>
+        private bool TryBraces(out int min, out int max)
+        {
+            min = max = 0;
+            var p = _pos + 1;
+            if (!ReadNumber(ref p, out min))
+            {
+                return false;
+            }
+
+            max = min;
+            if (p < pattern.Length && pattern[p] == ',')
+            {
+                p++;
+                if (!ReadNumber(ref p, out max))
+                {
+                    max = int.MaxValue;
+                }
+            }
+
+            if (p >= pattern.Length || pattern[p] != '}')
+            {
+                return false;
+            }
+
+            _pos = p + 1;
+            return true;
+        }
+
+        private bool ReadNumber(ref int p, out int value)
+        {
+            value = 0;
+            var start = p;
+            while (p < pattern.Length && char.IsAsciiDigit(pattern[p]))
+            {
+                value = (int)Math.Min(int.MaxValue, (long)value * 10 + (pattern[p] - '0'));
+                p++;
+            }
+
+            return p > start;
+        }
+
+        private Info ParseAtom()
+        {
+            var c = pattern[_pos++];
+            switch (c)
+            {
+                case '(':
+                    return ParseGroup();
+                case '[':
+                    return ParseClass();
+                case '.':
+                    return Info.Unknown;
+                case '^' or '$':
+                    return Info.Empty;
+                case '\\':
+                    return ParseEscape();
+                case '*' or '+' or '?':
+                    throw new UnsupportedException(); // a quantifier with nothing before it: invalid anyway
+                case '{':
+                    _pos--;
+                    if (TryBraces(out _, out _))
+                    {
+                        throw new UnsupportedException();
+                    }
+
+                    _pos++;
+                    return Info.Char('{');
+                default:
+                    return Literal(c);
+            }
+        }
+
+        private Info Literal(char c) =>
+            IsSqueezedOut(c) ? Info.Empty
+            : c < 128 ? Info.Char(char.ToLowerInvariant(c))
+            : Info.Unknown; // non-ASCII: case rules we do not model
+
+        private Info ParseGroup()
+        {
+            if (!AtEnd && Peek == '?')
+            {
+                _pos++;
+                if (AtEnd)
+                {
+                    throw new UnsupportedException();
+                }
+
+                var k = pattern[_pos];
+                if (k == ':')
+                {
+                    _pos++;
+                }
+                else if (k == '#')
+                {
+                    var end = pattern.IndexOf(')', _pos);
+                    if (end < 0)
+                    {
+                        throw new UnsupportedException();
+                    }
+
+                    _pos = end + 1;
+                    return Info.Empty;
+                }
+                else if (k is '<' or '\'' && _pos + 1 < pattern.Length && pattern[_pos + 1] is not ('=' or '!'))
+                {
+                    // Named group: (?<name>...) or (?'name'...). Balancing groups (?<a-b>...) are not modelled.
+                    var close = k == '<' ? '>' : '\'';
+                    var end = pattern.IndexOf(close, _pos + 1);
+                    if (end < 0 || pattern.AsSpan(_pos + 1, end - _pos - 1).Contains('-'))
+                    {
+                        throw new UnsupportedException();
+                    }
+
+                    _pos = end + 1;
+                }
+                else if (char.IsAsciiLetter(k))
+                {
+                    // Inline options. i, m, n and s do not change which strings match case-insensitively; x and any
+                    // "-" (turning an option off) do, so they are not modelled.
+                    var p = _pos;
+                    while (p < pattern.Length && pattern[p] is 'i' or 'm' or 'n' or 's')
+                    {
+                        p++;
+                    }
+
+                    if (p >= pattern.Length || pattern[p] is not (':' or ')'))
+                    {
+                        throw new UnsupportedException();
+                    }
+
+                    _pos = p + 1;
+                    if (pattern[p] == ')')
+                    {
+                        return Info.Empty;
+                    }
+                }
+                else
+                {
+                    throw new UnsupportedException(); // lookarounds, atomic groups, conditionals
+                }
+            }
+
+            var inner = ParseAlternation();
+            if (AtEnd || Peek != ')')
+            {
+                throw new UnsupportedException();
+            }
+
+            _pos++;
+            return inner;
+        }
+
+        private Info ParseEscape()
+        {
+            if (AtEnd)
+            {
+                throw new UnsupportedException();
+            }
+
+            var c = pattern[_pos++];
+            switch (c)
+            {
+                case 'W' or 's' when squeezed:
+                    return Info.Empty; // only separators: squeezed out
+                case 'd' or 'D' or 'w' or 'W' or 's' or 'S':
+                    return Info.Unknown;
+                case 'p' or 'P':
+                    SkipProperty();
+                    return Info.Unknown;
+                case 'b' or 'B' or 'A' or 'z' or 'Z' or 'G':
+                    return Info.Empty;
+                case 'x':
+                    return Literal(ReadHex(2));
+                case 'u':
+                    return Literal(ReadHex(4));
+                case 't':
+                    return Literal('\t');
+                case 'n':
+                    return Literal('\n');
+                case 'r':
+                    return Literal('\r');
+                case 'f':
+                    return Literal('\f');
+                case 'v':
+                    return Literal('\v');
+                case 'e':
+                    return Literal('\u001B');
+                case 'a':
+                    return Literal('\u0007');
+                default:
+                    if (char.IsAsciiLetterOrDigit(c))
+                    {
+                        throw new UnsupportedException(); // backreferences, \k<name>, \c, octal
+                    }
+
+                    return Literal(c);
+            }
+        }
+
+        private void SkipProperty()
+        {
+            if (AtEnd || Peek != '{')
+            {
+                throw new UnsupportedException();
+            }
+
+            var end = pattern.IndexOf('}', _pos);
+            if (end < 0)
+            {
+                throw new UnsupportedException();
+            }
+
+            _pos = end + 1;
+        }
+
+        private char ReadHex(int digits)
+        {
+            if (_pos + digits > pattern.Length)
+            {
+                throw new UnsupportedException();
+            }
+
+            var value = 0;
+            for (var i = 0; i < digits; i++)
+            {
+                var h = pattern[_pos++];
+                var d = char.IsAsciiDigit(h) ? h - '0' : char.IsAsciiHexDigitLower(h) ? h - 'a' + 10
+                    : char.IsAsciiHexDigitUpper(h) ? h - 'A' + 10 : throw new UnsupportedException();
+                value = value * 16 + d;
+            }
+
+            return (char)value;
+        }
+
+        /// <summary>A class of up to four ASCII characters (case folded) is exact ("[e3]", "[sz]"); others are not.</summary>
+        private Info ParseClass()
+        {
+            var negated = !AtEnd && Peek == '^';
+            if (negated)
+            {
+                _pos++;
+            }
+
+            var set = new HashSet<string>(StringComparer.Ordinal);
+            var big = negated;
+            var first = true;
+            char? previous = null;
+            while (true)
+            {
+                if (AtEnd)
+                {
+                    throw new UnsupportedException();
+                }
+
+                var c = pattern[_pos++];
+                if (c == ']' && !first)
+                {
+                    break;
+                }
+
+                first = false;
+                if (c == '[')
+                {
+                    throw new UnsupportedException(); // subtraction "-[...]" or a nested class: not modelled
+                }
+
+                if (c == '-' && previous is not null && !AtEnd && Peek != ']')
+                {
+                    var hi = pattern[_pos++];
+                    if (hi == '\\')
+                    {
+                        hi = ClassEscape() ?? throw new UnsupportedException();
+                    }
+
+                    if (hi < previous.Value)
+                    {
+                        throw new UnsupportedException();
+                    }
+
+                    for (var x = (char)(previous.Value + 1); x <= hi && !big; x++)
+                    {
+                        big |= !AddClassChar(set, x);
+                    }
+
+                    previous = null;
+                    continue;
+                }
+
+                if (c == '\\')
+                {
+                    if (squeezed && !AtEnd && pattern[_pos] is 'W' or 's')
+                    {
+                        _pos++;
+                        set.Add(""); // separators only: squeezed out
+                        previous = null;
+                        continue;
+                    }
+
+                    var e = ClassEscape();
+                    if (e is null)
+                    {
+                        big = true;
+                        previous = null;
+                        continue;
+                    }
+
+                    c = e.Value;
+                }
+
+                big |= !AddClassChar(set, c);
+                previous = c;
+            }
+
+            return big || set.Count == 0 ? Info.Unknown : new Info(set, null);
+        }
+
+        private bool AddClassChar(HashSet<string> set, char c)
+        {
+            if (c >= 128)
+            {
+                return false;
+            }
+
+            set.Add(IsSqueezedOut(c) ? "" : char.ToLowerInvariant(c).ToString());
+            return set.Count <= 4;
+        }
+
+        /// <summary>An escape inside a class: the character, or null for a shorthand class (\d, \w, \p{..}).</summary>
+        private char? ClassEscape()
+        {
+            if (AtEnd)
+            {
+                throw new UnsupportedException();
+            }
+
+            var c = pattern[_pos++];
+            switch (c)
+            {
+                case 'd' or 'D' or 'w' or 'W' or 's' or 'S':
+                    return null;
+                case 'p' or 'P':
+                    SkipProperty();
+                    return null;
+                case 'x':
+                    return ReadHex(2);
+                case 'u':
+                    return ReadHex(4);
+                case 't':
+                    return '\t';
+                case 'n':
+                    return '\n';
+                case 'r':
+                    return '\r';
+                case 'f':
+                    return '\f';
+                case 'v':
+                    return '\v';
+                case 'e':
+                    return '\u001B';
+                case 'a':
+                    return '\u0007';
+                case 'b':
+                    return '\b'; // backspace inside a class
+                default:
+                    if (char.IsAsciiLetterOrDigit(c))
+                    {
+                        throw new UnsupportedException();
+                    }
+
+                    return c;
+            }
+        }
+    }
+}
