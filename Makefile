@@ -33,7 +33,7 @@ check: build
 test:
 	@bash tests/run-tests.sh
 
-# Benchmarks (not part of `make test`, ~10 minutes): engine micro-benchmarks beside the naive regex loop, SearchValues +
+# Benchmarks (not part of `make test`, ~6 minutes here): engine micro-benchmarks beside the naive regex loop, SearchValues +
 # NonBacktracking and Vectorscan, then wrk load beside bare YARP and nginx. Prints the table and writes
 # loadtests/results/latest.json. Installs what it needs (wrk, nginx, Vectorscan) with apt-get when missing.
 bench:
