@@ -36,7 +36,7 @@ test:
 	@bash tests/browser/install.sh || echo "tests/browser/install.sh failed: the browser test will fail"
 	@bash tests/run-tests.sh
 
-# Benchmarks (not part of `make test`, ~10 minutes): engine micro-benchmarks beside the naive regex loop, SearchValues +
+# Benchmarks (not part of `make test`, ~6 minutes here): engine micro-benchmarks beside the naive regex loop, SearchValues +
 # NonBacktracking and Vectorscan, then wrk load beside bare YARP and nginx. Prints the table and writes
 # loadtests/results/latest.json. Installs what it needs (wrk, nginx, Vectorscan) with apt-get when missing.
 bench:
