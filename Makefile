@@ -40,14 +40,14 @@ test:
 # NonBacktracking and Vectorscan, then wrk load beside bare YARP and nginx. Prints the table and writes
 # loadtests/results/latest.json. Installs what it needs (wrk, nginx, Vectorscan) with apt-get when missing.
 bench:
-	@SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; need=; \
+	@need=; \
 	command -v wrk >/dev/null 2>&1 || need="$$need wrk"; \
 	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need="$$need nginx"; \
 	dpkg -s libvectorscan5 >/dev/null 2>&1 || need="$$need libvectorscan5"; \
 	command -v taskset >/dev/null 2>&1 || need="$$need util-linux"; \
 	if [ -n "$$need" ]; then \
 	  echo "bench: installing$$need"; \
-	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need; \
+	  . tests/lib/apt.sh && apt_get update -qq && apt_get install -y -qq $$need; \
 	fi
 	@PATH="$$PATH:/usr/sbin" bash loadtests/bench.sh
 

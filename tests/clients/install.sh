@@ -6,17 +6,16 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
-}
+# shellcheck source=../lib/apt.sh
+. "$here/../lib/apt.sh"
 
 apt_updated=0
 apt_install() {
   if [ "$apt_updated" -eq 0 ]; then
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    apt_get update -qq
     apt_updated=1
   fi
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  apt_get install -y -qq "$@"
 }
 
 # Run from / so a nio/ or http.py in the current directory cannot shadow the installed package.
