@@ -2,17 +2,17 @@ using Tomlyn;
 using Tomlyn.Model;
 using Tomlyn.Serialization;
 
-namespace Gateway.Configuration;
+namespace Gateway.Protocols.Configuration;
 
 /// <summary>One problem in a config file, located by key path and line:column.</summary>
-internal sealed record ConfigError(string File, int Line, int Column, string KeyPath, string Message)
+public sealed record ConfigError(string File, int Line, int Column, string KeyPath, string Message)
 {
     public override string ToString() =>
         KeyPath.Length == 0 ? $"{File}:{Line}:{Column}: {Message}" : $"{File}:{Line}:{Column}: {KeyPath}: {Message}";
 }
 
 /// <summary>Shared state of one config read: the file name, Tomlyn's key positions, and the errors found.</summary>
-internal sealed class TomlReadContext(string file, TomlMetadataStore metadata)
+public sealed class TomlReadContext(string file, TomlMetadataStore metadata)
 {
     public string File { get; } = file;
 
@@ -36,7 +36,7 @@ internal sealed class TomlReadContext(string file, TomlMetadataStore metadata)
 /// Reads one TOML table with type checks; every key read is remembered so <see cref="Finish"/> can name the unknown
 /// ones. Missing keys fall back to defaults; wrong types are errors naming the key path and its position.
 /// </summary>
-internal sealed class TomlTableReader
+public sealed class TomlTableReader
 {
     private readonly TomlTable _table;
     private readonly TomlReadContext _ctx;

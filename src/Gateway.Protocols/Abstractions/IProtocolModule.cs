@@ -1,0 +1,117 @@
+using Gateway.Protocols.Configuration;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Gateway.Protocols.Abstractions;
+
+/// <summary>How a route's traffic travels: one HTTP request per message, or a relayed WebSocket of frames.</summary>
+public enum Transport
+{
+    Http = 0,
+    WebSocket = 1,
+}
+
+/// <summary>What the host may do with a protocol's bytes.</summary>
+public sealed record ModuleCapabilities
+{
+    public static ModuleCapabilities Rewritable { get; } = new();
+
+    /// <summary>
+    /// False for signed bodies (SOGS, federation, ActivityPub): the host never forwards rewritten bytes and turns a
+    /// censor verdict into the route's <c>censor_fallback</c>.
+    /// </summary>
+    public bool CanRewrite { get; init; } = true;
+}
+
+/// <summary>
+/// A backend protocol, as the host sees it: a name (the <c>protocol = "…"</c> value of <c>[[backends]]</c>), a
+/// reader for the config it owns, and a factory for its long-lived runtime. Stateless: one instance may serve many
+/// gateways (tests run several in one process); state lives in the <see cref="IModuleRuntime"/> it creates.
+/// Adding a protocol is one folder with one of these and one line in <see cref="ProtocolModules"/>.
+/// </summary>
+public interface IProtocolModule
+{
+    string Name { get; }
+
+    /// <summary>Top-level gateway.toml tables the module owns (e.g. <c>[matrix]</c>); the host refuses others as unknown.</summary>
+    IReadOnlyList<string> GlobalTables => Array.Empty<string>();
+
+    /// <summary>Reads the module's top-level tables (each null when absent). Called once per config load.</summary>
+    object? ReadGlobal(ModuleConfigContext context, IReadOnlyDictionary<string, TomlTableReader?> tables) => null;
+
+    /// <summary>
+    /// Reads a backend's module table (<c>[backends.&lt;name&gt;]</c>, null when absent). Errors go to the context with
+    /// the reader's key paths and positions.
+    /// </summary>
+    object? ReadBackend(ModuleConfigContext context, BackendDraft backend, TomlTableReader? table) => null;
+
+    /// <summary>The routes of a backend that names none.</summary>
+    IReadOnlyList<RouteDefaults> DefaultRoutes(object? backendSettings) => new[] { new RouteDefaults("/", Inspect: false) };
+
+    /// <summary>Whether a route inspects by default (the <c>inspect</c> key overrides).</summary>
+    bool InspectsByDefault => true;
+
+    /// <summary>The transport of an inspected route at this path prefix (a route's <c>transport</c> key overrides).</summary>
+    Transport TransportFor(string routePath) => Transport.Http;
+
+    /// <summary>Which transports this module can serve; a route asking for another is a config error.</summary>
+    IReadOnlyList<Transport> Transports => new[] { Transport.Http };
+
+    /// <summary>
+    /// Reads a route's module keys (e.g. the <c>json</c> table). Call <see cref="TomlTableReader.Table"/> etc. on
+    /// <paramref name="route"/>; the host calls <c>Finish()</c> afterwards, so unread keys are reported as unknown.
+    /// </summary>
+    object? ReadRoute(ModuleConfigContext context, RouteDraft draft, object? backendSettings, TomlTableReader route) => null;
+
+    ModuleCapabilities Capabilities => ModuleCapabilities.Rewritable;
+
+    /// <summary>Long-lived services (directories, caches, HTTP clients) the runtime needs. Called once per gateway.</summary>
+    void AddServices(IServiceCollection services)
+    {
+    }
+
+    /// <summary>Creates the module's runtime for one gateway; disposed when the gateway stops.</summary>
+    IModuleRuntime CreateRuntime(IServiceProvider services);
+}
+
+/// <summary>
+/// A module's live side in one gateway: it builds route handlers for each config version and may map endpoints of
+/// its own (decision APIs such as the Matrix antispam callbacks).
+/// </summary>
+public interface IModuleRuntime : IDisposable
+{
+    /// <summary>Builds what inspects one route under one config version. Called on every (re)load, beside the live one.</summary>
+    RouteHandler BuildRoute(RouteBuildContext context);
+
+    /// <summary>Extra endpoints on the gateway's listener (outside YARP's routes). Called once at start.</summary>
+    void MapEndpoints(IEndpointRouteBuilder endpoints)
+    {
+    }
+}
+
+/// <summary>
+/// What a route does under one config version. Any part may be absent: a route with no adapter and no frame
+/// sessions is passthrough, gates still run.
+/// </summary>
+public sealed record RouteHandler
+{
+    public static RouteHandler Passthrough { get; } = new();
+
+    /// <summary>HTTP transport: parse a request into messages and apply the verdicts.</summary>
+    public IProtocolAdapter? Http { get; init; }
+
+    /// <summary>WebSocket transport: one session per relayed connection.</summary>
+    public IFrameSessionFactory? Frames { get; init; }
+
+    /// <summary>Run in order before anything is read, on every request of the route (inspected or not).</summary>
+    public IReadOnlyList<IRequestGate> Gates { get; init; } = Array.Empty<IRequestGate>();
+}
+
+/// <summary>Defaults for a route the config did not write out.</summary>
+public sealed record RouteDefaults(string Path, bool Inspect);
+
+/// <summary>The host-read keys of a backend, for the module to consult while reading its own.</summary>
+public sealed record BackendDraft(string Name, string Protocol, IReadOnlyList<string> Upstreams);
+
+/// <summary>The host-read keys of a route.</summary>
+public sealed record RouteDraft(string Path, IReadOnlyList<string> Methods, bool Inspect, Transport Transport);
