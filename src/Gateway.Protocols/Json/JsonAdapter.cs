@@ -35,6 +35,9 @@ public sealed class JsonAdapter : IProtocolAdapter
     private readonly int _recipientSlot;
     private readonly byte[] _dropBody;
 
+    [ThreadStatic]
+    private static List<JsonFieldHit>? t_hits;
+
     public JsonAdapter(JsonAdapterOptions options)
     {
         _options = options;
@@ -83,7 +86,25 @@ public sealed class JsonAdapter : IProtocolAdapter
 
     internal AdapterParse Parse(HttpRequest request, ReadOnlySpan<byte> json)
     {
-        var hits = new List<JsonFieldHit>();
+        // Parsing is synchronous and nothing keeps the hit list, so one per thread serves every request; a list a
+        // hostile body grew large is let go rather than kept.
+        var hits = t_hits ??= new List<JsonFieldHit>();
+        try
+        {
+            return Parse(request, json, hits);
+        }
+        finally
+        {
+            hits.Clear();
+            if (hits.Capacity > 1024)
+            {
+                t_hits = null;
+            }
+        }
+    }
+
+    private AdapterParse Parse(HttpRequest request, ReadOnlySpan<byte> json, List<JsonFieldHit> hits)
+    {
         var error = _scanner.ScanAll(json, hits, out var detail);
         if (error != JsonScanError.None)
         {
