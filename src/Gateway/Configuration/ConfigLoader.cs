@@ -358,6 +358,7 @@ internal static class ConfigLoader
             DropBody = t.String("drop_body", "{}")!,
             RejectStatus = (int)t.Integer("reject_status", 403, 400, 499),
             MaxDepth = limits.MaxJsonDepth,
+            Keys = t.Enum("keys", JsonKeyMatching.AnyCase, ("any_case", JsonKeyMatching.AnyCase), ("exact", JsonKeyMatching.Exact)),
         };
         if (!t.Has("body") && !t.Has("title") && !t.Has("link") && !t.Has("display_name"))
         {
