@@ -61,6 +61,7 @@ internal static class GatewayApp
         app.MapReverseProxy(pipeline =>
         {
             pipeline.UseMiddleware<FederationGateMiddleware>();
+            pipeline.UseMiddleware<ClientFaultMiddleware>();
             pipeline.UseMiddleware<InspectionMiddleware>();
             // A custom pipeline drops YARP's defaults: put them back.
             pipeline.UseSessionAffinity();

@@ -147,7 +147,10 @@ internal sealed class RedactingLoggerFactory : ILoggerFactory
     public void Dispose() => _inner.Dispose();
 }
 
-/// <summary>Formats, rewrites and passes on: the message, every structured value, scopes and the exception text.</summary>
+/// <summary>
+/// Formats, rewrites and passes on: the message, every structured value, scopes and the exception text. Client faults
+/// logged above Debug by the framework are passed on at Debug without their stack.
+/// </summary>
 internal sealed class RedactingLogger(ILogger inner) : ILogger
 {
     public IDisposable? BeginScope<TState>(TState state) where TState : notnull => inner.BeginScope(RedactedScope.Create(state));
@@ -156,6 +159,15 @@ internal sealed class RedactingLogger(ILogger inner) : ILogger
 
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
     {
+        if (exception is not null && logLevel >= LogLevel.Warning && Middleware.ClientFaultHandling.IsClientFault(state, exception))
+        {
+            // Issue 9, defect 11: a client's malformed, slow or abandoned request is not the gateway's failure. Whoever
+            // logs it (YARP's forwarder at Warning, Kestrel at Error), it is Debug without a stack: 500 slow clients
+            // must not mean thousands of lines. The gateway's own line and gateway.client.faults count it.
+            logLevel = LogLevel.Debug;
+            exception = null;
+        }
+
         if (!inner.IsEnabled(logLevel))
         {
             return;
