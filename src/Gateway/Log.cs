@@ -34,6 +34,11 @@ internal static partial class Log
     [LoggerMessage(2004, LogLevel.Information, "Request from a blocked address refused ({Method})")]
     public static partial void IpBlocked(ILogger logger, string method);
 
+    // A client's broken, slow or abandoned body is the client's fault: Debug, no exception (its stack says nothing
+    // about the client, and 500 slow clients must not mean thousands of lines). Status 0: no answer was possible.
+    [LoggerMessage(2005, LogLevel.Debug, "Client fault on route {Route}: {Reason}; answered {Status}")]
+    public static partial void ClientFault(ILogger logger, string route, string reason, int status);
+
     // Audit: metadata only. User ids and room ids are not message text; the text itself never appears here.
     [LoggerMessage(3000, LogLevel.Information, "Audit: {Action} by filter {Filter} ({Protocol}, route {Route}, room {Room}, sender {Sender}, direct={Direct})")]
     public static partial void Audit(ILogger logger, string action, string? filter, string protocol, string route, string? room, string? sender, bool direct);

@@ -25,11 +25,7 @@ internal static class GatewayApp
             // Passthrough routes stream any size; inspected routes enforce limits.max_body_bytes themselves.
             k.Limits.MaxRequestBodySize = null;
         });
-        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        builder.Logging.AddFilter("Yarp", LogLevel.Warning);
-        // HttpClient's request lines carry the webhook URL, whose path can hold the receiver's secret; logs may be exported.
-        builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
-        builder.Logging.AddFilter("Polly", LogLevel.Warning);
+        builder.AddGatewayLogging();
 
         var time = TimeProvider.System;
         var matrix = new MatrixServices();
@@ -65,6 +61,7 @@ internal static class GatewayApp
         app.MapReverseProxy(pipeline =>
         {
             pipeline.UseMiddleware<FederationGateMiddleware>();
+            pipeline.UseMiddleware<ClientFaultMiddleware>();
             pipeline.UseMiddleware<InspectionMiddleware>();
             // A custom pipeline drops YARP's defaults: put them back.
             pipeline.UseSessionAffinity();
