@@ -18,6 +18,12 @@ internal static partial class Log
     [LoggerMessage(1003, LogLevel.Warning, "Listener changes in the config take effect only after a restart")]
     public static partial void ListenersNeedRestart(ILogger logger);
 
+    [LoggerMessage(1004, LogLevel.Error, "Config reload abandoned after {Seconds} s (a file it names may block); the last good config (version {Version}) keeps serving")]
+    public static partial void ReloadAbandoned(ILogger logger, long version, double seconds);
+
+    [LoggerMessage(1005, LogLevel.Warning, "Config warning: {Warning}")]
+    public static partial void ConfigWarning(ILogger logger, string warning);
+
     [LoggerMessage(2000, LogLevel.Information, "Verdict {Action} by filter {Filter} on route {Route} ({Protocol}, direct={Direct})")]
     public static partial void Verdict(ILogger logger, string action, string? filter, string route, string protocol, bool direct);
 

@@ -171,7 +171,9 @@ public sealed class ReportTests
         await using var backend = await RecordingBackend.StartAsync();
         await using var hook = await WebhookReceiver.StartAsync(Secret);
         hook.Behaviour = WebhookReceiver.Mode.Hang;
-        var (toml, files) = Config(backend.Url, hook.Url, "timeout_seconds = 600\ndrain_seconds = 0");
+        var (toml, files) = Config(backend.Url, hook.Url, "timeout_seconds = 600");
+        // drain_seconds is in the base config: set it there (a key written twice is a config error).
+        toml = toml.Replace("drain_seconds = 10", "drain_seconds = 0", StringComparison.Ordinal);
         await using var gw = await GatewayHost.StartAsync(toml.Replace("queue_capacity = 100", "queue_capacity = 2", StringComparison.Ordinal), files);
         for (var i = 0; i < 10; i++)
         {
