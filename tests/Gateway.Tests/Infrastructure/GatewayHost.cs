@@ -33,7 +33,9 @@ internal sealed class GatewayHost : IAsyncDisposable
     public WebApplication App => _app;
 
     /// <param name="watch">Run the config file watcher; off by default so tests that reload explicitly don't race it.</param>
-    public static async Task<GatewayHost> StartAsync(string toml, IDictionary<string, string>? extraFiles = null, bool watch = false)
+    /// <param name="configure">Extra service registrations (for example a FakeTimeProvider), applied last.</param>
+    public static async Task<GatewayHost> StartAsync(string toml, IDictionary<string, string>? extraFiles = null, bool watch = false,
+        Action<WebApplicationBuilder>? configure = null)
     {
         var dir = Path.Combine(Path.GetTempPath(), "gateway-test-" + Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(dir);
@@ -56,6 +58,7 @@ internal sealed class GatewayHost : IAsyncDisposable
             b.Logging.SetMinimumLevel(LogLevel.Trace);
             b.Logging.AddFilter(_ => true);
             b.Logging.AddProvider(logs);
+            configure?.Invoke(b);
         });
         await app.StartAsync();
         return new GatewayHost(app, dir, logs);

@@ -196,6 +196,65 @@ public sealed class MatrixEndToEndTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Send_DirectRoomBothAtPower100_BothAreFilteredNotExempt()
+    {
+        var (hs, gw) = await StartAsync();
+        await using var _ = hs;
+        await using var __ = gw;
+        var alice = hs.CreateUser("alice");
+        var bob = hs.CreateUser("bob");
+        // A DM as clients make it (trusted_private_chat): the creator and the invitee both hold power 100.
+        var dm = hs.CreateRoom(alice.UserId, new CreateRoomOptions(Preset: "trusted_private_chat", IsDirect: true, Invite: new[] { bob.UserId }));
+        hs.Join(dm, bob.UserId);
+        Assert.Equal(100, hs.PowerLevel(dm, alice.UserId));
+        Assert.Equal(100, hs.PowerLevel(dm, bob.UserId));
+
+        var fromCreator = await gw.Client.SendAsync(Put(SendPath(dm), alice.AccessToken, new { msgtype = "m.text", body = "darn you" }));
+        var fromInvitee = await gw.Client.SendAsync(Put(SendPath(dm), bob.AccessToken, new { msgtype = "m.text", body = "heck no" }));
+        Assert.Equal(HttpStatusCode.OK, fromCreator.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, fromInvitee.StatusCode);
+        Assert.Equal(new[] { "**** you", "**** no" }, hs.Messages(dm).Select(m => m.Body).ToArray());
+
+        // In a group room the creator is still a moderator and exempt.
+        var group = hs.CreateRoom(alice.UserId, new CreateRoomOptions(Preset: "public_chat"));
+        hs.Join(group, bob.UserId);
+        hs.Join(group, hs.CreateUser("carol").UserId);
+        await gw.Client.SendAsync(Put(SendPath(group), alice.AccessToken, new { msgtype = "m.text", body = "darn fine" }));
+        Assert.Equal("darn fine", hs.Messages(group).Single().Body);
+    }
+
+    [Fact]
+    public async Task Report_DirectRoomMessage_NamesTheOtherMemberAsRecipient()
+    {
+        const string secret = "matrix-webhook-secret-0123456789";
+        await using var hook = await WebhookReceiver.StartAsync(secret);
+        var (hs, gw) = await StartAsync($$"""
+            [[filters]]
+            name = "reported"
+            report = true
+            action = "forward"
+            keywords = ["snitch"]
+
+            [reports]
+            url = "{{hook.Url}}"
+            secret_file = "webhook.secret"
+            """, new Dictionary<string, string> { ["webhook.secret"] = secret });
+        await using var _ = hs;
+        await using var __ = gw;
+        var alice = hs.CreateUser("alice");
+        var bob = hs.CreateUser("bob");
+        var dm = hs.CreateRoom(bob.UserId, new CreateRoomOptions(IsDirect: true, Invite: new[] { alice.UserId }));
+        hs.Join(dm, alice.UserId);
+
+        var sent = await gw.Client.SendAsync(Put(SendPath(dm), alice.AccessToken, new { msgtype = "m.text", body = "I will snitch" }));
+        Assert.Equal(HttpStatusCode.OK, sent.StatusCode);
+        var report = Assert.Single(await hook.WaitForAsync(1, seconds: 10)).Json;
+        Assert.True(report.GetProperty("direct").GetBoolean());
+        Assert.Equal(alice.UserId, report.GetProperty("sender").GetString());
+        Assert.Equal(new[] { bob.UserId }, report.GetProperty("recipients").EnumerateArray().Select(r => r.GetString()).ToArray());
+    }
+
+    [Fact]
     public async Task Send_Moderator_IsExemptAndPowerLevelChangeIsSeen()
     {
         var (hs, gw) = await StartAsync();
@@ -437,6 +496,47 @@ public sealed class MatrixEndToEndTests(ITestOutputHelper output)
         // Fail open / closed on input the gateway cannot judge.
         Assert.Equal(HttpStatusCode.OK, (await Call("user_may_join_room", "{not json")).Item1);
         Assert.Equal(HttpStatusCode.InternalServerError, (await Call("check_event_for_spam", "{not json")).Item1);
+    }
+
+    [Fact]
+    public async Task Antispam_HotAddedWithTokenEnv_WorksAfterReloadWithoutRestart()
+    {
+        var variable = "GATEWAY_TEST_ANTISPAM_" + Guid.NewGuid().ToString("N");
+        var token = "antispam-" + Guid.NewGuid().ToString("N");
+        var (hs, gw) = await StartAsync();
+        await using var _ = hs;
+        await using var __ = gw;
+        try
+        {
+            Environment.SetEnvironmentVariable(variable, token);
+            async Task<HttpResponseMessage> CallAsync()
+            {
+                var request = new HttpRequestMessage(HttpMethod.Post, "/_gateway/antispam/check_event_for_spam")
+                {
+                    Content = new StringContent("""{"event":{"type":"m.room.message","sender":"@a:other.test","room_id":"!r:hs.test","content":{"msgtype":"m.text","body":"hello"}}}""",
+                        Encoding.UTF8, "application/json"),
+                };
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+                return await gw.Client.SendAsync(request);
+            }
+
+            Assert.Equal(HttpStatusCode.NotFound, (await CallAsync()).StatusCode);
+            await File.AppendAllTextAsync(gw.ConfigPath, $$"""
+
+                [matrix.antispam]
+                enabled = true
+                token_env = "{{variable}}"
+                """);
+            var reload = gw.Service<Gateway.Hosting.ConfigReloader>().Reload(gw.ConfigPath);
+            Assert.True(reload.Ok, string.Join("\n", reload.Errors));
+            var response = await CallAsync();
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("{}", await response.Content.ReadAsStringAsync());
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(variable, null);
+        }
     }
 
     [Fact]
