@@ -252,6 +252,18 @@ public sealed class MatrixEndToEndTests(ITestOutputHelper output)
         Assert.True(report.GetProperty("direct").GetBoolean());
         Assert.Equal(alice.UserId, report.GetProperty("sender").GetString());
         Assert.Equal(new[] { bob.UserId }, report.GetProperty("recipients").EnumerateArray().Select(r => r.GetString()).ToArray());
+
+        // A user's report of an event in the DM names the other member too.
+        var eventId = hs.SendText(dm, bob.UserId, "something nasty");
+        var request = new HttpRequestMessage(HttpMethod.Post, $"/_matrix/client/v3/rooms/{Uri.EscapeDataString(dm)}/report/{Uri.EscapeDataString(eventId)}")
+        {
+            Content = new StringContent("{\"reason\":\"abuse\"}", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", alice.AccessToken);
+        Assert.Equal(HttpStatusCode.OK, (await gw.Client.SendAsync(request)).StatusCode);
+        var userReport = (await hook.WaitForAsync(2, seconds: 10))[1].Json;
+        Assert.Equal("user_report", userReport.GetProperty("kind").GetString());
+        Assert.Equal(new[] { bob.UserId }, userReport.GetProperty("recipients").EnumerateArray().Select(r => r.GetString()).ToArray());
     }
 
     [Fact]
