@@ -740,6 +740,7 @@ internal static class ConfigLoader
             MaxAttempts = (int)t.Integer("max_attempts", d.MaxAttempts, 1, 100),
             TimeoutSeconds = (int)t.Integer("timeout_seconds", d.TimeoutSeconds, 1, 600),
             DrainSeconds = (int)t.Integer("drain_seconds", d.DrainSeconds, 0, 600),
+            MaxRetryAfterSeconds = (int)t.Integer("max_retry_after_seconds", d.MaxRetryAfterSeconds, 1, 3600),
             IncludeClientIp = t.Bool("include_client_ip", d.IncludeClientIp),
         };
         t.Finish();
