@@ -501,6 +501,13 @@ public sealed class MatrixEndToEndTests(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.OK, (await Call("check_event_for_spam", Event("darn"))).Item1); // censor: can't rewrite, allowed
         Assert.Equal(HttpStatusCode.Forbidden, (await Call("check_event_for_spam", Event("hi", sender: "@bad:x.test"))).Item1);
         Assert.Equal(HttpStatusCode.Forbidden, (await Call("user_may_join_room", "{\"user_id\":\"@bad:x.test\",\"room_id\":\"!r:hs.test\",\"is_invited\":false}")).Item1);
+        // What synapse-http-antispam 0.2.0+ really sends (synapse_http_antispam.py: {"user", "room", "is_invited"}).
+        Assert.Equal(HttpStatusCode.Forbidden, (await Call("user_may_join_room", "{\"user\":\"@bad:x.test\",\"room\":\"!r:hs.test\",\"is_invited\":false}")).Item1);
+        Assert.Equal(HttpStatusCode.OK, (await Call("user_may_join_room", "{\"user\":\"@fine:x.test\",\"room\":\"!r:hs.test\",\"is_invited\":false}")).Item1);
+        // The module's do_ping expects its id back with status "ok".
+        var ping = await Call("ping", "{\"id\":\"AbCdEfGh\"}");
+        Assert.Equal(HttpStatusCode.OK, ping.Item1);
+        Assert.Equal("{\"id\":\"AbCdEfGh\",\"status\":\"ok\"}", ping.Item2);
         // synapse-http-antispam sends user_may_invite's values shifted: user_id=inviter, room_id=invitee, inviter_user_id=room.
         Assert.Equal(HttpStatusCode.Forbidden, (await Call("user_may_invite", "{\"user_id\":\"@ok:x.test\",\"room_id\":\"@bad:x.test\",\"inviter_user_id\":\"!r:hs.test\"}")).Item1);
         Assert.Equal(HttpStatusCode.OK, (await Call("user_may_invite", "{\"user_id\":\"@ok:x.test\",\"room_id\":\"@fine:x.test\",\"inviter_user_id\":\"!r:hs.test\"}")).Item1);
