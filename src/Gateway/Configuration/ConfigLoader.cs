@@ -631,7 +631,10 @@ internal static class ConfigLoader
             {
                 if (required)
                 {
-                    t.Error(envKey, $"environment variable {env} is not set (it holds {what})");
+                    // A reload reads the variable again, but only from the process's own environment, which is fixed
+                    // when it starts: say so, or an operator who just added it to an env file waits for nothing.
+                    t.Error(envKey, $"environment variable {env} is not set (it holds {what}); the gateway sees its environment as it was " +
+                        $"when the process started, so a variable added since needs a restart, or use {fileKey}, which every reload reads again");
                 }
 
                 return null;

@@ -559,6 +559,46 @@ public sealed class MatrixEndToEndTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Antispam_HotAddedWithTokenEnvNotInTheProcess_ReloadRefusedSayingWhyAndTokenFileWorks()
+    {
+        var variable = "GATEWAY_TEST_ANTISPAM_UNSET_" + Guid.NewGuid().ToString("N");
+        var token = "antispam-" + Guid.NewGuid().ToString("N");
+        var (hs, gw) = await StartAsync();
+        await using var _ = hs;
+        await using var __ = gw;
+        var original = await File.ReadAllTextAsync(gw.ConfigPath);
+        await File.WriteAllTextAsync(gw.ConfigPath, original + $$"""
+
+            [matrix.antispam]
+            enabled = true
+            token_env = "{{variable}}"
+            """);
+        var reloader = gw.Service<Gateway.Hosting.ConfigReloader>();
+        var refused = reloader.Reload(gw.ConfigPath);
+        Assert.False(refused.Ok);
+        var error = Assert.Single(refused.Errors).ToString();
+        Assert.Contains($"matrix.antispam.token_env: environment variable {variable} is not set", error, StringComparison.Ordinal);
+        Assert.Contains("needs a restart", error, StringComparison.Ordinal);
+        Assert.Contains("token_file", error, StringComparison.Ordinal);
+
+        // The file route works on a reload, no restart.
+        await File.WriteAllTextAsync(Path.Combine(gw.Directory, "antispam.token"), token + "\n");
+        await File.WriteAllTextAsync(gw.ConfigPath, original + """
+
+            [matrix.antispam]
+            enabled = true
+            token_file = "antispam.token"
+            """);
+        Assert.True(reloader.Reload(gw.ConfigPath).Ok);
+        var request = new HttpRequestMessage(HttpMethod.Post, "/_gateway/antispam/user_may_join_room")
+        {
+            Content = new StringContent("""{"user":"@a:hs.test","room":"!r:hs.test","is_invited":false}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        Assert.Equal(HttpStatusCode.OK, (await gw.Client.SendAsync(request)).StatusCode);
+    }
+
+    [Fact]
     public async Task Report_EventReport_ForwardedToHomeserver()
     {
         var (hs, gw) = await StartAsync();
