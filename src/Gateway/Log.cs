@@ -70,8 +70,9 @@ internal static partial class Log
     [LoggerMessage(3105, LogLevel.Information, "User report on route {Route} not enriched: the reporter is not a participant of that conversation")]
     public static partial void UserReportNotParticipant(ILogger logger, string route);
 
-    [LoggerMessage(4100, LogLevel.Information, "Federation request to {Endpoint} refused ({Reason})")]
-    public static partial void FederationDenied(ILogger logger, string endpoint, string reason);
+    // A server name is not private: the refusal names the origin so an operator can see who is knocking.
+    [LoggerMessage(4100, LogLevel.Information, "Federation request from {Origin} to {Endpoint} refused ({Reason})")]
+    public static partial void FederationDenied(ILogger logger, string origin, string endpoint, string reason);
 
     [LoggerMessage(4101, LogLevel.Debug, "Antispam callback {Callback}: {Decision}")]
     public static partial void AntispamDecision(ILogger logger, string callback, string decision);

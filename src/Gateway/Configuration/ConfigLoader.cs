@@ -656,7 +656,10 @@ internal static class ConfigLoader
             {
                 if (required)
                 {
-                    t.Error(envKey, $"environment variable {env} is not set (it holds {what})");
+                    // A reload reads the variable again, but only from the process's own environment, which is fixed
+                    // when it starts: say so, or an operator who just added it to an env file waits for nothing.
+                    t.Error(envKey, $"environment variable {env} is not set (it holds {what}); the gateway sees its environment as it was " +
+                        $"when the process started, so a variable added since needs a restart, or use {fileKey}, which every reload reads again");
                 }
 
                 return null;
@@ -759,6 +762,7 @@ internal static class ConfigLoader
             MaxAttempts = (int)t.Integer("max_attempts", d.MaxAttempts, 1, 100),
             TimeoutSeconds = (int)t.Integer("timeout_seconds", d.TimeoutSeconds, 1, 600),
             DrainSeconds = (int)t.Integer("drain_seconds", d.DrainSeconds, 0, 600),
+            MaxRetryAfterSeconds = (int)t.Integer("max_retry_after_seconds", d.MaxRetryAfterSeconds, 1, 3600),
             IncludeClientIp = t.Bool("include_client_ip", d.IncludeClientIp),
         };
         t.Finish();

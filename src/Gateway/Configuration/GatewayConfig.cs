@@ -197,6 +197,9 @@ internal sealed record ReportSettings
 
     public int DrainSeconds { get; init; } = 10;
 
+    /// <summary>The longest Retry-After a receiver may ask for; a longer one is cut to this (a receiver cannot stall delivery).</summary>
+    public int MaxRetryAfterSeconds { get; init; } = 60;
+
     public bool IncludeClientIp { get; init; }
 
     public bool Enabled => Url is not null;
