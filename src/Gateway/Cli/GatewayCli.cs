@@ -69,7 +69,9 @@ internal static class GatewayCli
         if (!result.Ok)
         {
             await WriteErrorsAsync(result, stderr);
-            return 2;
+            // A file that cannot be read is a start failure like a busy port (exit 1); a file that reads but is
+            // invalid is a bad config (exit 2, as validate answers).
+            return result.Unreadable ? 1 : 2;
         }
 
         WebApplication app;

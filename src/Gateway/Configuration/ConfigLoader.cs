@@ -16,6 +16,9 @@ internal sealed record ConfigLoadResult(GatewayConfig? Config, IReadOnlyList<Con
 
     /// <summary>A reload whose loading did not finish in time and was given up.</summary>
     public bool Abandoned { get; init; }
+
+    /// <summary>The config file itself could not be read (missing, not a regular file, too large, an I/O error).</summary>
+    public bool Unreadable { get; init; }
 }
 
 /// <summary>
@@ -31,7 +34,10 @@ internal static class ConfigLoader
     {
         if (!ConfigFile.TryReadText(Path.GetFullPath(path), ConfigFile.DefaultMaxBytes, out var text, out var error))
         {
-            return new ConfigLoadResult(null, new[] { new ConfigError(path, 0, 0, "", $"cannot read the config file: it {error}") });
+            return new ConfigLoadResult(null, new[] { new ConfigError(path, 0, 0, "", $"cannot read the config file: it {error}") })
+            {
+                Unreadable = true,
+            };
         }
 
         return Load(text, path);

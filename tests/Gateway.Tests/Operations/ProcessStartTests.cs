@@ -69,7 +69,7 @@ public sealed class ProcessStartTests : IDisposable
     [InlineData("fifo", "is a FIFO (named pipe), not a regular file")]
     [InlineData("directory", "is a directory, not a regular file")]
     [InlineData("missing", "does not exist")]
-    public async Task Serve_UnreadableConfigFile_OneLineExitTwo(string kind, string expected)
+    public async Task Serve_UnreadableConfigFile_OneLineExitOne(string kind, string expected)
     {
         var config = Path.Combine(_dir, "gateway.toml");
         if (kind == "fifo")
@@ -83,7 +83,7 @@ public sealed class ProcessStartTests : IDisposable
 
         var (code, output, err) = await Serve(config);
 
-        Assert.Equal(2, code);
+        Assert.Equal(1, code);
         var line = Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains(config, line);
         Assert.Contains(expected, line);
