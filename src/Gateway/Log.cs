@@ -18,6 +18,12 @@ internal static partial class Log
     [LoggerMessage(1003, LogLevel.Warning, "Listener changes in the config take effect only after a restart")]
     public static partial void ListenersNeedRestart(ILogger logger);
 
+    [LoggerMessage(1004, LogLevel.Error, "Config reload abandoned after {Seconds} s (a file it names may block); the last good config (version {Version}) keeps serving")]
+    public static partial void ReloadAbandoned(ILogger logger, long version, double seconds);
+
+    [LoggerMessage(1005, LogLevel.Warning, "Config warning: {Warning}")]
+    public static partial void ConfigWarning(ILogger logger, string warning);
+
     [LoggerMessage(2000, LogLevel.Information, "Verdict {Action} by filter {Filter} on route {Route} ({Protocol}, direct={Direct})")]
     public static partial void Verdict(ILogger logger, string action, string? filter, string route, string protocol, bool direct);
 
@@ -33,6 +39,11 @@ internal static partial class Log
 
     [LoggerMessage(2004, LogLevel.Information, "Request from a blocked address refused ({Method})")]
     public static partial void IpBlocked(ILogger logger, string method);
+
+    // A client's broken, slow or abandoned body is the client's fault: Debug, no exception (its stack says nothing
+    // about the client, and 500 slow clients must not mean thousands of lines). Status 0: no answer was possible.
+    [LoggerMessage(2005, LogLevel.Debug, "Client fault on route {Route}: {Reason}; answered {Status}")]
+    public static partial void ClientFault(ILogger logger, string route, string reason, int status);
 
     // Audit: metadata only. User ids and room ids are not message text; the text itself never appears here.
     [LoggerMessage(3000, LogLevel.Information, "Audit: {Action} by filter {Filter} ({Protocol}, route {Route}, room {Room}, sender {Sender}, direct={Direct})")]
@@ -59,8 +70,9 @@ internal static partial class Log
     [LoggerMessage(3105, LogLevel.Information, "User report on route {Route} not enriched: the reporter is not a participant of that conversation")]
     public static partial void UserReportNotParticipant(ILogger logger, string route);
 
-    [LoggerMessage(4100, LogLevel.Information, "Federation request to {Endpoint} refused ({Reason})")]
-    public static partial void FederationDenied(ILogger logger, string endpoint, string reason);
+    // A server name is not private: the refusal names the origin so an operator can see who is knocking.
+    [LoggerMessage(4100, LogLevel.Information, "Federation request from {Origin} to {Endpoint} refused ({Reason})")]
+    public static partial void FederationDenied(ILogger logger, string origin, string endpoint, string reason);
 
     [LoggerMessage(4101, LogLevel.Debug, "Antispam callback {Callback}: {Decision}")]
     public static partial void AntispamDecision(ILogger logger, string callback, string decision);

@@ -24,6 +24,7 @@ public sealed class FastPathTests
         "·", "•", "'", "\"", "`", "^", "?", "(", ")", "é", "e\u0301", "\u0336", "z̷̢a̶", "ｓｐａｍ", "𝐬𝐩𝐚𝐦", "ⓢ", "ѕра",
         "Ηη", "\u200B", "\u202E", "\u00AD", "ﬁ", "ß", "日本", "👍🏽", "👍", "\uD800", "\uDC00", "🇩🇪", "s p a m", "s.p.a.m",
         "h3ll0", "sh1t", "$hit", "a b", "1 2 3 4", "@alice", "hello!", "n!ce", "l|ne", "\u007F", "\u0001", "İ", "K",
+        "!!", "||", "!!!", "!|", "d!!mn", "\u0000", "\u0085", "\u009F", "\u001F",
     ];
 
     private static string RandomText(Random r, int pieces)

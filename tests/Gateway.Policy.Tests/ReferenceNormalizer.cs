@@ -208,8 +208,9 @@ internal static class ReferenceNormalizer
 
     /// <summary>
     /// Inside a token that has at least one letter, digits and leet symbols become the letters they stand for.
-    /// '@' needs a character before it in the token (a leading '@' is a mention); '!' and '|' need one after it
-    /// ("hello!" keeps its '!'). Tokens without letters ("2024", "!!!") are left alone.
+    /// '@' needs a character before it in the token (a leading '@' is a mention); '!' and '|' need a character
+    /// other than '!' and '|' after them ("hello!!" keeps its '!!') and are not leet in a leading run of two or more
+    /// ("!!hello"). Tokens without letters ("2024", "!!!") are left alone.
     /// </summary>
     private static void ApplyLeet(NormalizedText text)
     {
@@ -247,6 +248,24 @@ internal static class ReferenceNormalizer
                 continue;
             }
 
+            // Issue 9: a trailing run of '!'/'|' (and a leading run of two or more) is punctuation, not leet.
+            var leetTo = i;
+            while (leetTo > start && chars[leetTo - 1] is '!' or '|')
+            {
+                leetTo--;
+            }
+
+            var leetFrom = start;
+            while (leetFrom < leetTo && chars[leetFrom] is '!' or '|')
+            {
+                leetFrom++;
+            }
+
+            if (leetFrom - start < 2)
+            {
+                leetFrom = start;
+            }
+
             for (var k = start; k < i; k++)
             {
                 var c = chars[k];
@@ -264,8 +283,8 @@ internal static class ReferenceNormalizer
                     '€' => 'e',
                     '¢' => 'c',
                     '@' when k > start => 'a',
-                    '!' when k + 1 < i => 'i',
-                    '|' when k + 1 < i => 'l',
+                    '!' when k >= leetFrom && k < leetTo => 'i',
+                    '|' when k >= leetFrom && k < leetTo => 'l',
                     _ => c,
                 };
                 chars[k] = mapped;

@@ -30,6 +30,12 @@ public sealed record ChatMessage
     /// <summary>The other participant of a direct message, when the protocol says who it is.</summary>
     public string? Recipient { get; init; }
 
+    /// <summary>
+    /// Everyone else in a direct conversation when the protocol lists them (the other joined members of a Matrix DM
+    /// room). Reports name them; unlike <see cref="Recipient"/> they do not change how context is keyed.
+    /// </summary>
+    public IReadOnlyList<string>? Recipients { get; init; }
+
     /// <summary>Set by the adapter when the protocol says the sender moderates the room.</summary>
     public bool SenderIsModerator { get; init; }
 

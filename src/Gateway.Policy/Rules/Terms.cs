@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using Gateway.Policy.Text;
@@ -52,7 +53,21 @@ public readonly record struct KeywordTerm(string Original, string Normalized, Ke
         var normalized = TextNormalizer.NormalizeToString(core.ToString()).Trim(' ');
         if (normalized.Length == 0)
         {
-            error = $"keyword \"{text}\" normalises to nothing (only invisible characters or marks)";
+            error = $"term \"{text}\" normalises to nothing (only invisible characters, controls or marks)";
+            return false;
+        }
+
+        if (!HasLetterDigitOrSymbol(normalized))
+        {
+            // Punctuation is what the normaliser treats as separators and leet ("s.p.a.m", "sh!t"), and a lone mark
+            // joins the character before it: such a term matches by accident if at all (issue 9).
+            error = $"term \"{text}\" has no letter, digit or symbol once normalised (\"{normalized}\"): punctuation and combining marks alone cannot be matched reliably";
+            return false;
+        }
+
+        if (!MatchesInRunningText(core, normalized))
+        {
+            error = $"term \"{text}\" normalises to \"{normalized}\" on its own but never to that inside a message (a leading combining mark joins the space before it)";
             return false;
         }
 
@@ -66,6 +81,32 @@ public readonly record struct KeywordTerm(string Original, string Normalized, Ke
         term = new KeywordTerm(text, normalized, mode);
         error = null;
         return true;
+    }
+
+    private static bool HasLetterDigitOrSymbol(string normalized)
+    {
+        for (var i = 0; i < normalized.Length; i++)
+        {
+            var category = char.GetUnicodeCategory(normalized, i);
+            if (category is <= UnicodeCategory.OtherLetter or UnicodeCategory.DecimalDigitNumber or UnicodeCategory.LetterNumber
+                or UnicodeCategory.OtherNumber or (>= UnicodeCategory.MathSymbol and <= UnicodeCategory.OtherSymbol))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Does the term, written between two ordinary words, still normalise to what it normalises to alone? The
+    /// message text is normalised with its surroundings, the term without them; a term that only the bare form
+    /// produces can never be found. Config load only: allocation does not matter here.
+    /// </summary>
+    private static bool MatchesInRunningText(ReadOnlySpan<char> core, string normalized)
+    {
+        var context = TextNormalizer.NormalizeToString(string.Concat("zz ", core, " zz"));
+        return context.Contains(normalized, StringComparison.Ordinal);
     }
 }
 

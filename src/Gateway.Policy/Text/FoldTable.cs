@@ -98,11 +98,18 @@ internal static class FoldTable
         return Astral.TryGetValue(codePoint, out var s) ? s : null;
     }
 
+    /// <summary>
+    /// Removed by the normaliser, and removed rather than starred when censored: format characters that render as
+    /// nothing, and control characters (Cc) other than whitespace. A control character inside a word would otherwise
+    /// split it ("da\u0001mn"; issue 9). Tabs, line breaks and NEL are whitespace and still separate words.
+    /// </summary>
     internal static bool IsInvisible(int c) =>
-        c is 0x00AD or 0x034F or 0x061C or 0x115F or 0x1160 or 0x17B4 or 0x17B5 or 0x3164 or 0xFEFF or 0xFFA0
+        (c <= 0x9F && IsNonWhitespaceControl(c)) || c is 0x00AD or 0x034F or 0x061C or 0x115F or 0x1160 or 0x17B4 or 0x17B5 or 0x3164 or 0xFEFF or 0xFFA0
             or (>= 0x180B and <= 0x180F) or (>= 0x200B and <= 0x200F) or (>= 0x202A and <= 0x202E)
             or (>= 0x2060 and <= 0x206F) or (>= 0xFE00 and <= 0xFE0F) or (>= 0x1D173 and <= 0x1D17A)
             or (>= 0xE0000 and <= 0xE0FFF);
+
+    private static bool IsNonWhitespaceControl(int c) => (c < 0x20 || c >= 0x7F) && c is not (>= 0x09 and <= 0x0D) and not 0x85;
 
     /// <summary>Latin, Greek and Cyrillic letters lose their accents; other scripts keep their marks.</summary>
     internal static bool StripsMarks(char baseChar) => baseChar < 0x0530;
@@ -143,11 +150,6 @@ internal static class FoldTable
                 or UnicodeCategory.ParagraphSeparator || (cp < 0x10000 && char.IsWhiteSpace((char)cp)))
         {
             return " ";
-        }
-
-        if (category is UnicodeCategory.Control)
-        {
-            return " "; // tabs and newlines count as spaces; other controls separate words too
         }
 
         if (category is UnicodeCategory.NonSpacingMark or UnicodeCategory.EnclosingMark)

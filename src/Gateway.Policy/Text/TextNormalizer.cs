@@ -407,10 +407,11 @@ public static class TextNormalizer
 
     /// <summary>
     /// Leetspeak: inside a token that has at least one letter, digits and leet symbols become the letters they stand
-    /// for. '@' needs a character before it in the token (a leading '@' is a mention); '!' and '|' need one after it
-    /// ("hello!" keeps its '!'). Tokens without letters ("2024", "!!!") are left alone. A token has both a letter and
-    /// a digit or leet symbol exactly when two neighbouring characters in it differ in kind, so the bitmaps point at
-    /// every token to change and nothing else is visited.
+    /// for. '@' needs a character before it in the token (a leading '@' is a mention); '!' and '|' need a character
+    /// other than '!' and '|' after them ("hello!!" keeps its '!!', see <see cref="BangLeetRange"/>). Tokens without
+    /// letters ("2024", "!!!") are left alone. A token has both a letter and a digit or leet symbol exactly when two
+    /// neighbouring characters in it differ in kind, so the bitmaps point at every token to change and nothing else is
+    /// visited.
     /// </summary>
     private static void ApplyLeetWhereMixed(NormalizedText text, ReadOnlySpan<ulong> tok, ReadOnlySpan<ulong> letter)
     {
@@ -579,6 +580,7 @@ public static class TextNormalizer
     /// <summary>Maps the digits and symbols of one token with letters ([start, end)) to the letters they stand for.</summary>
     private static void LeetToken(char[] chars, int start, int end)
     {
+        var (leetFrom, leetTo) = BangLeetRange(chars, start, end);
         for (var k = start; k < end; k++)
         {
             var c = chars[k];
@@ -596,11 +598,33 @@ public static class TextNormalizer
                 '€' => 'e',
                 '¢' => 'c',
                 '@' when k > start => 'a',
-                '!' when k + 1 < end => 'i',
-                '|' when k + 1 < end => 'l',
+                '!' when k >= leetFrom && k < leetTo => 'i',
+                '|' when k >= leetFrom && k < leetTo => 'l',
                 _ => c,
             };
             chars[k] = mapped;
         }
+    }
+
+    /// <summary>
+    /// Where '!' and '|' may stand for letters in a token: not in the run of them that ends it ("damn!!" is "damn"
+    /// shouted, not "damni!"; issue 9), and not in a leading run of two or more ("!!damn"). A single leading one
+    /// ("!diot") and those inside the word ("n!ce", "d!!mn") stay leet. Returns [from, to).
+    /// </summary>
+    internal static (int From, int To) BangLeetRange(ReadOnlySpan<char> chars, int start, int end)
+    {
+        var to = end;
+        while (to > start && chars[to - 1] is '!' or '|')
+        {
+            to--;
+        }
+
+        var from = start;
+        while (from < to && chars[from] is '!' or '|')
+        {
+            from++;
+        }
+
+        return (from - start >= 2 ? from : start, to);
     }
 }

@@ -45,8 +45,12 @@ public sealed class AdapterParse
         new() { Messages = Array.Empty<ChatMessage>(), Error = new AdapterError(code, detail, responseBody) };
 }
 
-/// <summary>A user's report of a conversation or user, as the protocol's report endpoint carried it.</summary>
-public sealed record UserReport(string Protocol, string Reporter, string? About, string? Room, bool IsDirect, string? Reason);
+/// <summary>
+/// A user's report of a conversation or user, as the protocol's report endpoint carried it. <paramref name="Members"/>:
+/// the other participants of a direct conversation, when known (named in the report when <paramref name="About"/> is not given).
+/// </summary>
+public sealed record UserReport(string Protocol, string Reporter, string? About, string? Room, bool IsDirect, string? Reason,
+    IReadOnlyList<string>? Members = null);
 
 /// <summary>
 /// A request body the adapter could not read: <paramref name="Code"/> is stable, <paramref name="Detail"/> human;

@@ -7,8 +7,14 @@ namespace Gateway.Protocols.Configuration;
 /// <summary>One problem in a config file, located by key path and line:column.</summary>
 public sealed record ConfigError(string File, int Line, int Column, string KeyPath, string Message)
 {
-    public override string ToString() =>
-        KeyPath.Length == 0 ? $"{File}:{Line}:{Column}: {Message}" : $"{File}:{Line}:{Column}: {KeyPath}: {Message}";
+    public override string ToString() => (Line, KeyPath.Length) switch
+    {
+        // Line 0: about the file as a whole (unreadable, a reload abandoned), not a place in it.
+        (0, 0) => $"{File}: {Message}",
+        (0, _) => $"{File}: {KeyPath}: {Message}",
+        (_, 0) => $"{File}:{Line}:{Column}: {Message}",
+        _ => $"{File}:{Line}:{Column}: {KeyPath}: {Message}",
+    };
 }
 
 /// <summary>Shared state of one config read: the file name, Tomlyn's key positions, and the errors found.</summary>
@@ -17,6 +23,9 @@ public sealed class TomlReadContext(string file, TomlMetadataStore metadata)
     public string File { get; } = file;
 
     public List<ConfigError> Errors { get; } = new();
+
+    /// <summary>Legal but probably not what was meant: printed by `validate` and logged at start and reload.</summary>
+    public List<ConfigError> Warnings { get; } = new();
 
     public (int Line, int Column) PositionOf(TomlTable table, string key, (int Line, int Column) fallback)
     {
@@ -142,7 +151,10 @@ public sealed class TomlTableReader
 
         if (v is string single)
         {
-            return new[] { single };
+            // A bare string used to pass as a one-element list; `keywords = "damn"` then looked valid while the
+            // operator may have meant something else entirely (issue 9, defect 12). Arrays are written as arrays.
+            Error(key, $"expected an array of strings, found {Describe(v)} (write [\"{single}\"] for one entry)");
+            return Array.Empty<string>();
         }
 
         if (v is TomlArray arr)

@@ -13,6 +13,15 @@ namespace Gateway.Protocols.Json;
 /// direct flag (or headers carry them). Censoring rewrites only those string values; every other byte of the body
 /// is forwarded as it came.
 /// </summary>
+/// <remarks>
+/// A backend's parser may read a field from a key the pointer does not spell exactly: Go's encoding/json and
+/// System.Text.Json with PropertyNameCaseInsensitive match keys case-insensitively, and parsers disagree on which
+/// duplicate wins. So every value at a text pointer's path, each duplicate and (unless <c>json.keys = "exact"</c>)
+/// each case variant, is a field of the message: all are evaluated and each is censored in place. Sender, room,
+/// recipient and direct flag must not be ambiguous: when their candidates disagree the request is refused with
+/// 400 <c>ambiguous_field</c>, whatever <c>on_error</c> says, since the sender would otherwise choose the identity
+/// the gateway filters under (issue 9).
+/// </remarks>
 public sealed class JsonAdapter : IProtocolAdapter
 {
     public const string DefaultRejectMessage = "This message was rejected by the content filter.";
@@ -25,6 +34,9 @@ public sealed class JsonAdapter : IProtocolAdapter
     private readonly int _directSlot;
     private readonly int _recipientSlot;
     private readonly byte[] _dropBody;
+
+    [ThreadStatic]
+    private static List<JsonFieldHit>? t_hits;
 
     public JsonAdapter(JsonAdapterOptions options)
     {
@@ -60,7 +72,7 @@ public sealed class JsonAdapter : IProtocolAdapter
         _roomSlot = Slot(options.Room);
         _directSlot = Slot(options.Direct);
         _recipientSlot = Slot(options.Recipient);
-        _scanner = new JsonFieldScanner(pointers, options.MaxDepth);
+        _scanner = new JsonFieldScanner(pointers, options.MaxDepth, foldKeyCase: options.Keys == JsonKeyMatching.AnyCase);
         _dropBody = Encoding.UTF8.GetBytes(options.DropBody);
     }
 
@@ -74,8 +86,26 @@ public sealed class JsonAdapter : IProtocolAdapter
 
     internal AdapterParse Parse(HttpRequest request, ReadOnlySpan<byte> json)
     {
-        var found = new JsonValueLocation?[_scanner.PointerCount];
-        var error = _scanner.Scan(json, found, out var detail);
+        // Parsing is synchronous and nothing keeps the hit list, so one per thread serves every request; a list a
+        // hostile body grew large is let go rather than kept.
+        var hits = t_hits ??= new List<JsonFieldHit>();
+        try
+        {
+            return Parse(request, json, hits);
+        }
+        finally
+        {
+            hits.Clear();
+            if (hits.Capacity > 1024)
+            {
+                t_hits = null;
+            }
+        }
+    }
+
+    private AdapterParse Parse(HttpRequest request, ReadOnlySpan<byte> json, List<JsonFieldHit> hits)
+    {
+        var error = _scanner.ScanAll(json, hits, out var detail);
         if (error != JsonScanError.None)
         {
             var (code, text) = error switch
@@ -88,26 +118,35 @@ public sealed class JsonAdapter : IProtocolAdapter
             return AdapterParse.Failed(code, detail is null ? text : $"{text} ({detail})");
         }
 
+        // Every candidate of every text pointer is a field of its own (document order), remembered with its place.
         var fields = new List<MessageField>(_textKinds.Length);
-        for (var i = 0; i < _textKinds.Length; i++)
+        var locations = new List<JsonValueLocation>(_textKinds.Length);
+        foreach (var hit in hits)
         {
-            if (found[i] is not { } loc || loc.TokenType == JsonTokenType.Null)
+            if (hit.Pointer >= _textKinds.Length || hit.Location.TokenType == JsonTokenType.Null)
             {
                 continue;
             }
 
-            if (loc.TokenType != JsonTokenType.String)
+            if (hit.Location.TokenType != JsonTokenType.String)
             {
-                return AdapterParse.Failed("invalid_field", $"the field at {PointerText(i)} must be a string");
+                return AdapterParse.Failed("invalid_field", $"the field at {PointerText(hit.Pointer)} must be a string");
             }
 
-            fields.Add(new MessageField(_textKinds[i], JsonValues.ReadString(json, loc) ?? string.Empty));
+            fields.Add(new MessageField(_textKinds[hit.Pointer], JsonValues.ReadString(json, hit.Location) ?? string.Empty));
+            locations.Add(hit.Location);
         }
 
-        var sender = ReadText(json, found, _senderSlot) ?? Header(request, _options.SenderHeader);
-        var room = ReadText(json, found, _roomSlot) ?? Header(request, _options.RoomHeader);
-        var recipient = ReadText(json, found, _recipientSlot) ?? Header(request, _options.RecipientHeader);
-        var isDirect = ReadFlag(json, found, _directSlot) ?? IsTrue(Header(request, _options.DirectHeader));
+        string? ambiguous = null;
+        var sender = SingleText(json, hits, _senderSlot, ref ambiguous) ?? Header(request, _options.SenderHeader);
+        var room = SingleText(json, hits, _roomSlot, ref ambiguous) ?? Header(request, _options.RoomHeader);
+        var recipient = SingleText(json, hits, _recipientSlot, ref ambiguous) ?? Header(request, _options.RecipientHeader);
+        var isDirect = SingleFlag(json, hits, _directSlot, ref ambiguous) ?? IsTrue(Header(request, _options.DirectHeader));
+        if (ambiguous is not null)
+        {
+            return new AdapterParse { Messages = Array.Empty<ChatMessage>(), State = new AmbiguousField(ambiguous) };
+        }
+
         if (_options.Kind == "report")
         {
             if (sender is null)
@@ -133,11 +172,17 @@ public sealed class JsonAdapter : IProtocolAdapter
             SenderIsModerator = IsTrue(Header(request, _options.ModeratorHeader)),
             Fields = fields,
         };
-        return new AdapterParse { Messages = new[] { message }, State = found };
+        return new AdapterParse { Messages = new[] { message }, State = locations.ToArray() };
     }
 
     public AdapterOutcome Apply(HttpContext context, AdapterParse parsed, ReadOnlySpan<Verdict> verdicts, ReadOnlyMemory<byte> body)
     {
+        if (parsed.State is AmbiguousField ambiguous)
+        {
+            return AdapterOutcome.Respond(StatusCodes.Status400BadRequest, ErrorBody("ambiguous_field",
+                $"the body gives {ambiguous.Pointer} more than one value (duplicate keys, or keys differing only in case); send it once"));
+        }
+
         if (verdicts.Length == 0)
         {
             return AdapterOutcome.ForwardUnchanged;
@@ -157,21 +202,47 @@ public sealed class JsonAdapter : IProtocolAdapter
         }
     }
 
-    private byte[] Rewrite(AdapterParse parsed, Verdict verdict, ReadOnlySpan<byte> json)
+    private static byte[] Rewrite(AdapterParse parsed, Verdict verdict, ReadOnlySpan<byte> json)
     {
-        var found = (JsonValueLocation?[])parsed.State!;
-        var message = parsed.Messages[0];
-        var replacements = new List<(JsonValueLocation, string)>();
-        for (var i = 0; i < _textKinds.Length; i++)
+        var locations = (JsonValueLocation[])parsed.State!;
+        var original = parsed.Messages[0].Fields;
+        var rewritten = verdict.Rewritten!;
+
+        // Two pointers can name one value ("/text" and "/Text" with any-case keys): such a value is written once,
+        // censored wherever either field was. Counts per value start; 0 once written.
+        Dictionary<int, int>? fieldsAt = null;
+        if (locations.Length > 1)
         {
-            if (found[i] is not { TokenType: JsonTokenType.String } loc)
+            fieldsAt = new Dictionary<int, int>(locations.Length);
+            foreach (var loc in locations)
+            {
+                fieldsAt[loc.Start] = fieldsAt.GetValueOrDefault(loc.Start) + 1;
+            }
+        }
+
+        var replacements = new List<(JsonValueLocation, string)>();
+        for (var fi = 0; fi < locations.Length; fi++)
+        {
+            var loc = locations[fi];
+            var before = original[fi].Text;
+            string after;
+            var shared = fieldsAt is null ? 1 : fieldsAt[loc.Start];
+            if (shared == 0)
             {
                 continue;
             }
 
-            var before = Find(message.Fields, _textKinds[i]);
-            var after = Find(verdict.Rewritten!, _textKinds[i]);
-            if (after is not null && !string.Equals(before, after, StringComparison.Ordinal))
+            if (shared > 1)
+            {
+                fieldsAt![loc.Start] = 0;
+                after = CensorShared(verdict, locations, loc.Start, before);
+            }
+            else
+            {
+                after = rewritten[fi].Text;
+            }
+
+            if (!string.Equals(before, after, StringComparison.Ordinal))
             {
                 replacements.Add((loc, after));
             }
@@ -180,17 +251,18 @@ public sealed class JsonAdapter : IProtocolAdapter
         return JsonRewriter.Replace(json, replacements.ToArray());
     }
 
-    private static string? Find(IReadOnlyList<MessageField> fields, FieldKind kind)
+    private static string CensorShared(Verdict verdict, JsonValueLocation[] locations, int start, string text)
     {
-        foreach (var f in fields)
+        var ranges = new List<(int Start, int End)>();
+        foreach (var m in verdict.Matches)
         {
-            if (f.Kind == kind)
+            if (!m.DryRun && m.Action == FilterAction.Censor && locations[m.FieldIndex].Start == start)
             {
-                return f.Text;
+                ranges.Add((m.Start, m.End));
             }
         }
 
-        return null;
+        return ranges.Count == 0 ? text : PolicySnapshot.CensorText(text, ranges);
     }
 
     private byte[] DropBodyWithNotice(string notice)
@@ -200,9 +272,11 @@ public sealed class JsonAdapter : IProtocolAdapter
         return Encoding.UTF8.GetBytes(node.ToJsonString());
     }
 
-    internal static byte[] RejectBody(string message)
+    internal static byte[] RejectBody(string message) => ErrorBody("rejected", message);
+
+    private static byte[] ErrorBody(string code, string message)
     {
-        var node = new JsonObject { ["error"] = "rejected", ["message"] = message };
+        var node = new JsonObject { ["error"] = code, ["message"] = message };
         return Encoding.UTF8.GetBytes(node.ToJsonString());
     }
 
@@ -215,26 +289,77 @@ public sealed class JsonAdapter : IProtocolAdapter
             FieldKind.Link => _options.Link!.Text,
             _ => _options.DisplayName!.Text,
         },
+        _ when slot == _senderSlot => _options.Sender!.Text,
+        _ when slot == _roomSlot => _options.Room!.Text,
+        _ when slot == _recipientSlot => _options.Recipient!.Text,
+        _ when slot == _directSlot => _options.Direct!.Text,
         _ => "?",
     };
 
-    private static string? ReadText(ReadOnlySpan<byte> json, JsonValueLocation?[] found, int slot)
+    /// <summary>
+    /// The value of an identity pointer: null when absent, the value when every candidate agrees; otherwise
+    /// <paramref name="ambiguous"/> names the pointer.
+    /// </summary>
+    private string? SingleText(ReadOnlySpan<byte> json, List<JsonFieldHit> hits, int slot, ref string? ambiguous)
     {
-        if (slot < 0 || found[slot] is not { } loc)
+        if (slot < 0)
         {
             return null;
         }
 
-        return loc.TokenType switch
+        string? value = null;
+        foreach (var hit in hits)
         {
-            JsonTokenType.String => JsonValues.ReadString(json, loc),
-            JsonTokenType.Number => Encoding.UTF8.GetString(json.Slice(loc.Start, loc.Length)),
-            _ => null,
-        };
+            if (hit.Pointer != slot)
+            {
+                continue;
+            }
+
+            var text = hit.Location.TokenType switch
+            {
+                JsonTokenType.String => JsonValues.ReadString(json, hit.Location),
+                JsonTokenType.Number => Encoding.UTF8.GetString(json.Slice(hit.Location.Start, hit.Location.Length)),
+                _ => null,
+            };
+            if (text is null)
+            {
+                continue;
+            }
+
+            if (value is not null && !string.Equals(value, text, StringComparison.Ordinal))
+            {
+                ambiguous ??= PointerText(slot);
+            }
+
+            value ??= text;
+        }
+
+        return value;
     }
 
-    private static bool? ReadFlag(ReadOnlySpan<byte> json, JsonValueLocation?[] found, int slot) =>
-        slot < 0 || found[slot] is not { } loc ? null : JsonValues.ReadBool(json, loc);
+    private bool? SingleFlag(ReadOnlySpan<byte> json, List<JsonFieldHit> hits, int slot, ref string? ambiguous)
+    {
+        if (slot < 0)
+        {
+            return null;
+        }
+
+        bool? value = null;
+        foreach (var hit in hits)
+        {
+            if (hit.Pointer == slot && JsonValues.ReadBool(json, hit.Location) is { } flag)
+            {
+                if (value is not null && value != flag)
+                {
+                    ambiguous ??= PointerText(slot);
+                }
+
+                value ??= flag;
+            }
+        }
+
+        return value;
+    }
 
     private static string? Header(HttpRequest request, string? name)
     {
@@ -249,3 +374,6 @@ public sealed class JsonAdapter : IProtocolAdapter
 
     private static bool IsTrue(string? s) => s is not null && (s == "1" || s.Equals("true", StringComparison.OrdinalIgnoreCase));
 }
+
+/// <summary>Parse state of a request whose sender, room, recipient or direct flag has conflicting candidates.</summary>
+internal sealed record AmbiguousField(string Pointer);

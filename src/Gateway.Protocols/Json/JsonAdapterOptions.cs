@@ -46,6 +46,13 @@ public sealed record JsonAdapterOptions
 
     public int MaxDepth { get; init; } = 64;
 
+    /// <summary>
+    /// How property names are matched against the pointers. <see cref="JsonKeyMatching.AnyCase"/> (the default)
+    /// also inspects every case variant, because many backends read keys case-insensitively; duplicates are
+    /// inspected in both modes.
+    /// </summary>
+    public JsonKeyMatching Keys { get; init; } = JsonKeyMatching.AnyCase;
+
     public static bool IsJsonObject(string text)
     {
         try
@@ -58,4 +65,17 @@ public sealed record JsonAdapterOptions
             return false;
         }
     }
+}
+
+/// <summary>Which property names count as the configured field (route key <c>json.keys</c>).</summary>
+public enum JsonKeyMatching
+{
+    /// <summary>
+    /// Every name any common parser could read as the field: case-insensitive with Unicode simple case folding (Go's
+    /// encoding/json, System.Text.Json's PropertyNameCaseInsensitive, Json.NET).
+    /// </summary>
+    AnyCase = 0,
+
+    /// <summary>Only the exact name: for backends known to match keys case-sensitively.</summary>
+    Exact = 1,
 }

@@ -14,10 +14,11 @@ namespace Gateway.Protocols.Json;
 /// names and array indices, and when no pointer is live at a depth the whole subtree costs one reader call per
 /// token and nothing else.
 ///
-/// Duplicate keys: the last occurrence wins, as in JSON.parse and System.Text.Json's JsonNode. When a property
-/// name matches a live pointer again, what an earlier duplicate produced is dropped, so <c>/a/b</c> in
-/// <c>{"a":{"b":1},"a":{}}</c> is missing. Callers that rewrite bodies should know a downstream parser taking the
-/// first occurrence would see the other value.
+/// Duplicate keys: <c>Scan</c> keeps the last occurrence, as JSON.parse and System.Text.Json's
+/// JsonNode do: when a property name matches a live pointer again, what an earlier duplicate produced is dropped, so
+/// <c>/a/b</c> in <c>{"a":{"b":1},"a":{}}</c> is missing. <c>ScanAll</c> reports every occurrence instead, for
+/// callers that must see whatever any downstream parser might read (first wins, last wins, case-insensitive keys:
+/// issue 9).
 /// </remarks>
 internal sealed class JsonFieldScanner
 {
@@ -29,8 +30,15 @@ internal sealed class JsonFieldScanner
     private readonly JsonPointer[] _pointers;
     private readonly int _maxDepth;
     private readonly JsonReaderOptions _readerOptions;
+    private readonly bool _foldKeyCase;
 
-    public JsonFieldScanner(IReadOnlyList<JsonPointer> pointers, int maxDepth = 64)
+    /// <param name="pointers">The pointers to find, in result-slot order.</param>
+    /// <param name="maxDepth">The deepest nesting accepted.</param>
+    /// <param name="foldKeyCase">
+    /// Match property names case-insensitively (<see cref="JsonKeyFold"/>): <c>/text</c> also finds <c>"TEXT"</c>
+    /// and <c>"ſext"</c>, as lenient parsers would read them. Array indices are unaffected.
+    /// </param>
+    public JsonFieldScanner(IReadOnlyList<JsonPointer> pointers, int maxDepth = 64, bool foldKeyCase = false)
     {
         ArgumentNullException.ThrowIfNull(pointers);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxDepth, 1);
@@ -43,6 +51,7 @@ internal sealed class JsonFieldScanner
         }
 
         _maxDepth = maxDepth;
+        _foldKeyCase = foldKeyCase;
 
         // One more than ours so that we, not the reader, notice the excess and can report TooDeep as such.
         // Comments and trailing commas stay disallowed (the reader's defaults): they are not JSON.
@@ -67,6 +76,34 @@ internal sealed class JsonFieldScanner
         }
 
         found.Clear();
+        var error = Scan(json, found, null, out errorDetail);
+        if (error != JsonScanError.None)
+        {
+            found.Clear();
+        }
+
+        return error;
+    }
+
+    /// <summary>
+    /// Validates <paramref name="json"/> and appends to <paramref name="hits"/> (cleared first) every value at a
+    /// pointer's path, duplicates included, in document order. On any error <paramref name="hits"/> is empty.
+    /// </summary>
+    public JsonScanError ScanAll(ReadOnlySpan<byte> json, List<JsonFieldHit> hits, out string? errorDetail)
+    {
+        ArgumentNullException.ThrowIfNull(hits);
+        hits.Clear();
+        var error = Scan(json, [], hits, out errorDetail);
+        if (error != JsonScanError.None)
+        {
+            hits.Clear();
+        }
+
+        return error;
+    }
+
+    private JsonScanError Scan(ReadOnlySpan<byte> json, Span<JsonValueLocation?> found, List<JsonFieldHit>? hits, out string? errorDetail)
+    {
         if (!Utf8.IsValid(json))
         {
             errorDetail = DescribeInvalidUtf8(json);
@@ -75,27 +112,25 @@ internal sealed class JsonFieldScanner
 
         var offset = json.StartsWith("\uFEFF"u8) ? 3 : 0;
 
-        // Per-scan state: the next index of each open array (-1 for objects), then each pointer's matched length.
-        var needed = _maxDepth + _pointers.Length;
+        // Per-scan state: the next index of each open array (-1 for objects), each pointer's matched length, and
+        // (collecting every hit) where each pointer's open container sits in the hit list.
+        var needed = _maxDepth + (2 * _pointers.Length);
         int[]? rented = null;
         var scratch = needed <= StackScratchInts
             ? stackalloc int[StackScratchInts]
             : (rented = ArrayPool<int>.Shared.Rent(needed));
         try
         {
-            var error = ScanCore(
+            var openHit = scratch.Slice(_maxDepth + _pointers.Length, _pointers.Length);
+            openHit.Fill(-1);
+            var sink = new Sink(found, hits, openHit);
+            return ScanCore(
                 json[offset..],
                 offset,
                 scratch[.._maxDepth],
                 scratch.Slice(_maxDepth, _pointers.Length),
-                found,
+                ref sink,
                 out errorDetail);
-            if (error != JsonScanError.None)
-            {
-                found.Clear();
-            }
-
-            return error;
         }
         finally
         {
@@ -111,7 +146,7 @@ internal sealed class JsonFieldScanner
         int offset,
         Span<int> arrayIndex,
         Span<int> matched,
-        Span<JsonValueLocation?> found,
+        ref Sink found,
         out string? errorDetail)
     {
         var reader = new Utf8JsonReader(json, _readerOptions);
@@ -140,7 +175,7 @@ internal sealed class JsonFieldScanner
                 {
                     if (maxMatched >= depth - 1)
                     {
-                        maxMatched = EnterPathElement(ref reader, depth, -1, matched, found);
+                        maxMatched = EnterPathElement(ref reader, depth, -1, matched, ref found);
                     }
 
                     continue;
@@ -150,7 +185,7 @@ internal sealed class JsonFieldScanner
                 {
                     if (maxMatched >= depth)
                     {
-                        CloseContainer(depth, offset + (int)reader.BytesConsumed, matched, found);
+                        CloseContainer(depth, offset + (int)reader.BytesConsumed, matched, ref found);
                     }
 
                     continue;
@@ -162,7 +197,7 @@ internal sealed class JsonFieldScanner
                     var index = arrayIndex[depth - 1]++;
                     if (maxMatched >= depth - 1)
                     {
-                        maxMatched = EnterPathElement(ref reader, depth, index, matched, found);
+                        maxMatched = EnterPathElement(ref reader, depth, index, matched, ref found);
                     }
                 }
 
@@ -184,7 +219,7 @@ internal sealed class JsonFieldScanner
 
                     // A container's length is filled in when it closes (CloseContainer).
                     var length = isContainer ? 0 : offset + (int)reader.BytesConsumed - start;
-                    RecordValue(depth, new JsonValueLocation(start, length, tokenType), matched, found);
+                    RecordValue(depth, new JsonValueLocation(start, length, tokenType), matched, ref found);
                 }
             }
         }
@@ -220,7 +255,7 @@ internal sealed class JsonFieldScanner
         int level,
         int arrayIndex,
         Span<int> matched,
-        Span<JsonValueLocation?> found)
+        ref Sink found)
     {
         var newMax = 0;
         for (var p = 0; p < _pointers.Length; p++)
@@ -240,8 +275,8 @@ internal sealed class JsonFieldScanner
                 {
                     m = level;
 
-                    // Reaching the same path again means a duplicate key on the way: the last one wins.
-                    found[p] = null;
+                    // Reaching the same path again means a duplicate key on the way: keeping only the last, it wins.
+                    found.Forget(p);
                 }
             }
 
@@ -255,35 +290,123 @@ internal sealed class JsonFieldScanner
         return newMax;
     }
 
-    private static bool SegmentMatches(ref Utf8JsonReader reader, JsonPointer pointer, int segment, int arrayIndex)
+    private bool SegmentMatches(ref Utf8JsonReader reader, JsonPointer pointer, int segment, int arrayIndex)
     {
         if (arrayIndex >= 0)
         {
             return pointer.ArrayIndex(segment) == arrayIndex;
         }
 
-        // Compares the unescaped name, so "te\u0078t" matches "text".
-        return reader.ValueTextEquals(pointer.Utf8Segment(segment));
+        // Both compare the unescaped name, so "te\u0078t" matches "text".
+        return _foldKeyCase
+            ? NameEqualsFolded(ref reader, pointer.CanonicalSegment(segment))
+            : reader.ValueTextEquals(pointer.Utf8Segment(segment));
     }
 
-    private void RecordValue(int depth, JsonValueLocation location, Span<int> matched, Span<JsonValueLocation?> found)
+    private static bool NameEqualsFolded(ref Utf8JsonReader reader, ReadOnlySpan<int> canonical)
+    {
+        // Every code point takes one to four UTF-8 bytes, escapes only shrink when unescaped: most names are
+        // ruled out by their length alone.
+        var raw = reader.ValueSpan;
+        if (!reader.ValueIsEscaped)
+        {
+            return raw.Length >= canonical.Length && raw.Length <= 4 * canonical.Length
+                && JsonKeyFold.EqualsCanonical(raw, canonical);
+        }
+
+        byte[]? rented = null;
+        var buffer = raw.Length <= 256 ? stackalloc byte[256] : (rented = ArrayPool<byte>.Shared.Rent(raw.Length));
+        try
+        {
+            var written = reader.CopyString(buffer);
+            return JsonKeyFold.EqualsCanonical(buffer[..written], canonical);
+        }
+        catch (InvalidOperationException)
+        {
+            // An escaped lone surrogate: not text that any pointer segment (valid UTF-16, see JsonPointer) holds.
+            return false;
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    private void RecordValue(int depth, JsonValueLocation location, Span<int> matched, ref Sink found)
     {
         for (var p = 0; p < _pointers.Length; p++)
         {
             if (matched[p] == depth && _pointers[p].Depth == depth)
             {
-                found[p] = location;
+                found.Record(p, location);
             }
         }
     }
 
-    private void CloseContainer(int depth, int end, Span<int> matched, Span<JsonValueLocation?> found)
+    private void CloseContainer(int depth, int end, Span<int> matched, ref Sink found)
     {
         for (var p = 0; p < _pointers.Length; p++)
         {
-            if (matched[p] == depth && _pointers[p].Depth == depth && found[p] is { } open)
+            if (matched[p] == depth && _pointers[p].Depth == depth)
             {
-                found[p] = open with { Length = end - open.Start };
+                found.Close(p, end);
+            }
+        }
+    }
+
+    /// <summary>Where found values go: one slot per pointer (the last occurrence wins) or a list of every hit.</summary>
+    private ref struct Sink(Span<JsonValueLocation?> slots, List<JsonFieldHit>? hits, Span<int> openHit)
+    {
+        private readonly Span<JsonValueLocation?> _slots = slots;
+        private readonly List<JsonFieldHit>? _hits = hits;
+        private readonly Span<int> _openHit = openHit;
+
+        public readonly void Forget(int pointer)
+        {
+            if (_hits is null)
+            {
+                _slots[pointer] = null;
+            }
+        }
+
+        public readonly void Record(int pointer, JsonValueLocation location)
+        {
+            if (_hits is null)
+            {
+                _slots[pointer] = location;
+                return;
+            }
+
+            // A container's length is known when it closes; remember which hit to complete then.
+            if (location.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
+            {
+                _openHit[pointer] = _hits.Count;
+            }
+
+            _hits.Add(new JsonFieldHit(pointer, location));
+        }
+
+        public readonly void Close(int pointer, int end)
+        {
+            if (_hits is null)
+            {
+                if (_slots[pointer] is { } open)
+                {
+                    _slots[pointer] = open with { Length = end - open.Start };
+                }
+
+                return;
+            }
+
+            var index = _openHit[pointer];
+            if (index >= 0)
+            {
+                var hit = _hits[index];
+                _hits[index] = hit with { Location = hit.Location with { Length = end - hit.Location.Start } };
+                _openHit[pointer] = -1;
             }
         }
     }

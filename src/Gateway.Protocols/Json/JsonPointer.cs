@@ -11,6 +11,7 @@ internal sealed class JsonPointer
 {
     private readonly string[] _segments;
     private readonly byte[][] _utf8Segments;
+    private readonly int[][] _canonicalSegments;
     private readonly int[] _arrayIndices;
 
     private JsonPointer(string text, string[] segments)
@@ -18,10 +19,12 @@ internal sealed class JsonPointer
         Text = text;
         _segments = segments;
         _utf8Segments = new byte[segments.Length][];
+        _canonicalSegments = new int[segments.Length][];
         _arrayIndices = new int[segments.Length];
         for (var i = 0; i < segments.Length; i++)
         {
             _utf8Segments[i] = Encoding.UTF8.GetBytes(segments[i]);
+            _canonicalSegments[i] = JsonKeyFold.CanonicalForm(segments[i]);
             _arrayIndices[i] = ParseArrayIndex(segments[i]);
         }
     }
@@ -120,6 +123,9 @@ internal sealed class JsonPointer
     public override string ToString() => Text;
 
     internal ReadOnlySpan<byte> Utf8Segment(int index) => _utf8Segments[index];
+
+    /// <summary>The segment case-folded for <see cref="JsonKeyFold.EqualsCanonical"/>.</summary>
+    internal ReadOnlySpan<int> CanonicalSegment(int index) => _canonicalSegments[index];
 
     /// <summary>The segment as an array index, or -1 when it is not one ("-", leading zeros, overflow, non-digits).</summary>
     internal int ArrayIndex(int index) => _arrayIndices[index];

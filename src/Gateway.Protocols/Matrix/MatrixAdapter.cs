@@ -130,7 +130,7 @@ public sealed class MatrixAdapter : IProtocolAdapter
             return new AdapterParse
             {
                 Messages = Array.Empty<ChatMessage>(),
-                UserReport = new UserReport(ProtocolName, sender, path.UserId, path.RoomId, facts.IsDirect, extracted.Reason),
+                UserReport = new UserReport(ProtocolName, sender, path.UserId, path.RoomId, facts.IsDirect, extracted.Reason, facts.OtherMembers),
             };
         }
 
@@ -147,6 +147,7 @@ public sealed class MatrixAdapter : IProtocolAdapter
             Sender = sender,
             Room = path.RoomId,
             IsDirect = roomFacts.IsDirect,
+            Recipients = roomFacts.OtherMembers,
             SenderIsModerator = roomFacts.SenderIsModerator,
             Fields = fields,
         };

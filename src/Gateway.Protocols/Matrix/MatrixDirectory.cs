@@ -6,8 +6,11 @@ using Microsoft.Extensions.Caching.Memory;
 
 namespace Gateway.Protocols.Matrix;
 
-/// <summary>What the gateway needs to know about a room for one sender.</summary>
-public readonly record struct MatrixRoomFacts(bool IsDirect, bool SenderIsModerator, int JoinedMembers);
+/// <summary>
+/// What the gateway needs to know about a room for one sender. <paramref name="OtherMembers"/>: in a direct room, the
+/// joined members other than the sender (who the message goes to); empty otherwise or when unknown.
+/// </summary>
+public readonly record struct MatrixRoomFacts(bool IsDirect, bool SenderIsModerator, int JoinedMembers, IReadOnlyList<string>? OtherMembers = null);
 
 /// <summary>Who sends (from the access token) and what the room is, as the homeserver says.</summary>
 public interface IMatrixDirectory
@@ -79,10 +82,18 @@ public sealed class MatrixDirectory : IMatrixDirectory, IDisposable
     public async ValueTask<MatrixRoomFacts> RoomFactsAsync(string accessToken, string userId, string roomId, CancellationToken cancellationToken)
     {
         var members = await JoinedMembersAsync(accessToken, roomId, cancellationToken);
+        var direct = members.Count == 2 || (await DirectRoomsAsync(accessToken, userId, cancellationToken)).Contains(roomId);
+        if (direct)
+        {
+            // Room power levels make moderators of group rooms only. In a DM both members usually hold 100 (the
+            // creator always, the invitee too with trusted_private_chat), so "moderators are exempt" would mean DMs
+            // are never filtered (issue 9). Nobody moderates a direct conversation.
+            return new MatrixRoomFacts(true, false, members.Count, Others(members.Ids, userId));
+        }
+
         var levels = await PowerLevelsAsync(accessToken, roomId, cancellationToken);
-        var direct = members == 2 || (await DirectRoomsAsync(accessToken, userId, cancellationToken)).Contains(roomId);
         var moderator = levels is not null && levels.LevelOf(userId) >= levels.ModeratorThreshold(_options.ModeratorLevel);
-        return new MatrixRoomFacts(direct, moderator, members);
+        return new MatrixRoomFacts(false, moderator, members.Count);
     }
 
     public void InvalidateRoom(string roomId)
@@ -91,24 +102,57 @@ public sealed class MatrixDirectory : IMatrixDirectory, IDisposable
         _cache.Remove("mem:" + roomId);
     }
 
-    private async ValueTask<int> JoinedMembersAsync(string token, string roomId, CancellationToken ct)
+    private static string[] Others(string[]? ids, string userId)
+    {
+        if (ids is null)
+        {
+            return Array.Empty<string>();
+        }
+
+        var others = new List<string>(ids.Length);
+        foreach (var id in ids)
+        {
+            if (!string.Equals(id, userId, StringComparison.Ordinal))
+            {
+                others.Add(id);
+            }
+        }
+
+        return others.ToArray();
+    }
+
+    /// <summary>Joined members: the count (-1 when the look-up failed), and the ids of small rooms (DMs are small).</summary>
+    private readonly record struct Members(int Count, string[]? Ids);
+
+    private const int MaxMemberIdsKept = 32;
+
+    private async ValueTask<Members> JoinedMembersAsync(string token, string roomId, CancellationToken ct)
     {
         var key = "mem:" + roomId;
-        if (_cache.TryGetValue(key, out int count))
+        if (_cache.TryGetValue(key, out Members cached))
         {
-            return count;
+            return cached;
         }
 
         using var doc = await GetJsonAsync($"_matrix/client/v3/rooms/{Uri.EscapeDataString(roomId)}/joined_members", token, ct);
-        count = doc is not null && doc.RootElement.TryGetProperty("joined", out var joined) && joined.ValueKind == JsonValueKind.Object
-            ? joined.EnumerateObject().Count()
-            : -1;
-        if (count >= 0)
+        if (doc is null || !doc.RootElement.TryGetProperty("joined", out var joined) || joined.ValueKind != JsonValueKind.Object)
         {
-            _cache.Set(key, count, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = _options.RoomCacheTime });
+            return new Members(-1, null);
         }
 
-        return count;
+        var ids = new List<string>();
+        var count = 0;
+        foreach (var member in joined.EnumerateObject())
+        {
+            if (++count <= MaxMemberIdsKept)
+            {
+                ids.Add(member.Name);
+            }
+        }
+
+        var members = new Members(count, count <= MaxMemberIdsKept ? ids.ToArray() : null);
+        _cache.Set(key, members, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = _options.RoomCacheTime });
+        return members;
     }
 
     private async ValueTask<PowerLevels?> PowerLevelsAsync(string token, string roomId, CancellationToken ct)

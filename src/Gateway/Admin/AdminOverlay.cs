@@ -78,7 +78,9 @@ internal sealed record AdminOverlay(IReadOnlyList<OverlayIpBlock> IpBlocks, IRea
             ipBlocks = IpBlockList.Build(entries);
         }
 
-        var baseAcl = snapshot.Config.ServerAcl is { } a ? ServerAcl.Create(a.Allow, a.Deny, a.AllowIpLiterals) : ServerAcl.AllowAll;
+        // The configured ACL (gateway.toml and policy-list server bans) plus our deny globs: the one ACL the
+        // federation gate reads, so a runtime entry takes effect with this swap.
+        var baseAcl = snapshot.ConfigAcl;
         acl = AclDeny.Count == 0 ? baseAcl : baseAcl.WithExtraDeny(AclDeny.Select(d => d.Server).ToArray());
 
         return new RuntimeSnapshot
@@ -88,6 +90,7 @@ internal sealed record AdminOverlay(IReadOnlyList<OverlayIpBlock> IpBlocks, IRea
             Config = snapshot.Config,
             Policy = snapshot.Policy,
             Acl = acl,
+            ConfigAcl = snapshot.ConfigAcl,
             IpBlocks = ipBlocks,
             TrustedProxies = snapshot.TrustedProxies,
             Routes = snapshot.Routes,

@@ -28,9 +28,9 @@ internal sealed class AdminServer(IServiceProvider services, GatewayState state,
             // Never the developer exception page on an API that holds a token.
             EnvironmentName = Environments.Production,
         });
-        builder.WebHost.UseUrls(settings.Listen);
         builder.WebHost.ConfigureKestrel(k =>
         {
+            Listeners.Bind(k, new[] { settings.Listen }, () => state.Current.Config.Server.Tls);
             k.AddServerHeader = false;
             k.Limits.MaxRequestBodySize = AdminEndpoints.MaxBodyBytes;
         });

@@ -28,13 +28,13 @@ internal sealed record AdminSettings
     /// <summary>How many recent verdicts (metadata only) the console can show.</summary>
     public int RecentVerdicts { get; init; } = 200;
 
-    public static AdminSettings Read(TomlTableReader root, string baseDir)
+    public static AdminSettings Read(TomlTableReader root, string baseDir, long maxFileBytes = ConfigFile.DefaultMaxBytes)
     {
         var defaultOverlay = Path.GetFullPath(Path.Combine(baseDir, DefaultOverlayFileName));
         var t = root.Table("admin");
         if (t is null)
         {
-            CheckOverlayFile(root, "admin", defaultOverlay);
+            CheckOverlayFile(root, "admin", defaultOverlay, maxFileBytes);
             return new AdminSettings { OverlayFile = defaultOverlay };
         }
 
@@ -72,19 +72,15 @@ internal sealed record AdminSettings
         {
             var full = Path.GetFullPath(Path.Combine(baseDir, tokenFile));
             source = "file:" + full;
-            if (!File.Exists(full))
+            if (ConfigLoader.ReadListedFile(t, "token_file", "token file", tokenFile, baseDir, included: null, maxFileBytes) is { } text)
             {
-                t.Error("token_file", $"token file \"{tokenFile}\" does not exist (looked for {full})");
-            }
-            else
-            {
-                token = Check(t, "token_file", File.ReadAllText(full), $"token file {full}");
+                token = Check(t, "token_file", text, $"token file {full}");
             }
         }
 
         var overlay = t.String("overlay_file");
         var overlayPath = string.IsNullOrEmpty(overlay) ? defaultOverlay : Path.GetFullPath(Path.Combine(baseDir, overlay));
-        CheckOverlayFile(t, "overlay_file", overlayPath);
+        CheckOverlayFile(t, "overlay_file", overlayPath, maxFileBytes);
         var result = new AdminSettings
         {
             Enabled = enabled,
@@ -99,21 +95,17 @@ internal sealed record AdminSettings
     }
 
     /// <summary>A broken overlay file refuses the config (at start, in `validate`), rather than silently dropping blocks.</summary>
-    private static void CheckOverlayFile(TomlTableReader t, string key, string path)
+    private static void CheckOverlayFile(TomlTableReader t, string key, string path, long maxFileBytes)
     {
-        string text;
-        try
+        // A missing overlay file is normal (nothing added yet); anything else that is not a readable file is not.
+        if (!File.Exists(path) && !Directory.Exists(path))
         {
-            if (!File.Exists(path))
-            {
-                return;
-            }
-
-            text = File.ReadAllText(path);
+            return;
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+
+        if (!ConfigFile.TryReadText(path, maxFileBytes, out var text, out var readError))
         {
-            t.Error(key, $"overlay file {path} cannot be read: {ex.Message}");
+            t.Error(key, $"overlay file {readError}");
             return;
         }
 

@@ -9,7 +9,8 @@ namespace Gateway.Cli;
 
 /// <summary>
 /// The command line others script against: <c>serve</c> (default), <c>validate</c>, <c>check</c>. Exit codes:
-/// 0 success (for <c>check</c>: whatever the verdict), 2 bad config or bad usage.
+/// 0 success (for <c>check</c>: whatever the verdict), 1 the gateway could not start (a listener cannot bind),
+/// 2 bad config or bad usage.
 /// </summary>
 internal static class GatewayCli
 {
@@ -68,12 +69,48 @@ internal static class GatewayCli
         if (!result.Ok)
         {
             await WriteErrorsAsync(result, stderr);
-            return 2;
+            // A file that cannot be read is a start failure like a busy port (exit 1); a file that reads but is
+            // invalid is a bad config (exit 2, as validate answers).
+            return result.Unreadable ? 1 : 2;
         }
 
-        var app = GatewayApp.Build(result.Config!);
-        await app.RunAsync();
+        WebApplication app;
+        try
+        {
+            // The host logs a failed start as an error with the whole stack; this command reports it in one line
+            // below, so that record is left out. A Critical host record (a background service stopping it) still shows.
+            app = GatewayApp.Build(result.Config!, b => b.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical));
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            await stderr.WriteLineAsync($"gateway: cannot start: {FirstLine(ex.Message)}");
+            return 1;
+        }
+
+        await using (app)
+        {
+            try
+            {
+                await app.StartAsync();
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // A port in use or not ours to bind: Kestrel's message names the address ("Failed to bind to address
+                // http://127.0.0.1:8080: address already in use."). One line, exit 1; no stack, no core dump.
+                await stderr.WriteLineAsync($"gateway: cannot start: {FirstLine(ex.Message)}");
+                return 1;
+            }
+
+            await app.WaitForShutdownAsync();
+        }
+
         return 0;
+    }
+
+    private static string FirstLine(string message)
+    {
+        var end = message.IndexOfAny(['\r', '\n']);
+        return end < 0 ? message : message[..end];
     }
 
     private static async Task<int> ValidateAsync(CliOptions options, TextWriter stdout, TextWriter stderr)
@@ -86,6 +123,11 @@ internal static class GatewayCli
         }
 
         var c = result.Config!;
+        foreach (var w in c.Warnings)
+        {
+            await stderr.WriteLineAsync($"warning: {w}");
+        }
+
         var policy = PolicyCompiler.Compile(c.Filters, c.Limits.Policy);
         await stdout.WriteLineAsync($"{options.ConfigPath}: valid ({c.Backends.Count} backends, {policy.FilterCount} active filters, {policy.KeywordCount} keywords, {policy.RegexCount} regexes, {c.IpBlocks.Count} IP blocks)");
         return 0;
@@ -169,6 +211,13 @@ internal static class GatewayCli
 
     private static async Task WriteErrorsAsync(ConfigLoadResult result, TextWriter stderr)
     {
+        if (result.Errors is [{ Line: 0 } fileError])
+        {
+            // The config file itself could not be read: one line says it all.
+            await stderr.WriteLineAsync($"gateway: {fileError}");
+            return;
+        }
+
         foreach (var e in result.Errors)
         {
             await stderr.WriteLineAsync(e.ToString());

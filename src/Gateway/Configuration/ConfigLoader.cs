@@ -13,6 +13,12 @@ namespace Gateway.Configuration;
 internal sealed record ConfigLoadResult(GatewayConfig? Config, IReadOnlyList<ConfigError> Errors)
 {
     public bool Ok => Config is not null && Errors.Count == 0;
+
+    /// <summary>A reload whose loading did not finish in time and was given up.</summary>
+    public bool Abandoned { get; init; }
+
+    /// <summary>The config file itself could not be read (missing, not a regular file, too large, an I/O error).</summary>
+    public bool Unreadable { get; init; }
 }
 
 /// <summary>
@@ -26,14 +32,12 @@ internal static class ConfigLoader
 
     public static ConfigLoadResult LoadFile(string path)
     {
-        string text;
-        try
+        if (!ConfigFile.TryReadText(Path.GetFullPath(path), ConfigFile.DefaultMaxBytes, out var text, out var error))
         {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return new ConfigLoadResult(null, new[] { new ConfigError(path, 0, 0, "", $"cannot read the config file: {ex.Message}") });
+            return new ConfigLoadResult(null, new[] { new ConfigError(path, 0, 0, "", $"cannot read the config file: it {error}") })
+            {
+                Unreadable = true,
+            };
         }
 
         return Load(text, path);
@@ -65,14 +69,22 @@ internal static class ConfigLoader
             return new ConfigLoadResult(null, errors);
         }
 
+        // Tomlyn's model reader keeps the last of two [limits] tables or two equal keys without a word; its syntax
+        // validator knows better (TOML 1.0: a table or key is defined once).
+        if (Redefinitions(text, fileName) is { Count: > 0 } redefined)
+        {
+            return new ConfigLoadResult(null, redefined);
+        }
+
         var ctx = new TomlReadContext(fileName, metadata);
         var baseDir = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
         var included = new List<string>();
         var reader = new TomlTableReader(root, "", ctx, (1, 1));
 
         var limits = ReadLimits(reader.Table("limits"));
-        var server = ReadServer(reader.Table("server"));
+        var server = ReadServer(reader.Table("server"), baseDir, included, limits);
         var backends = ReadBackends(reader.TableArray("backends"), limits);
+        WarnMethodFallThrough(ctx, backends);
         var filters = new List<FilterDefinition>();
         foreach (var f in reader.TableArray("filters"))
         {
@@ -94,13 +106,18 @@ internal static class ConfigLoader
 
         CheckUniqueFilterNames(reader, filters);
         var acl = ReadServerAcl(reader.Table("server_acl"));
-        var ipBlocks = ReadIpBlocks(reader.Table("ip_blocks"), baseDir, included);
+        var ipBlocks = ReadIpBlocks(reader.Table("ip_blocks"), baseDir, included, limits);
         var context = ReadContext(reader.Table("context"));
-        var reports = ReadReports(reader.Table("reports"), baseDir);
+        var reports = ReadReports(reader.Table("reports"), baseDir, limits);
         var audit = ReadAudit(reader.Table("audit"), baseDir);
-        var matrix = ReadMatrix(reader.Table("matrix"), baseDir, included);
+        var matrix = ReadMatrix(reader.Table("matrix"), baseDir, included, limits);
         var telemetry = Telemetry.TelemetrySettings.Read(reader.Table("telemetry"));
-        var admin = Admin.AdminSettings.Read(reader, baseDir);
+        var admin = Admin.AdminSettings.Read(reader, baseDir, limits.MaxListFileBytes);
+        if (admin.Enabled && admin.Listen.StartsWith("https:", StringComparison.OrdinalIgnoreCase) && server.Tls is null)
+        {
+            reader.Table("admin")?.Error("listen", "an https:// admin listener uses the [server.tls] certificate: set server.tls.certificate and server.tls.key");
+        }
+
         reader.Finish();
 
         if (ctx.Errors.Count == 0)
@@ -140,6 +157,7 @@ internal static class ConfigLoader
             IncludedFiles = included,
             Telemetry = telemetry,
             Admin = admin,
+            Warnings = ctx.Warnings,
         }, Array.Empty<ConfigError>());
     }
 
@@ -161,12 +179,13 @@ internal static class ConfigLoader
                 MaxRegexLength = (int)t.Integer("max_regex_length", defaults.Policy.MaxRegexLength, 1, 100_000),
                 MaxKeywords = (int)t.Integer("max_keywords", defaults.Policy.MaxKeywords, 0, 10_000_000),
             },
+            MaxListFileBytes = t.Integer("max_list_file_bytes", defaults.MaxListFileBytes, 1, 1L << 31),
         };
         t.Finish();
         return result;
     }
 
-    private static ServerSettings ReadServer(TomlTableReader? t)
+    private static ServerSettings ReadServer(TomlTableReader? t, string baseDir, List<string> included, LimitSettings limits)
     {
         if (t is null)
         {
@@ -196,11 +215,18 @@ internal static class ConfigLoader
             }
         }
 
+        var tls = TlsSettings.Read(t.Table("tls"), baseDir, included, limits.MaxListFileBytes);
+        if (tls is null && listen.Any(l => l.StartsWith("https:", StringComparison.OrdinalIgnoreCase)))
+        {
+            t.Error("listen", "an https:// listener needs a certificate: set server.tls.certificate and server.tls.key (PEM files)");
+        }
+
         var result = new ServerSettings
         {
             Listen = listen,
             TrustedProxies = proxies,
             WatchConfig = t.Bool("watch_config", defaults.WatchConfig),
+            Tls = tls,
         };
         t.Finish();
         return result;
@@ -316,7 +342,15 @@ internal static class ConfigLoader
         }
 
         r.Finish();
-        return new RouteSettings { Path = path.TrimEnd('/').Length == 0 ? "/" : path.TrimEnd('/'), Methods = methods, Inspect = inspect, OnError = onError, Json = json };
+        return new RouteSettings
+        {
+            Path = path.TrimEnd('/').Length == 0 ? "/" : path.TrimEnd('/'),
+            Methods = methods,
+            Inspect = inspect,
+            OnError = onError,
+            Json = json,
+            MethodsPosition = r.At("methods"),
+        };
     }
 
     private static JsonAdapterOptions ReadJsonOptions(TomlTableReader t, LimitSettings limits)
@@ -358,6 +392,7 @@ internal static class ConfigLoader
             DropBody = t.String("drop_body", "{}")!,
             RejectStatus = (int)t.Integer("reject_status", 403, 400, 499),
             MaxDepth = limits.MaxJsonDepth,
+            Keys = t.Enum("keys", JsonKeyMatching.AnyCase, ("any_case", JsonKeyMatching.AnyCase), ("exact", JsonKeyMatching.Exact)),
         };
         if (!t.Has("body") && !t.Has("title") && !t.Has("link") && !t.Has("display_name"))
         {
@@ -381,7 +416,7 @@ internal static class ConfigLoader
         ValidateKeywords(t, "keywords", keywords);
         foreach (var file in t.StringList("keyword_files"))
         {
-            var terms = ReadWordList(t, "keyword_files", file, baseDir, included);
+            var terms = ReadWordList(t, "keyword_files", file, baseDir, included, limits);
             ValidateKeywords(t, "keyword_files", terms);
             keywords.AddRange(terms);
         }
@@ -390,7 +425,7 @@ internal static class ConfigLoader
         ValidateKeywords(t, "allow", allow);
         foreach (var file in t.StringList("allow_files"))
         {
-            var terms = ReadWordList(t, "allow_files", file, baseDir, included);
+            var terms = ReadWordList(t, "allow_files", file, baseDir, included, limits);
             ValidateKeywords(t, "allow_files", terms);
             allow.AddRange(terms);
         }
@@ -558,7 +593,7 @@ internal static class ConfigLoader
         return "kick";
     }
 
-    private static MatrixSettings ReadMatrix(TomlTableReader? t, string baseDir, List<string> included)
+    private static MatrixSettings ReadMatrix(TomlTableReader? t, string baseDir, List<string> included, LimitSettings limits)
     {
         var d = new MatrixSettings();
         if (t is null)
@@ -570,15 +605,10 @@ internal static class ConfigLoader
         var contents = new List<(string, string)>();
         foreach (var f in files)
         {
-            var full = Path.GetFullPath(Path.Combine(baseDir, f));
-            included.Add(full);
-            if (!File.Exists(full))
+            if (ReadListedFile(t, "policy_lists", "policy list", f, baseDir, included, limits.MaxListFileBytes) is { } text)
             {
-                t.Error("policy_lists", $"policy list \"{f}\" does not exist (looked for {full})");
-                continue;
+                contents.Add((f, text));
             }
-
-            contents.Add((f, File.ReadAllText(full)));
         }
 
         var errors = new List<string>();
@@ -593,7 +623,8 @@ internal static class ConfigLoader
         if (a is not null)
         {
             var enabled = a.Bool("enabled", false);
-            var token = ReadSecret(a, "token_env", "token_file", baseDir, required: enabled, what: "the bearer token Synapse's synapse-http-antispam module sends");
+            var token = ReadSecret(a, "token_env", "token_file", baseDir, limits.MaxListFileBytes, required: enabled,
+                what: "the bearer token Synapse's synapse-http-antispam module sends");
             var failOpen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var cb in a.StringList("fail_open"))
             {
@@ -614,7 +645,7 @@ internal static class ConfigLoader
     }
 
     /// <summary>A secret from an environment variable or a file, never from gateway.toml itself.</summary>
-    private static Secret? ReadSecret(TomlTableReader t, string envKey, string fileKey, string baseDir, bool required, string what)
+    private static Secret? ReadSecret(TomlTableReader t, string envKey, string fileKey, string baseDir, long maxBytes, bool required, string what)
     {
         var env = t.String(envKey);
         var file = t.String(fileKey);
@@ -631,7 +662,10 @@ internal static class ConfigLoader
             {
                 if (required)
                 {
-                    t.Error(envKey, $"environment variable {env} is not set (it holds {what})");
+                    // A reload reads the variable again, but only from the process's own environment, which is fixed
+                    // when it starts: say so, or an operator who just added it to an env file waits for nothing.
+                    t.Error(envKey, $"environment variable {env} is not set (it holds {what}); the gateway sees its environment as it was " +
+                        $"when the process started, so a variable added since needs a restart, or use {fileKey}, which every reload reads again");
                 }
 
                 return null;
@@ -642,14 +676,8 @@ internal static class ConfigLoader
 
         if (!string.IsNullOrEmpty(file))
         {
-            var full = Path.GetFullPath(Path.Combine(baseDir, file));
-            if (!File.Exists(full))
-            {
-                t.Error(fileKey, $"secret file \"{file}\" does not exist (looked for {full})");
-                return null;
-            }
-
-            return new Secret(System.Text.Encoding.UTF8.GetBytes(File.ReadAllText(full).Trim()));
+            var text = ReadListedFile(t, fileKey, "secret file", file, baseDir, included: null, maxBytes);
+            return text is null ? null : new Secret(System.Text.Encoding.UTF8.GetBytes(text.Trim()));
         }
 
         if (required)
@@ -679,7 +707,7 @@ internal static class ConfigLoader
         return result;
     }
 
-    private static ReportSettings ReadReports(TomlTableReader? t, string baseDir)
+    private static ReportSettings ReadReports(TomlTableReader? t, string baseDir, LimitSettings limits)
     {
         var d = new ReportSettings();
         if (t is null)
@@ -710,7 +738,7 @@ internal static class ConfigLoader
         var secretEnv = t.String("secret_env");
         var secretFile = t.String("secret_file");
         var source = !string.IsNullOrEmpty(secretEnv) ? "env:" + secretEnv : !string.IsNullOrEmpty(secretFile) ? "file:" + secretFile : null;
-        var secret = ReadSecret(t, "secret_env", "secret_file", baseDir, required: url is not null, what: "the webhook signing secret");
+        var secret = ReadSecret(t, "secret_env", "secret_file", baseDir, limits.MaxListFileBytes, required: url is not null, what: "the webhook signing secret");
         Secret? apiKey = null;
         var apiKeyEnv = t.String("barertc_api_key_env");
         if (!string.IsNullOrEmpty(apiKeyEnv))
@@ -740,6 +768,7 @@ internal static class ConfigLoader
             MaxAttempts = (int)t.Integer("max_attempts", d.MaxAttempts, 1, 100),
             TimeoutSeconds = (int)t.Integer("timeout_seconds", d.TimeoutSeconds, 1, 600),
             DrainSeconds = (int)t.Integer("drain_seconds", d.DrainSeconds, 0, 600),
+            MaxRetryAfterSeconds = (int)t.Integer("max_retry_after_seconds", d.MaxRetryAfterSeconds, 1, 3600),
             IncludeClientIp = t.Bool("include_client_ip", d.IncludeClientIp),
         };
         t.Finish();
@@ -795,7 +824,7 @@ internal static class ConfigLoader
         return new ServerAclSettings(allow, deny, t.Bool("allow_ip_literals", true));
     }
 
-    private static IReadOnlyList<IpBlockEntry> ReadIpBlocks(TomlTableReader? t, string baseDir, List<string> included)
+    private static IReadOnlyList<IpBlockEntry> ReadIpBlocks(TomlTableReader? t, string baseDir, List<string> included, LimitSettings limits)
     {
         var entries = new List<IpBlockEntry>();
         if (t is null)
@@ -852,16 +881,13 @@ internal static class ConfigLoader
 
         foreach (var file in t.StringList("files"))
         {
-            var full = Path.GetFullPath(Path.Combine(baseDir, file));
-            included.Add(full);
-            if (!File.Exists(full))
+            if (ReadListedFile(t, "files", "list file", file, baseDir, included, limits.MaxListFileBytes) is not { } text)
             {
-                t.Error("files", $"list file \"{file}\" does not exist (looked for {full})");
                 continue;
             }
 
             var errors = new List<string>();
-            entries.AddRange(IpListFile.Parse(File.ReadAllText(full), file, errors));
+            entries.AddRange(IpListFile.Parse(text, file, errors));
             foreach (var err in errors)
             {
                 t.Error("files", err);
@@ -872,17 +898,119 @@ internal static class ConfigLoader
         return entries;
     }
 
-    private static IReadOnlyList<string> ReadWordList(TomlTableReader t, string key, string file, string baseDir, List<string> included)
+    private static IReadOnlyList<string> ReadWordList(TomlTableReader t, string key, string file, string baseDir, List<string> included, LimitSettings limits)
+    {
+        var text = ReadListedFile(t, key, "word list", file, baseDir, included, limits.MaxListFileBytes);
+        return text is null ? Array.Empty<string>() : WordListFile.Parse(text);
+    }
+
+    /// <summary>
+    /// Reads a file the config names through <see cref="ConfigFile"/>; any failure (missing, not a regular file, too
+    /// big, I/O error, too slow) is a config error on <paramref name="key"/>. <paramref name="included"/> collects
+    /// the path for the watcher even when the read fails, so fixing the file reloads.
+    /// </summary>
+    internal static string? ReadListedFile(TomlTableReader t, string key, string what, string file, string baseDir, List<string>? included, long maxBytes)
     {
         var full = Path.GetFullPath(Path.Combine(baseDir, file));
-        included.Add(full);
-        if (!File.Exists(full))
+        included?.Add(full);
+        if (ConfigFile.TryReadText(full, maxBytes, out var text, out var error))
         {
-            t.Error(key, $"word list \"{file}\" does not exist (looked for {full})");
-            return Array.Empty<string>();
+            return text;
         }
 
-        return WordListFile.Parse(File.ReadAllText(full));
+        t.Error(key, $"{what} \"{file}\" {error}");
+        return null;
+    }
+
+    /// <summary>Tables and keys defined twice, from Tomlyn's syntax validation, as config errors with positions.</summary>
+    private static List<ConfigError> Redefinitions(string text, string fileName)
+    {
+        var errors = new List<ConfigError>();
+        var doc = Tomlyn.Parsing.SyntaxParser.Parse(text, fileName, validate: true);
+        foreach (var d in doc.Diagnostics)
+        {
+            if (d.Kind != Tomlyn.Syntax.DiagnosticMessageKind.Error)
+            {
+                continue;
+            }
+
+            // "The key `limits` is already defined at (1,1) with `…` and cannot be redefined": keep the key and the
+            // first position, drop the quoted source (it can be long).
+            var m = System.Text.RegularExpressions.Regex.Match(d.Message, @"^The key `(?<key>[^`]*)` is already defined at \((?<line>\d+),(?<col>\d+)\)");
+            var message = m.Success
+                ? $"is already defined at line {m.Groups["line"].Value}; a table or key can be defined only once"
+                : $"TOML: {d.Message}";
+            errors.Add(new ConfigError(fileName, d.Span.Start.Line + 1, d.Span.Start.Column + 1, m.Success ? m.Groups["key"].Value : "", message));
+        }
+
+        return errors;
+    }
+
+    /// <summary>
+    /// A route limited to some methods takes only those: the other methods go to the next matching route, which may
+    /// forward them uninspected (a GET carrying spam reached the backend through "/", issue 9 defect 13). Not an
+    /// error (a passthrough GET beside an inspected POST is common and intended), so a warning naming both routes.
+    /// </summary>
+    private static void WarnMethodFallThrough(TomlReadContext ctx, IReadOnlyList<BackendSettings> backends)
+    {
+        var all = new List<(BackendSettings Backend, int Index, RouteSettings Route)>();
+        foreach (var b in backends)
+        {
+            for (var i = 0; i < b.Routes.Count; i++)
+            {
+                all.Add((b, i, b.Routes[i]));
+            }
+        }
+
+        foreach (var (backend, index, route) in all)
+        {
+            if (!route.Inspect || route.Methods.Count == 0)
+            {
+                continue;
+            }
+
+            // The longest other prefix covering this path catches the other methods, as in RuntimeSnapshot's order.
+            (BackendSettings Backend, int Index, RouteSettings Route)? next = null;
+            foreach (var other in all)
+            {
+                if (ReferenceEquals(other.Route, route) || !Covers(other.Route.Path, route.Path))
+                {
+                    continue;
+                }
+
+                var takesOthers = other.Route.Methods.Count == 0 || other.Route.Methods.Any(m => !route.Methods.Contains(m));
+                if (takesOthers && (next is null || other.Route.Path.Length > next.Value.Route.Path.Length))
+                {
+                    next = other;
+                }
+            }
+
+            if (next is { } n && !n.Route.Inspect)
+            {
+                var backendIndex = IndexOf(backends, backend);
+                var otherIndex = IndexOf(backends, n.Backend);
+                ctx.Warnings.Add(new ConfigError(ctx.File, route.MethodsPosition.Line, route.MethodsPosition.Column,
+                    $"backends[{backendIndex}].routes[{index}].methods",
+                    $"only {string.Join(", ", route.Methods)} on \"{route.Path}\" are inspected; other methods fall through to " +
+                    $"backends[{otherIndex}].routes[{n.Index}] (\"{n.Route.Path}\" of backend \"{n.Backend.Name}\"), which forwards them uninspected"));
+            }
+        }
+
+        static bool Covers(string prefix, string path) =>
+            prefix == "/" || path == prefix || path.StartsWith(prefix + "/", StringComparison.Ordinal);
+
+        static int IndexOf(IReadOnlyList<BackendSettings> list, BackendSettings b)
+        {
+            for (var i = 0; i < list.Count; i++)
+            {
+                if (ReferenceEquals(list[i], b))
+                {
+                    return i;
+                }
+            }
+
+            return -1;
+        }
     }
 
     private static void ValidateKeywords(TomlTableReader t, string key, IReadOnlyList<string> terms)

@@ -36,6 +36,9 @@ internal sealed record GatewayConfig
     public Telemetry.TelemetrySettings Telemetry { get; init; } = new();
 
     public Admin.AdminSettings Admin { get; init; } = new();
+
+    /// <summary>What `validate` warns about (legal, probably unintended): logged at start and on every reload.</summary>
+    public IReadOnlyList<ConfigError> Warnings { get; init; } = Array.Empty<ConfigError>();
 }
 
 internal sealed record ServerSettings
@@ -45,6 +48,9 @@ internal sealed record ServerSettings
     public IReadOnlyList<CidrBlock> TrustedProxies { get; init; } = Array.Empty<CidrBlock>();
 
     public bool WatchConfig { get; init; } = true;
+
+    /// <summary>[server.tls]: certificates for https:// listeners; null when there is none.</summary>
+    public TlsSettings? Tls { get; init; }
 }
 
 internal sealed record LimitSettings
@@ -54,6 +60,9 @@ internal sealed record LimitSettings
     public int MaxJsonDepth { get; init; } = 64;
 
     public PolicyLimits Policy { get; init; } = new();
+
+    /// <summary>Largest file the config may name (word, IP and policy lists, secrets, certificates).</summary>
+    public long MaxListFileBytes { get; init; } = ConfigFile.DefaultMaxBytes;
 }
 
 internal enum OnError
@@ -137,6 +146,9 @@ internal sealed record RouteSettings
     public OnError OnError { get; init; } = OnError.Reject;
 
     public JsonAdapterOptions? Json { get; init; }
+
+    /// <summary>Where `methods` is written in gateway.toml, for the fall-through warning.</summary>
+    public (int Line, int Column) MethodsPosition { get; init; }
 }
 
 internal sealed record ServerAclSettings(IReadOnlyList<string> Allow, IReadOnlyList<string> Deny, bool AllowIpLiterals);
@@ -184,6 +196,9 @@ internal sealed record ReportSettings
     public int TimeoutSeconds { get; init; } = 10;
 
     public int DrainSeconds { get; init; } = 10;
+
+    /// <summary>The longest Retry-After a receiver may ask for; a longer one is cut to this (a receiver cannot stall delivery).</summary>
+    public int MaxRetryAfterSeconds { get; init; } = 60;
 
     public bool IncludeClientIp { get; init; }
 

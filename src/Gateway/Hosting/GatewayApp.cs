@@ -18,28 +18,25 @@ internal static class GatewayApp
     public static WebApplication Build(GatewayConfig config, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = Array.Empty<string>() });
-        builder.WebHost.UseUrls(config.Server.Listen.ToArray());
+        var time = TimeProvider.System;
+        var matrix = new MatrixServices();
+        var initial = RuntimeSnapshot.Build(config, version: 1, time.GetUtcNow(), matrix);
+        var state = new GatewayState(initial);
         builder.WebHost.ConfigureKestrel(k =>
         {
+            Listeners.Bind(k, config.Server.Listen, () => state.Current.Config.Server.Tls);
             k.AddServerHeader = false;
             // Passthrough routes stream any size; inspected routes enforce limits.max_body_bytes themselves.
             k.Limits.MaxRequestBodySize = null;
         });
-        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        builder.Logging.AddFilter("Yarp", LogLevel.Warning);
-        // HttpClient's request lines carry the webhook URL, whose path can hold the receiver's secret; logs may be exported.
-        builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
-        builder.Logging.AddFilter("Polly", LogLevel.Warning);
+        builder.AddGatewayLogging();
 
-        var time = TimeProvider.System;
-        var matrix = new MatrixServices();
-        var initial = RuntimeSnapshot.Build(config, version: 1, time.GetUtcNow(), matrix);
         builder.Services.AddSingleton(matrix);
         builder.Services.AddSingleton(time);
         // YARP's session affinity asks for data protection; keep its keys in memory, never on disk.
         builder.Services.AddSingleton<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(
             new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider());
-        builder.Services.AddSingleton(new GatewayState(initial));
+        builder.Services.AddSingleton(state);
         builder.Services.AddSingleton<ConfigReloader>();
         AddReporting(builder.Services, config, time);
         builder.Services.AddHostedService<ConfigWatcher>();
@@ -65,6 +62,7 @@ internal static class GatewayApp
         app.MapReverseProxy(pipeline =>
         {
             pipeline.UseMiddleware<FederationGateMiddleware>();
+            pipeline.UseMiddleware<ClientFaultMiddleware>();
             pipeline.UseMiddleware<InspectionMiddleware>();
             // A custom pipeline drops YARP's defaults: put them back.
             pipeline.UseSessionAffinity();
@@ -79,6 +77,10 @@ internal static class GatewayApp
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway");
             Log.Started(logger, addresses is null ? "?" : string.Join(", ", addresses), s.Version, s.Policy.FilterCount,
                 s.Policy.KeywordCount, s.Policy.RegexCount);
+            foreach (var w in s.Config.Warnings)
+            {
+                Log.ConfigWarning(logger, w.ToString());
+            }
         });
         return app;
     }
@@ -105,18 +107,69 @@ internal static class GatewayApp
         app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToArray() ?? Array.Empty<string>();
 }
 
-/// <summary>Loads a changed config beside the live one and swaps it in only if it is entirely valid.</summary>
+/// <summary>
+/// Loads a changed config beside the live one and swaps it in only if it is entirely valid. Loading is bounded: a
+/// load that does not finish within <see cref="Timeout"/> (a file that blocks despite ConfigFile's checks, a hung
+/// mount) is abandoned and reported, and the next reload runs; an abandoned load can never swap (issue 9, defect 7).
+/// </summary>
 internal sealed class ConfigReloader(GatewayState state, InMemoryConfigProvider proxyConfig, MatrixServices matrix, TimeProvider time,
     ILogger<ConfigReloader> logger)
 {
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>Abandoned loads still running: beyond this many, reloads are refused rather than pile up threads.</summary>
+    public const int MaxAbandoned = 4;
+
     private readonly Lock _gate = new();
+    private int _abandoned;
+
+    /// <summary>The bound on one load; tests shorten it.</summary>
+    internal TimeSpan Timeout { get; set; } = DefaultTimeout;
+
+    /// <summary>Reads and validates the config file; tests substitute a loader that blocks.</summary>
+    internal Func<string, ConfigLoadResult> Loader { get; set; } = ConfigLoader.LoadFile;
 
     public ConfigLoadResult Reload(string path)
     {
+        var file = Path.GetFileName(path);
+        if (Volatile.Read(ref _abandoned) >= MaxAbandoned)
+        {
+            return Refuse(file, $"{MaxAbandoned} earlier reloads are still stuck reading their files; not starting another until they end");
+        }
+
+        var load = Task.Factory.StartNew(() => Loader(path), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        ConfigLoadResult result;
+        try
+        {
+            if (!load.Wait(Timeout))
+            {
+                Interlocked.Increment(ref _abandoned);
+                _ = load.ContinueWith(_ => Interlocked.Decrement(ref _abandoned), CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                lock (_gate)
+                {
+                    state.CountFailure();
+                }
+
+                Log.ReloadAbandoned(logger, state.Current.Version, Timeout.TotalSeconds);
+                return new ConfigLoadResult(null, new[]
+                {
+                    new ConfigError(file, 0, 0, "", $"reload abandoned: loading did not finish within {Timeout.TotalSeconds:0.#} s " +
+                        $"(a file the config names may block: a FIFO, a hung mount); the last good config (version {state.Current.Version}) keeps serving"),
+                })
+                { Abandoned = true };
+            }
+
+            result = load.Result;
+        }
+        catch (AggregateException ex) when (ex.InnerException is { } inner && inner is not OutOfMemoryException)
+        {
+            return Refuse(file, $"loading failed: {inner.Message}");
+        }
+
         lock (_gate)
         {
             var current = state.Current;
-            var result = ConfigLoader.LoadFile(path);
             if (!result.Ok)
             {
                 state.CountFailure();
@@ -133,7 +186,7 @@ internal sealed class ConfigReloader(GatewayState state, InMemoryConfigProvider 
             {
                 state.CountFailure();
                 Log.ReloadRefused(logger, current.Version, ex.Message);
-                return new ConfigLoadResult(null, new[] { new ConfigError(Path.GetFileName(path), 0, 0, "", ex.Message) });
+                return new ConfigLoadResult(null, new[] { new ConfigError(file, 0, 0, "", ex.Message) });
             }
 
             if (!next.Config.Server.Listen.SequenceEqual(current.Config.Server.Listen))
@@ -145,13 +198,29 @@ internal sealed class ConfigReloader(GatewayState state, InMemoryConfigProvider 
             state.Swap(next);
             proxyConfig.Update(next.ProxyRoutes, next.ProxyClusters);
             Log.Reloaded(logger, path, next.Version, next.Policy.FilterCount, next.Policy.KeywordCount, next.Policy.RegexCount);
+            foreach (var w in next.Config.Warnings)
+            {
+                Log.ConfigWarning(logger, w.ToString());
+            }
+
             return result;
         }
+    }
+
+    private ConfigLoadResult Refuse(string file, string problem)
+    {
+        lock (_gate)
+        {
+            state.CountFailure();
+            Log.ReloadRefused(logger, state.Current.Version, problem);
+        }
+
+        return new ConfigLoadResult(null, new[] { new ConfigError(file, 0, 0, "", problem) });
     }
 }
 
 /// <summary>Watches gateway.toml and the list files it includes; debounces bursts of editor writes.</summary>
-internal sealed class ConfigWatcher(GatewayState state, ConfigReloader reloader) : IHostedService, IDisposable
+internal sealed class ConfigWatcher(GatewayState state, ConfigReloader reloader, ILogger<ConfigWatcher> logger) : IHostedService, IDisposable
 {
     private readonly List<FileSystemWatcher> _watchers = new();
     private Timer? _debounce;
@@ -209,7 +278,19 @@ internal sealed class ConfigWatcher(GatewayState state, ConfigReloader reloader)
         }
     }
 
-    private void Fire() => reloader.Reload(state.Current.Config.SourcePath);
+    // Runs on a timer or signal thread: an exception here would end the process, and Reload reports its own failures.
+    private void Fire()
+    {
+        try
+        {
+            reloader.Reload(state.Current.Config.SourcePath);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Reload turns every expected failure into a refused reload: this is a bug, but the gateway keeps serving.
+            Log.ReloadRefused(logger, state.Current.Version, ex.GetType().Name + ": " + ex.Message);
+        }
+    }
 
     public Task StopAsync(CancellationToken cancellationToken)
     {

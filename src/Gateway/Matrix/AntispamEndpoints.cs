@@ -41,6 +41,12 @@ internal static class AntispamEndpoints
             return Results.Json(new { errcode = "M_UNKNOWN_TOKEN", error = "Invalid antispam token." }, statusCode: 401);
         }
 
+        if (callback == "ping")
+        {
+            // The module's do_ping: it expects its id back with status "ok", and retries every 5 s until it gets it.
+            return await PingAsync(context);
+        }
+
         var failOpen = settings.FailOpen.Contains(callback);
         try
         {
@@ -69,6 +75,19 @@ internal static class AntispamEndpoints
         }
     }
 
+    private static async Task<IResult> PingAsync(HttpContext context)
+    {
+        try
+        {
+            using var doc = await JsonDocument.ParseAsync(context.Request.Body, new JsonDocumentOptions { MaxDepth = 8 }, context.RequestAborted);
+            return Results.Json(new { id = Str(doc.RootElement, "id"), status = "ok" });
+        }
+        catch (JsonException)
+        {
+            return Results.Json(new { errcode = "M_NOT_JSON", error = "The ping body is not JSON." }, statusCode: 400);
+        }
+    }
+
     private static bool Authorized(string header, byte[] token)
     {
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
@@ -80,10 +99,14 @@ internal static class AntispamEndpoints
         return CryptographicOperations.FixedTimeEquals(given, token);
     }
 
+    /// <summary>
+    /// synapse-http-antispam 0.2.0 and later send {"user", "room", "is_invited"} (0.1.0 sent user_id/room_id): read
+    /// both, or a banned user's join is never refused.
+    /// </summary>
     private static string? JoinRefusal(JsonElement root, MatrixPolicyList policy)
     {
-        var user = Str(root, "user_id");
-        var room = Str(root, "room_id");
+        var user = Str(root, "user") ?? Str(root, "user_id");
+        var room = Str(root, "room") ?? Str(root, "room_id");
         return policy.IsUserBanned(user) ? "You are banned by this server's policy list."
             : policy.IsRoomBanned(room) ? "This room is banned by this server's policy list."
             : null;

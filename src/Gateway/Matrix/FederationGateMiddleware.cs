@@ -3,17 +3,20 @@ using System.Text.Json;
 using Gateway.Middleware;
 using Gateway.Protocols.Matrix;
 using Gateway.Runtime;
+using Microsoft.Extensions.Primitives;
 using Yarp.ReverseProxy.Model;
 
 namespace Gateway.Matrix;
 
 /// <summary>
-/// Step 3 of the data flow for Matrix backends: every federation endpoint the spec lists (make_join, send_join,
-/// invite, make_leave, send_leave, make_knock, send_knock, state, state_ids, backfill, event_auth,
-/// get_missing_events, send) answers 403 M_FORBIDDEN when the X-Matrix origin is denied by the server ACL, a per-room
-/// ACL, or a policy-list ban. Bodies are signed, so they are never changed: a request is accepted or refused whole.
-/// The origin is not verified here — the homeserver verifies the signature; a forged origin can only claim to be a
-/// server that will then fail that check.
+/// Step 3 of the data flow for Matrix backends. A request signed by a server the gateway bans outright — the one
+/// gateway-wide ACL of the snapshot: [server_acl], the admin API's runtime entries, the policy lists' server bans — is
+/// refused with 403 M_FORBIDDEN whatever its path (event, hierarchy, query/profile, media, unstable endpoints: a banned
+/// server reads nothing). On the room endpoints the spec lists for m.room.server_acl (make_join, send_join, invite,
+/// make_leave, send_leave, make_knock, send_knock, state, state_ids, backfill, event_auth, get_missing_events, send)
+/// the per-room ACLs and the policy lists' room and user bans apply as well. Bodies are signed, so they are never
+/// changed: a request is accepted or refused whole. The origin is not verified here — the homeserver verifies the
+/// signature; a forged origin can only claim to be a server that will then fail that check.
 /// </summary>
 internal sealed class FederationGateMiddleware(RequestDelegate next, GatewayState state, MatrixServices matrix, Telemetry.GatewayTelemetry telemetry,
     ILogger<FederationGateMiddleware> logger)
@@ -22,49 +25,68 @@ internal sealed class FederationGateMiddleware(RequestDelegate next, GatewayStat
 
     public Task InvokeAsync(HttpContext context)
     {
+        var request = context.Request;
+        var authorization = request.Headers.Authorization;
+        if (authorization.Count == 0)
+        {
+            return next(context); // no X-Matrix signature: not a federation request the gate can attribute
+        }
+
+        var snapshot = state.Current;
         var routeId = context.GetReverseProxyFeature().Route.Config.RouteId;
-        if (!state.Current.Routes.TryGetValue(routeId, out var binding) || binding.Federation is null)
+        if (!snapshot.Routes.TryGetValue(routeId, out var binding) || binding.Federation is null)
         {
             return next(context);
         }
 
-        var request = context.Request;
-        var path = MatrixPath.Parse(request.Method, request.Path.Value ?? string.Empty);
+        var origins = XMatrix.Origins(authorization);
+        if (origins.Count == 0)
+        {
+            return next(context); // unauthenticated: the homeserver answers 401 itself
+        }
+
+        var rawPath = request.Path.Value ?? string.Empty;
+        foreach (var origin in origins)
+        {
+            if (!snapshot.Acl.IsAllowed(origin))
+            {
+                matrix.Federation.CountAcl();
+                Log.FederationDenied(logger, origin, XMatrix.EndpointLabel(rawPath), "server_acl");
+                return DenyAsync(context, "This server is banned by this gateway.");
+            }
+        }
+
+        var path = MatrixPath.Parse(request.Method, rawPath);
         if (path.Kind != MatrixRequestKind.Federation)
         {
             return next(context);
         }
 
-        var origin = XMatrix.Origin(request.Headers.Authorization.ToString());
-        if (origin is null)
-        {
-            return next(context); // unauthenticated: the homeserver answers 401 itself
-        }
-
         var gate = binding.Federation;
-        if (!gate.Acl.IsAllowed(origin))
-        {
-            matrix.Federation.CountAcl();
-            Log.FederationDenied(logger, path.FederationEndpoint!, "server_acl");
-            return DenyAsync(context, "Server is banned from this room.");
-        }
-
         if (path.RoomId is not null)
         {
             foreach (var (room, acl) in gate.RoomAcls)
             {
-                if (room.IsMatch(path.RoomId) && !acl.IsAllowed(origin))
+                if (!room.IsMatch(path.RoomId))
                 {
-                    matrix.Federation.CountRoomAcl();
-                    Log.FederationDenied(logger, path.FederationEndpoint!, "room_acl");
-                    return DenyAsync(context, "Server is banned from this room.");
+                    continue;
+                }
+
+                foreach (var origin in origins)
+                {
+                    if (!acl.IsAllowed(origin))
+                    {
+                        matrix.Federation.CountRoomAcl();
+                        Log.FederationDenied(logger, origin, path.FederationEndpoint!, "room_acl");
+                        return DenyAsync(context, "Server is banned from this room.");
+                    }
                 }
             }
 
             if (gate.Policy.IsRoomBanned(path.RoomId))
             {
                 matrix.Federation.CountPolicy();
-                Log.FederationDenied(logger, path.FederationEndpoint!, "policy_room");
+                Log.FederationDenied(logger, origins[^1], path.FederationEndpoint!, "policy_room");
                 return DenyAsync(context, "This room is banned by this server's policy list.");
             }
         }
@@ -77,13 +99,13 @@ internal sealed class FederationGateMiddleware(RequestDelegate next, GatewayStat
             if (gate.Policy.IsUserBanned(path.UserId))
             {
                 matrix.Federation.CountPolicy();
-                Log.FederationDenied(logger, path.FederationEndpoint!, "policy_user");
+                Log.FederationDenied(logger, origins[^1], path.FederationEndpoint!, "policy_user");
                 return DenyAsync(context, "This user is banned by this server's policy list.");
             }
 
             if (path.UserId is null)
             {
-                return CheckMembershipBodyAsync(context, gate, path);
+                return CheckMembershipBodyAsync(context, gate, path, origins[^1]);
             }
         }
 
@@ -91,7 +113,7 @@ internal sealed class FederationGateMiddleware(RequestDelegate next, GatewayStat
     }
 
     /// <summary>send_join, send_knock and invite carry the member event in the body: read it, never change it.</summary>
-    private async Task CheckMembershipBodyAsync(HttpContext context, FederationGate gate, MatrixPath path)
+    private async Task CheckMembershipBodyAsync(HttpContext context, FederationGate gate, MatrixPath path, string origin)
     {
         var limit = state.Current.Config.Limits.MaxBodyBytes;
         using var body = new PooledBody((int)Math.Min(context.Request.ContentLength ?? 16 * 1024, limit) + 1);
@@ -107,7 +129,7 @@ internal sealed class FederationGateMiddleware(RequestDelegate next, GatewayStat
         if (MentionsBannedUser(bytes, gate.Policy))
         {
             matrix.Federation.CountPolicy();
-            Log.FederationDenied(logger, path.FederationEndpoint!, "policy_user");
+            Log.FederationDenied(logger, origin, path.FederationEndpoint!, "policy_user");
             await DenyAsync(context, "This user is banned by this server's policy list.");
             return;
         }
@@ -164,30 +186,73 @@ internal sealed class FederationGateMiddleware(RequestDelegate next, GatewayStat
 /// <summary>The X-Matrix authorization scheme (server-server API, request authentication).</summary>
 internal static class XMatrix
 {
-    /// <summary>The origin parameter of `Authorization: X-Matrix origin="…",destination="…",key="…",sig="…"`.</summary>
-    public static string? Origin(string authorization)
+    /// <summary>
+    /// Every origin any X-Matrix credential in these Authorization values names. Homeservers differ in which one
+    /// they authenticate (Synapse: the last header, and the last of a repeated parameter), so the gate checks them
+    /// all: a banned server cannot hide behind an allowed origin written first. Empty when nothing is X-Matrix.
+    /// </summary>
+    public static IReadOnlyList<string> Origins(StringValues authorization)
     {
-        if (!authorization.StartsWith("X-Matrix ", StringComparison.OrdinalIgnoreCase))
+        List<string>? origins = null;
+        foreach (var value in authorization)
         {
-            return null;
-        }
-
-        foreach (var part in SplitParams(authorization.AsSpan(9).ToString()))
-        {
-            var eq = part.IndexOf('=', StringComparison.Ordinal);
-            if (eq > 0 && part[..eq].Trim().Equals("origin", StringComparison.OrdinalIgnoreCase))
+            if (value is null || !value.StartsWith("X-Matrix ", StringComparison.OrdinalIgnoreCase))
             {
-                var value = part[(eq + 1)..].Trim();
-                if (value.Length >= 2 && value[0] == '"' && value[^1] == '"')
+                continue;
+            }
+
+            // Split on commas outside quotes (RFC 9110) and also on every comma (Synapse's naive split), so a quoted
+            // "origin=…" is seen the way either parser reads it. Values folded into one line ("X-Matrix a=1,
+            // X-Matrix origin=…") leave the scheme in front of a parameter.
+            var parameters = value[9..];
+            foreach (var raw in SplitParams(parameters).Concat(parameters.Split(',')))
+            {
+                var part = raw.Trim();
+                if (part.StartsWith("X-Matrix ", StringComparison.OrdinalIgnoreCase))
                 {
-                    value = value[1..^1].Replace("\\\"", "\"", StringComparison.Ordinal).Replace("\\\\", "\\", StringComparison.Ordinal);
+                    part = part[9..].Trim();
                 }
 
-                return value.Length == 0 ? null : value;
+                var eq = part.IndexOf('=', StringComparison.Ordinal);
+                if (eq <= 0 || !part[..eq].Trim().Equals("origin", StringComparison.OrdinalIgnoreCase))
+                {
+                    continue;
+                }
+
+                var origin = part[(eq + 1)..].Trim();
+                if (origin.Length >= 2 && origin[0] == '"' && origin[^1] == '"')
+                {
+                    origin = origin[1..^1].Replace("\\\"", "\"", StringComparison.Ordinal).Replace("\\\\", "\\", StringComparison.Ordinal);
+                }
+
+                if (origin.Length > 0 && origins?.Contains(origin) != true)
+                {
+                    (origins ??= new List<string>(1)).Add(origin);
+                }
             }
         }
 
-        return null;
+        return origins ?? (IReadOnlyList<string>)Array.Empty<string>();
+    }
+
+    /// <summary>The origin of `Authorization: X-Matrix origin="…",destination="…",key="…",sig="…"` (the last one named).</summary>
+    public static string? Origin(string authorization)
+    {
+        var all = Origins(new StringValues(authorization));
+        return all.Count == 0 ? null : all[^1];
+    }
+
+    /// <summary>
+    /// A short name of a federation path for logs: the segment after the version (<c>event</c>, <c>hierarchy</c>,
+    /// <c>query</c>), never the ids that follow it.
+    /// </summary>
+    public static string EndpointLabel(string path)
+    {
+        var segments = path.Split('/', 6, StringSplitOptions.RemoveEmptyEntries);
+        var label = segments.Length >= 4 && segments[0] == "_matrix" ? segments[1] + "/" + segments[3]
+            : segments.Length >= 2 && segments[0] == "_matrix" ? segments[1]
+            : "other";
+        return label.Length <= 64 ? label : label[..64];
     }
 
     /// <summary>Splits on commas outside quotes.</summary>

@@ -75,20 +75,18 @@ internal sealed class FederationStats
 }
 
 /// <summary>
-/// The compiled federation gate of one Matrix backend: the server ACL (gateway.toml's [server_acl] plus the policy
-/// lists' server bans), per-room ACLs, and the policy lists' user and room bans.
+/// The per-room part of one Matrix backend's federation gate: per-room ACLs (with the policy lists' server bans added)
+/// and the policy lists' user and room bans. Gateway-wide server bans are not here: they are the snapshot's one
+/// <see cref="Runtime.RuntimeSnapshot.Acl"/>, which the gate checks on every federation request.
 /// </summary>
-internal sealed class FederationGate(ServerAcl acl, IReadOnlyList<(Regex Room, ServerAcl Acl)> roomAcls, MatrixPolicyList policy)
+internal sealed class FederationGate(IReadOnlyList<(Regex Room, ServerAcl Acl)> roomAcls, MatrixPolicyList policy)
 {
-    public ServerAcl Acl { get; } = acl;
-
     public IReadOnlyList<(Regex Room, ServerAcl Acl)> RoomAcls { get; } = roomAcls;
 
     public MatrixPolicyList Policy { get; } = policy;
 
-    public static FederationGate Build(ServerAcl baseAcl, MatrixBackendSettings? settings, MatrixPolicyList policy)
+    public static FederationGate Build(MatrixBackendSettings? settings, MatrixPolicyList policy)
     {
-        var acl = policy.ServerBans.Count > 0 ? baseAcl.WithExtraDenyOrCreate(policy.ServerBans) : baseAcl;
         var rooms = new List<(Regex, ServerAcl)>();
         foreach (var r in settings?.RoomAcls ?? Array.Empty<RoomAclSettings>())
         {
@@ -96,7 +94,7 @@ internal sealed class FederationGate(ServerAcl acl, IReadOnlyList<(Regex Room, S
             rooms.Add((NameGlob.CompileAny(new[] { r.Room })!, policy.ServerBans.Count > 0 ? roomAcl.WithExtraDeny(policy.ServerBans) : roomAcl));
         }
 
-        return new FederationGate(acl, rooms, policy);
+        return new FederationGate(rooms, policy);
     }
 }
 

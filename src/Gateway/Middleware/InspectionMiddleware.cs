@@ -45,7 +45,17 @@ internal sealed class InspectionMiddleware(RequestDelegate next, GatewayState st
         var buffer = new PooledBody((int)Math.Min(request.ContentLength ?? 16 * 1024, limit) + 1);
         try
         {
-            var tooLarge = await buffer.ReadBoundedAsync(request.Body, limit, context.RequestAborted);
+            bool tooLarge;
+            try
+            {
+                tooLarge = await buffer.ReadBoundedAsync(request.Body, limit, context.RequestAborted);
+            }
+            catch (Exception ex) when (ClientFaultHandling.Classify(ex, context) is { } fault)
+            {
+                await ClientFaultHandling.RespondAsync(context, binding.RouteId, fault, telemetry, logger);
+                return;
+            }
+
             if (tooLarge)
             {
                 Log.TooLarge(logger, binding.RouteId, limit);

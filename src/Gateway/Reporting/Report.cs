@@ -82,7 +82,8 @@ internal sealed class Report
             Room = message.Room,
             Direct = message.IsDirect,
             Sender = message.Sender,
-            Recipients = message.Recipient is null ? Array.Empty<string>() : new[] { message.Recipient },
+            Recipients = message.Recipients is { Count: > 0 } others ? others
+                : message.Recipient is null ? Array.Empty<string>() : new[] { message.Recipient },
             Filters = filters,
             Action = verdict.Action.ToString().ToLowerInvariant(),
             Original = message.Fields,

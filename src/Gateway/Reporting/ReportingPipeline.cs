@@ -94,7 +94,7 @@ internal sealed class ReportingPipeline(
             Sender = report.Reporter,
             Reporter = report.Reporter,
             Reason = report.Reason,
-            Recipients = report.About is null ? Array.Empty<string>() : new[] { report.About },
+            Recipients = report.About is not null ? new[] { report.About } : report.IsDirect && report.Members is { } members ? members : Array.Empty<string>(),
             Context = context,
             ClientIp = config.Reports.IncludeClientIp ? clientIp?.ToString() : null,
         });

@@ -170,7 +170,7 @@ internal sealed class WebhookSender(
             }
 
             Log.ReportDeferred(logger, report.Id, status.ToString(CultureInfo.InvariantCulture));
-            return (false, RetryAfter(response, time.GetUtcNow()));
+            return (false, CappedRetryAfter(response, time.GetUtcNow(), settings));
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or TimeoutException or Polly.Timeout.TimeoutRejectedException
                                        && !cancellationToken.IsCancellationRequested)
@@ -180,25 +180,35 @@ internal sealed class WebhookSender(
         }
     }
 
-    private static TimeSpan? RetryAfter(HttpResponseMessage response, DateTimeOffset now)
+    /// <summary>
+    /// The receiver's Retry-After (delta or date), cut to <see cref="ReportSettings.MaxRetryAfterSeconds"/>: one
+    /// <c>429 Retry-After: 3600</c> must not stall every report behind it for an hour (issue 9). Null when absent.
+    /// </summary>
+    internal static TimeSpan? CappedRetryAfter(HttpResponseMessage? response, DateTimeOffset now, ReportSettings settings)
     {
-        var ra = response.Headers.RetryAfter;
-        if (ra?.Delta is { } delta)
+        var ra = response?.Headers.RetryAfter;
+        var asked = ra?.Delta is { } delta ? delta
+            : ra?.Date is { } date && date > now ? date - now
+            : (TimeSpan?)null;
+        if (asked is not { } wait)
         {
-            return delta;
+            return null;
         }
 
-        return ra?.Date is { } date && date > now ? date - now : null;
+        var cap = TimeSpan.FromSeconds(settings.MaxRetryAfterSeconds);
+        return wait < TimeSpan.Zero ? TimeSpan.Zero : wait > cap ? cap : wait;
     }
 
-    /// <summary>Registers the webhook client: resilience (retry with backoff, jitter, Retry-After; per-attempt timeout) and signing.</summary>
+    /// <summary>Registers the webhook client: resilience (retry with backoff, jitter, capped Retry-After; per-attempt timeout) and signing.</summary>
     public static void AddWebhookClient(IServiceCollection services, ReportSettings settings)
     {
         services.AddTransient<SigningHandler>();
         // Handlers run outermost first: resilience around signing, so every attempt is signed afresh.
         var client = services.AddHttpClient(ClientName, c => c.Timeout = Timeout.InfiniteTimeSpan);
-        client.AddResilienceHandler("webhook", b =>
+        client.AddResilienceHandler("webhook", (b, context) =>
             {
+                var state = context.ServiceProvider.GetRequiredService<GatewayState>();
+                var time = context.ServiceProvider.GetRequiredService<TimeProvider>();
                 b.AddRetry(new HttpRetryStrategyOptions
                 {
                     MaxRetryAttempts = Math.Max(0, settings.MaxAttempts - 1),
@@ -206,7 +216,11 @@ internal sealed class WebhookSender(
                     UseJitter = true,
                     Delay = TimeSpan.FromMilliseconds(200),
                     MaxDelay = TimeSpan.FromSeconds(10),
-                    ShouldRetryAfterHeader = true,
+                    // The built-in Retry-After handling waits whatever the receiver asks (MaxDelay does not apply to
+                    // it): read the header ourselves and cap it. Null falls back to the exponential backoff.
+                    ShouldRetryAfterHeader = false,
+                    DelayGenerator = args => ValueTask.FromResult(
+                        CappedRetryAfter(args.Outcome.Result, time.GetUtcNow(), state.Current.Config.Reports)),
                 });
                 b.AddTimeout(TimeSpan.FromSeconds(settings.TimeoutSeconds));
             });

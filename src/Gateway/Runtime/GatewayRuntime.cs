@@ -30,7 +30,14 @@ internal sealed class RuntimeSnapshot
 
     public required PolicySnapshot Policy { get; init; }
 
+    /// <summary>
+    /// The one gateway-wide server ACL: gateway.toml's [server_acl], the policy lists' server bans and the admin API's
+    /// runtime deny entries, merged. The federation gate refuses an origin it denies on every federation request.
+    /// </summary>
     public required ServerAcl Acl { get; init; }
+
+    /// <summary>What <see cref="Acl"/> is before the admin overlay is merged in (gateway.toml and policy lists only).</summary>
+    public required ServerAcl ConfigAcl { get; init; }
 
     public required IpBlockList IpBlocks { get; init; }
 
@@ -48,7 +55,7 @@ internal sealed class RuntimeSnapshot
     public static RuntimeSnapshot Build(GatewayConfig config, long version, DateTimeOffset now, MatrixServices? matrix = null)
     {
         var policy = PolicyCompiler.Compile(config.Filters, config.Limits.Policy);
-        var acl = config.ServerAcl is { } a ? ServerAcl.Create(a.Allow, a.Deny, a.AllowIpLiterals) : ServerAcl.AllowAll;
+        var acl = ConfigServerAcl(config);
         var trusted = new List<IpBlockEntry>();
         foreach (var c in config.Server.TrustedProxies)
         {
@@ -67,7 +74,7 @@ internal sealed class RuntimeSnapshot
             }
 
             var clusterId = "backend-" + backend.Name;
-            var federation = backend.Protocol == "matrix" ? FederationGate.Build(acl, backend.Matrix, config.Matrix.PolicyList) : null;
+            var federation = backend.Protocol == "matrix" ? FederationGate.Build(backend.Matrix, config.Matrix.PolicyList) : null;
             clusters.Add(new ClusterConfig
             {
                 ClusterId = clusterId,
@@ -109,12 +116,21 @@ internal sealed class RuntimeSnapshot
             Config = config,
             Policy = policy,
             Acl = acl,
+            ConfigAcl = acl,
             IpBlocks = IpBlockList.Build(config.IpBlocks),
             TrustedProxies = IpBlockList.Build(trusted),
             Routes = bindings,
             ProxyRoutes = routes,
             ProxyClusters = clusters,
         };
+    }
+
+    /// <summary>[server_acl] plus the policy lists' server bans: a gateway-wide ban, whatever its source.</summary>
+    private static ServerAcl ConfigServerAcl(GatewayConfig config)
+    {
+        var acl = config.ServerAcl is { } a ? ServerAcl.Create(a.Allow, a.Deny, a.AllowIpLiterals) : ServerAcl.AllowAll;
+        var bans = config.Matrix.PolicyList.ServerBans;
+        return bans.Count > 0 ? acl.WithExtraDenyOrCreate(bans) : acl;
     }
 }
 

@@ -20,6 +20,19 @@ internal enum OpaqueKind
     Onion = 2,
 }
 
+/// <summary>Why a client's request failed on the client's side (issue 9, defect 11): the bounded reason tag.</summary>
+internal enum ClientFault
+{
+    /// <summary>Malformed framing: a bad chunk size, a body shorter than its Content-Length, invalid bytes.</summary>
+    BadRequest = 0,
+
+    /// <summary>The body arrived slower than Kestrel's MinRequestBodyDataRate.</summary>
+    Timeout = 1,
+
+    /// <summary>The client went away mid-request (reset, closed, aborted).</summary>
+    Aborted = 2,
+}
+
 /// <summary>
 /// The one holder of the gateway's <see cref="System.Diagnostics.ActivitySource"/> and <see cref="System.Diagnostics.Metrics.Meter"/>
 /// (the opentelemetry-dotnet InstrumentationSource pattern). Names follow the semantic-convention style, every
@@ -49,6 +62,7 @@ internal sealed class GatewayTelemetry : IDisposable
     public const string ContextSize = "gateway.context.size";
     public const string ConfigReloads = "gateway.config.reloads";
     public const string ConfigVersion = "gateway.config.version";
+    public const string ClientFaults = "gateway.client.faults";
 
     // Span names.
     public const string ParseSpan = "gateway.adapter.parse";
@@ -63,9 +77,11 @@ internal sealed class GatewayTelemetry : IDisposable
     public const string OpaqueKindTag = "gateway.opaque.kind";
     public const string OutcomeTag = "gateway.report.outcome";
     public const string ResultTag = "gateway.reload.result";
+    public const string ReasonTag = "reason";
 
     private static readonly string[] ActionNames = ["forward", "censor", "drop", "reject"];
     private static readonly string[] OpaqueNames = ["encrypted", "signed", "onion"];
+    private static readonly string[] ClientFaultNames = ["bad_request", "timeout", "aborted"];
 
     // Seconds: a clean message evaluates in microseconds, a big regex set in milliseconds.
     private static readonly double[] DurationBuckets =
@@ -77,11 +93,13 @@ internal sealed class GatewayTelemetry : IDisposable
     private readonly Counter<long> _opaque;
     private readonly Counter<long> _aclDenials;
     private readonly Counter<long> _ipDenials;
+    private readonly Counter<long> _clientFaults;
     private readonly BoundedTagValues _routes = new(MaxTagValues);
     private readonly BoundedTagValues _filters = new(MaxTagValues);
 
     private readonly long[] _verdictTotals = new long[ActionNames.Length];
     private readonly long[] _opaqueTotals = new long[OpaqueNames.Length];
+    private readonly long[] _clientFaultTotals = new long[ClientFaultNames.Length];
     private long _inspectedTotal;
     private long _aclDenialTotal;
     private long _ipDenialTotal;
@@ -100,6 +118,8 @@ internal sealed class GatewayTelemetry : IDisposable
         _opaque = Meter.CreateCounter<long>(OpaqueMessages, "{message}", "Messages that could not be inspected: encrypted, signed or onion-routed.");
         _aclDenials = Meter.CreateCounter<long>(AclDenials, "{request}", "Federation requests refused by the server ACL.");
         _ipDenials = Meter.CreateCounter<long>(IpDenials, "{request}", "Requests refused by the IP block list.");
+        _clientFaults = Meter.CreateCounter<long>(ClientFaults, "{request}",
+            "Requests that failed on the client's side: malformed body framing, a body too slow, a client gone mid-request.");
 
         var stats = queue.Stats;
         Meter.CreateObservableCounter(Reports, () => new[]
@@ -136,6 +156,10 @@ internal sealed class GatewayTelemetry : IDisposable
     public long VerdictTotal(VerdictAction action) => Interlocked.Read(ref _verdictTotals[(int)action]);
 
     public long OpaqueTotal(OpaqueKind kind) => Interlocked.Read(ref _opaqueTotals[(int)kind]);
+
+    public long ClientFaultTotal(ClientFault reason) => Interlocked.Read(ref _clientFaultTotals[(int)reason]);
+
+    public static string Name(ClientFault reason) => ClientFaultNames[(int)reason];
 
     /// <summary>A span around an adapter's parse; null when nobody listens.</summary>
     public Activity? StartParse(string protocol, string route)
@@ -244,6 +268,16 @@ internal sealed class GatewayTelemetry : IDisposable
         if (_ipDenials.Enabled)
         {
             _ipDenials.Add(1);
+        }
+    }
+
+    /// <summary>A request that failed because of its client (bad framing, too slow, gone).</summary>
+    public void CountClientFault(ClientFault reason)
+    {
+        Interlocked.Increment(ref _clientFaultTotals[(int)reason]);
+        if (_clientFaults.Enabled)
+        {
+            _clientFaults.Add(1, new KeyValuePair<string, object?>(ReasonTag, ClientFaultNames[(int)reason]));
         }
     }
 

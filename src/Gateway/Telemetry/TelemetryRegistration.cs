@@ -40,6 +40,8 @@ internal static class TelemetryRegistration
                 }
             })
             .WithTracing(t => t
+                // First, so it runs before the exporter: no URL query or credential leaves in a span.
+                .AddProcessor(new RedactingActivityProcessor())
                 .AddSource(GatewayTelemetry.SourceName, YarpSource)
                 .AddAspNetCoreInstrumentation(o =>
                 {

@@ -33,7 +33,10 @@ internal sealed class GatewayHost : IAsyncDisposable
     public WebApplication App => _app;
 
     /// <param name="watch">Run the config file watcher; off by default so tests that reload explicitly don't race it.</param>
-    public static async Task<GatewayHost> StartAsync(string toml, IDictionary<string, string>? extraFiles = null, bool watch = false)
+    /// <param name="configure">Extra builder settings after the test's logging (Kestrel limits, for example).</param>
+    /// <param name="listen">The listener to bind instead of http://127.0.0.1:0 (https://127.0.0.1:0 for TLS tests).</param>
+    public static async Task<GatewayHost> StartAsync(string toml, IDictionary<string, string>? extraFiles = null, bool watch = false,
+        Action<WebApplicationBuilder>? configure = null, string listen = "http://127.0.0.1:0")
     {
         var dir = Path.Combine(Path.GetTempPath(), "gateway-test-" + Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(dir);
@@ -48,7 +51,7 @@ internal sealed class GatewayHost : IAsyncDisposable
         await File.WriteAllTextAsync(configPath, toml);
         var result = ConfigLoader.LoadFile(configPath);
         Assert.True(result.Ok, string.Join("\n", result.Errors));
-        var config = result.Config! with { Server = result.Config!.Server with { Listen = new[] { "http://127.0.0.1:0" }, WatchConfig = watch } };
+        var config = result.Config! with { Server = result.Config!.Server with { Listen = new[] { listen }, WatchConfig = watch } };
         var logs = new CapturingLoggerProvider();
         var app = GatewayApp.Build(config, b =>
         {
@@ -56,6 +59,7 @@ internal sealed class GatewayHost : IAsyncDisposable
             b.Logging.SetMinimumLevel(LogLevel.Trace);
             b.Logging.AddFilter(_ => true);
             b.Logging.AddProvider(logs);
+            configure?.Invoke(b);
         });
         await app.StartAsync();
         return new GatewayHost(app, dir, logs);

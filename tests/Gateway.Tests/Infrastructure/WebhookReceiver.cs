@@ -32,6 +32,9 @@ internal sealed class WebhookReceiver : IAsyncDisposable
         Fail,
         Hang,
         Slow,
+
+        /// <summary>The next request gets 429 with Retry-After: 3600, then the receiver behaves as <see cref="Ok"/>.</summary>
+        TooManyRequestsOnce,
     }
 
     private WebhookReceiver(WebApplication app, byte[] secret)
@@ -79,6 +82,11 @@ internal sealed class WebhookReceiver : IAsyncDisposable
                 case Mode.Slow:
                     await Task.Delay(300);
                     break;
+                case Mode.TooManyRequestsOnce:
+                    receiver.Behaviour = Mode.Ok;
+                    ctx.Response.StatusCode = 429;
+                    ctx.Response.Headers.RetryAfter = "3600";
+                    return;
             }
 
             var ts = ctx.Request.Headers["X-Gateway-Timestamp"].ToString();

@@ -84,6 +84,20 @@ internal sealed partial class FakeHomeserver
                 ? Reply.Ok(new JsonObject { ["origin"] = ServerName, ["origin_server_ts"] = Now, ["pdus"] = new JsonArray(Pdu(e)) })
                 : Error(404, "M_NOT_FOUND", "Event not found")),
         R("PUT", Api.Server, $"{Fed}/v1/send/{{txnId}}", Auth.Federation, BodyKind.Required, SendTransaction),
+        R("GET", Api.Server, $"{Fed}/v1/hierarchy/{{roomId}}", Auth.Federation, BodyKind.None, c =>
+        {
+            var room = FederatedRoom(c);
+            return Reply.Ok(new JsonObject
+            {
+                ["room"] = new JsonObject { ["room_id"] = room.RoomId, ["num_joined_members"] = 1, ["children_state"] = new JsonArray() },
+                ["children"] = new JsonArray(),
+                ["inaccessible_children"] = new JsonArray(),
+            });
+        }),
+        R("GET", Api.Server, $"{Fed}/v1/query/profile", Auth.Federation, BodyKind.None, c =>
+            c.Query("user_id") is { } user && _users.TryGetValue(user, out var u)
+                ? Reply.Ok(new JsonObject { ["displayname"] = u.DisplayName ?? u.Localpart })
+                : Error(404, "M_NOT_FOUND", "Profile was not found")),
     ];
 
     /// <summary>v1 of send_join, send_leave and invite wrap the body as <c>[200, body]</c>.</summary>

@@ -196,6 +196,77 @@ public sealed class MatrixEndToEndTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Send_DirectRoomBothAtPower100_BothAreFilteredNotExempt()
+    {
+        var (hs, gw) = await StartAsync();
+        await using var _ = hs;
+        await using var __ = gw;
+        var alice = hs.CreateUser("alice");
+        var bob = hs.CreateUser("bob");
+        // A DM as clients make it (trusted_private_chat): the creator and the invitee both hold power 100.
+        var dm = hs.CreateRoom(alice.UserId, new CreateRoomOptions(Preset: "trusted_private_chat", IsDirect: true, Invite: new[] { bob.UserId }));
+        hs.Join(dm, bob.UserId);
+        Assert.Equal(100, hs.PowerLevel(dm, alice.UserId));
+        Assert.Equal(100, hs.PowerLevel(dm, bob.UserId));
+
+        var fromCreator = await gw.Client.SendAsync(Put(SendPath(dm), alice.AccessToken, new { msgtype = "m.text", body = "darn you" }));
+        var fromInvitee = await gw.Client.SendAsync(Put(SendPath(dm), bob.AccessToken, new { msgtype = "m.text", body = "heck no" }));
+        Assert.Equal(HttpStatusCode.OK, fromCreator.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, fromInvitee.StatusCode);
+        Assert.Equal(new[] { "**** you", "**** no" }, hs.Messages(dm).Select(m => m.Body).ToArray());
+
+        // In a group room the creator is still a moderator and exempt.
+        var group = hs.CreateRoom(alice.UserId, new CreateRoomOptions(Preset: "public_chat"));
+        hs.Join(group, bob.UserId);
+        hs.Join(group, hs.CreateUser("carol").UserId);
+        await gw.Client.SendAsync(Put(SendPath(group), alice.AccessToken, new { msgtype = "m.text", body = "darn fine" }));
+        Assert.Equal("darn fine", hs.Messages(group).Single().Body);
+    }
+
+    [Fact]
+    public async Task Report_DirectRoomMessage_NamesTheOtherMemberAsRecipient()
+    {
+        const string secret = "matrix-webhook-secret-0123456789";
+        await using var hook = await WebhookReceiver.StartAsync(secret);
+        var (hs, gw) = await StartAsync($$"""
+            [[filters]]
+            name = "reported"
+            report = true
+            action = "forward"
+            keywords = ["snitch"]
+
+            [reports]
+            url = "{{hook.Url}}"
+            secret_file = "webhook.secret"
+            """, new Dictionary<string, string> { ["webhook.secret"] = secret });
+        await using var _ = hs;
+        await using var __ = gw;
+        var alice = hs.CreateUser("alice");
+        var bob = hs.CreateUser("bob");
+        var dm = hs.CreateRoom(bob.UserId, new CreateRoomOptions(IsDirect: true, Invite: new[] { alice.UserId }));
+        hs.Join(dm, alice.UserId);
+
+        var sent = await gw.Client.SendAsync(Put(SendPath(dm), alice.AccessToken, new { msgtype = "m.text", body = "I will snitch" }));
+        Assert.Equal(HttpStatusCode.OK, sent.StatusCode);
+        var report = Assert.Single(await hook.WaitForAsync(1, seconds: 10)).Json;
+        Assert.True(report.GetProperty("direct").GetBoolean());
+        Assert.Equal(alice.UserId, report.GetProperty("sender").GetString());
+        Assert.Equal(new[] { bob.UserId }, report.GetProperty("recipients").EnumerateArray().Select(r => r.GetString()).ToArray());
+
+        // A user's report of an event in the DM names the other member too.
+        var eventId = hs.SendText(dm, bob.UserId, "something nasty");
+        var request = new HttpRequestMessage(HttpMethod.Post, $"/_matrix/client/v3/rooms/{Uri.EscapeDataString(dm)}/report/{Uri.EscapeDataString(eventId)}")
+        {
+            Content = new StringContent("{\"reason\":\"abuse\"}", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", alice.AccessToken);
+        Assert.Equal(HttpStatusCode.OK, (await gw.Client.SendAsync(request)).StatusCode);
+        var userReport = (await hook.WaitForAsync(2, seconds: 10))[1].Json;
+        Assert.Equal("user_report", userReport.GetProperty("kind").GetString());
+        Assert.Equal(new[] { bob.UserId }, userReport.GetProperty("recipients").EnumerateArray().Select(r => r.GetString()).ToArray());
+    }
+
+    [Fact]
     public async Task Send_Moderator_IsExemptAndPowerLevelChangeIsSeen()
     {
         var (hs, gw) = await StartAsync();
@@ -430,6 +501,13 @@ public sealed class MatrixEndToEndTests(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.OK, (await Call("check_event_for_spam", Event("darn"))).Item1); // censor: can't rewrite, allowed
         Assert.Equal(HttpStatusCode.Forbidden, (await Call("check_event_for_spam", Event("hi", sender: "@bad:x.test"))).Item1);
         Assert.Equal(HttpStatusCode.Forbidden, (await Call("user_may_join_room", "{\"user_id\":\"@bad:x.test\",\"room_id\":\"!r:hs.test\",\"is_invited\":false}")).Item1);
+        // What synapse-http-antispam 0.2.0+ really sends (synapse_http_antispam.py: {"user", "room", "is_invited"}).
+        Assert.Equal(HttpStatusCode.Forbidden, (await Call("user_may_join_room", "{\"user\":\"@bad:x.test\",\"room\":\"!r:hs.test\",\"is_invited\":false}")).Item1);
+        Assert.Equal(HttpStatusCode.OK, (await Call("user_may_join_room", "{\"user\":\"@fine:x.test\",\"room\":\"!r:hs.test\",\"is_invited\":false}")).Item1);
+        // The module's do_ping expects its id back with status "ok".
+        var ping = await Call("ping", "{\"id\":\"AbCdEfGh\"}");
+        Assert.Equal(HttpStatusCode.OK, ping.Item1);
+        Assert.Equal("{\"id\":\"AbCdEfGh\",\"status\":\"ok\"}", ping.Item2);
         // synapse-http-antispam sends user_may_invite's values shifted: user_id=inviter, room_id=invitee, inviter_user_id=room.
         Assert.Equal(HttpStatusCode.Forbidden, (await Call("user_may_invite", "{\"user_id\":\"@ok:x.test\",\"room_id\":\"@bad:x.test\",\"inviter_user_id\":\"!r:hs.test\"}")).Item1);
         Assert.Equal(HttpStatusCode.OK, (await Call("user_may_invite", "{\"user_id\":\"@ok:x.test\",\"room_id\":\"@fine:x.test\",\"inviter_user_id\":\"!r:hs.test\"}")).Item1);
@@ -437,6 +515,87 @@ public sealed class MatrixEndToEndTests(ITestOutputHelper output)
         // Fail open / closed on input the gateway cannot judge.
         Assert.Equal(HttpStatusCode.OK, (await Call("user_may_join_room", "{not json")).Item1);
         Assert.Equal(HttpStatusCode.InternalServerError, (await Call("check_event_for_spam", "{not json")).Item1);
+    }
+
+    [Fact]
+    public async Task Antispam_HotAddedWithTokenEnv_WorksAfterReloadWithoutRestart()
+    {
+        var variable = "GATEWAY_TEST_ANTISPAM_" + Guid.NewGuid().ToString("N");
+        var token = "antispam-" + Guid.NewGuid().ToString("N");
+        var (hs, gw) = await StartAsync();
+        await using var _ = hs;
+        await using var __ = gw;
+        try
+        {
+            Environment.SetEnvironmentVariable(variable, token);
+            async Task<HttpResponseMessage> CallAsync()
+            {
+                var request = new HttpRequestMessage(HttpMethod.Post, "/_gateway/antispam/check_event_for_spam")
+                {
+                    Content = new StringContent("""{"event":{"type":"m.room.message","sender":"@a:other.test","room_id":"!r:hs.test","content":{"msgtype":"m.text","body":"hello"}}}""",
+                        Encoding.UTF8, "application/json"),
+                };
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+                return await gw.Client.SendAsync(request);
+            }
+
+            Assert.Equal(HttpStatusCode.NotFound, (await CallAsync()).StatusCode);
+            await File.AppendAllTextAsync(gw.ConfigPath, $$"""
+
+                [matrix.antispam]
+                enabled = true
+                token_env = "{{variable}}"
+                """);
+            var reload = gw.Service<Gateway.Hosting.ConfigReloader>().Reload(gw.ConfigPath);
+            Assert.True(reload.Ok, string.Join("\n", reload.Errors));
+            var response = await CallAsync();
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("{}", await response.Content.ReadAsStringAsync());
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(variable, null);
+        }
+    }
+
+    [Fact]
+    public async Task Antispam_HotAddedWithTokenEnvNotInTheProcess_ReloadRefusedSayingWhyAndTokenFileWorks()
+    {
+        var variable = "GATEWAY_TEST_ANTISPAM_UNSET_" + Guid.NewGuid().ToString("N");
+        var token = "antispam-" + Guid.NewGuid().ToString("N");
+        var (hs, gw) = await StartAsync();
+        await using var _ = hs;
+        await using var __ = gw;
+        var original = await File.ReadAllTextAsync(gw.ConfigPath);
+        await File.WriteAllTextAsync(gw.ConfigPath, original + $$"""
+
+            [matrix.antispam]
+            enabled = true
+            token_env = "{{variable}}"
+            """);
+        var reloader = gw.Service<Gateway.Hosting.ConfigReloader>();
+        var refused = reloader.Reload(gw.ConfigPath);
+        Assert.False(refused.Ok);
+        var error = Assert.Single(refused.Errors).ToString();
+        Assert.Contains($"matrix.antispam.token_env: environment variable {variable} is not set", error, StringComparison.Ordinal);
+        Assert.Contains("needs a restart", error, StringComparison.Ordinal);
+        Assert.Contains("token_file", error, StringComparison.Ordinal);
+
+        // The file route works on a reload, no restart.
+        await File.WriteAllTextAsync(Path.Combine(gw.Directory, "antispam.token"), token + "\n");
+        await File.WriteAllTextAsync(gw.ConfigPath, original + """
+
+            [matrix.antispam]
+            enabled = true
+            token_file = "antispam.token"
+            """);
+        Assert.True(reloader.Reload(gw.ConfigPath).Ok);
+        var request = new HttpRequestMessage(HttpMethod.Post, "/_gateway/antispam/user_may_join_room")
+        {
+            Content = new StringContent("""{"user":"@a:hs.test","room":"!r:hs.test","is_invited":false}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        Assert.Equal(HttpStatusCode.OK, (await gw.Client.SendAsync(request)).StatusCode);
     }
 
     [Fact]

@@ -113,7 +113,7 @@ public sealed partial class DeployFilesTests
     public void Dashboard_QueriesExactlyTheMetricNamesTheGatewayEmits()
     {
         var metrics = PrometheusNames();
-        Assert.Equal(12, metrics.Count);
+        Assert.Equal(13, metrics.Count);
         var labels = typeof(GatewayTelemetry).GetFields()
             .Where(f => f.IsLiteral && f.Name.EndsWith("Tag", StringComparison.Ordinal))
             .Select(f => ((string)f.GetRawConstantValue()!).Replace('.', '_'))

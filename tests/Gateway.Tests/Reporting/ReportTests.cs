@@ -3,6 +3,8 @@ using System.Text;
 using System.Text.Json;
 using Gateway.Tests.EndToEnd;
 using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Gateway.Tests.Reporting;
 
@@ -150,6 +152,44 @@ public sealed class ReportTests
     }
 
     [Fact]
+    public async Task Report_Webhook429RetryAfterAnHour_RetriedWithinTheDefaultCap()
+    {
+        await using var backend = await RecordingBackend.StartAsync();
+        await using var hook = await WebhookReceiver.StartAsync(Secret);
+        hook.Behaviour = WebhookReceiver.Mode.TooManyRequestsOnce;
+        // Fake time starts at the real now so the receiver's 5-minute replay window accepts the signatures.
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var (toml, files) = Config(backend.Url, hook.Url);
+        await using var gw = await GatewayHost.StartAsync(toml, files, configure: b => b.Services.AddSingleton<TimeProvider>(time));
+        await gw.Client.PostAsync("/api/messages", Json("{\"msg\":{\"text\":\"bother\"}}"));
+        for (var i = 0; i < 200 && hook.Attempts < 1; i++)
+        {
+            await Task.Delay(25);
+        }
+
+        Assert.Equal(1, hook.Attempts);
+        // Each step stays far below the hour the receiver asked for (4 x 61 s < 300 s, inside the replay window too):
+        // only a cap of reports.max_retry_after_seconds (default 60) gets the report through.
+        for (var step = 0; step < 4 && hook.Deliveries.IsEmpty; step++)
+        {
+            for (var i = 0; i < 20 && hook.Deliveries.IsEmpty; i++)
+            {
+                await Task.Delay(25);
+            }
+
+            time.Advance(TimeSpan.FromSeconds(61));
+            for (var i = 0; i < 40 && hook.Deliveries.IsEmpty; i++)
+            {
+                await Task.Delay(25);
+            }
+        }
+
+        var delivery = Assert.Single(hook.Deliveries);
+        Assert.True(delivery.SignatureValid);
+        Assert.Equal(2, hook.Attempts);
+    }
+
+    [Fact]
     public async Task Report_WebhookHanging_MessageTrafficUnaffected()
     {
         await using var backend = await RecordingBackend.StartAsync();
@@ -171,7 +211,9 @@ public sealed class ReportTests
         await using var backend = await RecordingBackend.StartAsync();
         await using var hook = await WebhookReceiver.StartAsync(Secret);
         hook.Behaviour = WebhookReceiver.Mode.Hang;
-        var (toml, files) = Config(backend.Url, hook.Url, "timeout_seconds = 600\ndrain_seconds = 0");
+        var (toml, files) = Config(backend.Url, hook.Url, "timeout_seconds = 600");
+        // drain_seconds is in the base config: set it there (a key written twice is a config error).
+        toml = toml.Replace("drain_seconds = 10", "drain_seconds = 0", StringComparison.Ordinal);
         await using var gw = await GatewayHost.StartAsync(toml.Replace("queue_capacity = 100", "queue_capacity = 2", StringComparison.Ordinal), files);
         for (var i = 0; i < 10; i++)
         {
