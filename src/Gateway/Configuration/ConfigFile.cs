@@ -1,3 +1,4 @@
+using Gateway.Protocols.Configuration;
 using System.Runtime.InteropServices;
 using System.Text;
 

@@ -1,3 +1,4 @@
+using Gateway.Protocols.Configuration;
 using System.Globalization;
 using Gateway.Policy.Acl;
 using Gateway.Policy.Net;

@@ -1,3 +1,4 @@
+using Gateway.Protocols.Configuration;
 using Gateway.Policy.Net;
 using Gateway.Policy.Rules;
 using Gateway.Protocols.Json;

@@ -1,3 +1,4 @@
+using Gateway.Protocols.Configuration;
 using Gateway.Admin;
 using Gateway.Configuration;
 using Gateway.Matrix;

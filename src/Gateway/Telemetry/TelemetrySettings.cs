@@ -1,3 +1,4 @@
+using Gateway.Protocols.Configuration;
 using Gateway.Configuration;
 using Tomlyn.Model;
 

@@ -1,3 +1,4 @@
+using Gateway.Protocols.Configuration;
 using System.Diagnostics;
 using Gateway.Cli;
 using Gateway.Configuration;
