@@ -53,6 +53,9 @@ internal sealed record LimitSettings
 
     public int MaxJsonDepth { get; init; } = 64;
 
+    /// <summary>Largest WebSocket message the relay reassembles (or lets through, for binary); over it: close 1009.</summary>
+    public long MaxFrameBytes { get; init; } = 1024 * 1024;
+
     public PolicyLimits Policy { get; init; } = new();
 }
 
@@ -137,6 +140,12 @@ internal sealed record RouteSettings
     public OnError OnError { get; init; } = OnError.Reject;
 
     public JsonAdapterOptions? Json { get; init; }
+
+    /// <summary>"http" (requests inspected one by one) or "websocket" (upgrades relayed frame by frame).</summary>
+    public string Transport { get; init; } = "http";
+
+    /// <summary>Set for JSON routes with transport = "websocket".</summary>
+    public JsonFrameOptions? JsonFrames { get; init; }
 }
 
 internal sealed record ServerAclSettings(IReadOnlyList<string> Allow, IReadOnlyList<string> Deny, bool AllowIpLiterals);
