@@ -320,8 +320,7 @@ internal static class ConfigLoader
         }
 
         r.Finish();
-        return new RouteSettings { Path = path.TrimEnd('/').Length == 0 ? "/" : path.TrimEnd('/'), Methods = methods, Inspect = inspect, OnError = onError, Json = json,
-            Transport = transport, JsonFrames = frames };
+        return new RouteSettings { Path = path.TrimEnd('/').Length == 0 ? "/" : path.TrimEnd('/'), Methods = methods, Inspect = inspect, OnError = onError, Json = json, Transport = transport, JsonFrames = frames };
     }
 
     private static JsonAdapterOptions ReadJsonOptions(TomlTableReader t, LimitSettings limits)
