@@ -7,7 +7,7 @@ GATEWAY_DLL := src/Gateway/bin/$(CONFIGURATION)/net10.0/gateway.dll
 DEMO_DLL := src/Gateway.DemoChat/bin/$(CONFIGURATION)/net10.0/demochat.dll
 DEMO_URL ?= http://127.0.0.1:8081
 
-.PHONY: all build run test validate check bench format clean
+.PHONY: all build run test validate check bench bench-ws format clean
 
 all: build
 
@@ -50,6 +50,13 @@ bench:
 	  . tests/lib/apt.sh && apt_get update -qq && apt_get install -y -qq $$need; \
 	fi
 	@PATH="$$PATH:/usr/sbin" bash loadtests/bench.sh
+
+# Only the WebSocket relay load (about a minute): frames/s direct, through the relay and through a YARP tunnel.
+bench-ws:
+	@for p in src/Gateway/Gateway.csproj loadtests/Backend/Backend.csproj loadtests/Gateway.Benchmarks/Gateway.Benchmarks.csproj; do \
+	  $(DOTNET) build $$p -c Release --nologo -v quiet || exit 1; done
+	@$(DOTNET) loadtests/Gateway.Benchmarks/bin/Release/net10.0/Gateway.Benchmarks.dll ws --raw loadtests/results/raw --repo . \
+	  --connections $${BENCH_WS_CONNECTIONS:-200} --seconds $${BENCH_SECONDS:-5} --rounds $${BENCH_ROUNDS:-3}
 
 format:
 	$(DOTNET) format Gateway.sln --verify-no-changes

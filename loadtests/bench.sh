@@ -3,7 +3,7 @@
 # YARP and nginx, then one table on stdout and loadtests/results/latest.json. Raw output: loadtests/results/raw/
 # (git-ignored). Needs wrk, nginx and libvectorscan5 (the Makefile's bench target installs them).
 # Tunables (environment): BENCH_SECONDS (per HTTP round, default 5), BENCH_ROUNDS (3), BENCH_CONNECTIONS (64),
-# BENCH_PIN (none | split), BENCH_FILTER (a BenchmarkDotNet glob, e.g. '*Stages*', for a partial engine run).
+# BENCH_PIN (none | split), BENCH_WS_CONNECTIONS (200), BENCH_FILTER (a BenchmarkDotNet glob, e.g. '*Stages*', for a partial engine run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -26,6 +26,10 @@ DOTNET_TC_CallCountingDelayMs=0 taskset -c 1 "${bench[@]}" engine --raw "$raw" -
 echo "== HTTP load (wrk on loopback)"
 "${bench[@]}" http --raw "$raw" --repo . --seconds "${BENCH_SECONDS:-5}" --rounds "${BENCH_ROUNDS:-3}" \
   --connections "${BENCH_CONNECTIONS:-64}" --warmup 4 --pin "${BENCH_PIN:-none}"
+
+echo "== WebSocket relay load (200 connections, direct vs relay vs YARP tunnel)"
+"${bench[@]}" ws --raw "$raw" --repo . --connections "${BENCH_WS_CONNECTIONS:-200}" --seconds "${BENCH_SECONDS:-5}" \
+  --rounds "${BENCH_ROUNDS:-3}"
 
 echo "== results"
 "${bench[@]}" report --raw "$raw" --out loadtests/results/latest.json --wall-seconds "$(( $(date +%s) - start ))"

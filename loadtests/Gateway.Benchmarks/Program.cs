@@ -1,6 +1,6 @@
 using Gateway.Benchmarks.Micro;
 
-// make bench runs: engine (BenchmarkDotNet), http (wrk), report (table + latest.json); see loadtests/bench.sh.
+// make bench runs: engine (BenchmarkDotNet), http (wrk), ws (WebSocket relay), report (table + latest.json); see loadtests/bench.sh.
 // verify checks the corpus against every engine; quick is a rough timer for trying an engine change.
 var verb = args.Length > 0 ? args[0] : "";
 string Option(string name, string fallback)
@@ -31,11 +31,16 @@ switch (verb)
             double.Parse(Option("--warmup", "3"), System.Globalization.CultureInfo.InvariantCulture),
             int.Parse(Option("--rounds", "3"), System.Globalization.CultureInfo.InvariantCulture),
             Option("--pin", "none") == "split");
+    case "ws":
+        return await Gateway.Benchmarks.Http.WsRunner.RunAsync(raw, Option("--repo", "."),
+            int.Parse(Option("--connections", "200"), System.Globalization.CultureInfo.InvariantCulture),
+            double.Parse(Option("--seconds", "5"), System.Globalization.CultureInfo.InvariantCulture),
+            int.Parse(Option("--rounds", "3"), System.Globalization.CultureInfo.InvariantCulture));
     case "report":
         var wall = Option("--wall-seconds", "");
         return Gateway.Benchmarks.Report.ReportWriter.Run(raw, Option("--out", "loadtests/results/latest.json"),
             wall.Length == 0 ? null : double.Parse(wall, System.Globalization.CultureInfo.InvariantCulture));
     default:
-        Console.Error.WriteLine("usage: Gateway.Benchmarks verify|quick|engine|http|report [--raw DIR] ... (see loadtests/bench.sh)");
+        Console.Error.WriteLine("usage: Gateway.Benchmarks verify|quick|engine|http|ws|report [--raw DIR] ... (see loadtests/bench.sh)");
         return 2;
 }

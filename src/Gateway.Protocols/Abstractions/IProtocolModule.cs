@@ -101,7 +101,7 @@ public sealed record RouteHandler
     public IProtocolAdapter? Http { get; init; }
 
     /// <summary>WebSocket transport: one session per relayed connection.</summary>
-    // FRAMES
+    public IFrameSessionFactory? Frames { get; init; }
 
     /// <summary>Run in order before anything is read, on every request of the route (inspected or not).</summary>
     public IReadOnlyList<IRequestGate> Gates { get; init; } = Array.Empty<IRequestGate>();

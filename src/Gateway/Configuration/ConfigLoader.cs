@@ -174,6 +174,7 @@ internal static class ConfigLoader
         {
             MaxBodyBytes = t.Integer("max_body_bytes", defaults.MaxBodyBytes, 1, 1L << 30),
             MaxJsonDepth = (int)t.Integer("max_json_depth", defaults.MaxJsonDepth, 1, 1024),
+            MaxFrameBytes = t.Integer("max_frame_bytes", defaults.MaxFrameBytes, 1, 1L << 30),
             Policy = new PolicyLimits
             {
                 MaxRegexCount = (int)t.Integer("max_regex_count", defaults.Policy.MaxRegexCount, 0, 100_000),
@@ -323,6 +324,8 @@ internal static class ConfigLoader
         }
 
         var onError = r.Enum("on_error", OnError.Reject, ("reject", OnError.Reject), ("forward", OnError.Forward));
+        var transport = FrameRouteConfig.ReadTransport(r, protocol, inspect);
+        JsonFrameOptions? frames = null;
         JsonAdapterOptions? json = null;
         var jsonTable = r.Table("json");
         if (inspect && protocol == "json")
@@ -333,6 +336,7 @@ internal static class ConfigLoader
             }
             else
             {
+                frames = FrameRouteConfig.ReadJsonFrames(jsonTable, transport == "websocket");
                 json = ReadJsonOptions(jsonTable, limits);
             }
         }
@@ -351,6 +355,8 @@ internal static class ConfigLoader
             OnError = onError,
             Json = json,
             MethodsPosition = r.At("methods"),
+            Transport = transport,
+            JsonFrames = frames,
         };
     }
 

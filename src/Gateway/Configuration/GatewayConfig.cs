@@ -60,6 +60,9 @@ internal sealed record LimitSettings
 
     public int MaxJsonDepth { get; init; } = 64;
 
+    /// <summary>Largest WebSocket message the relay reassembles (or lets through, for binary); over it: close 1009.</summary>
+    public long MaxFrameBytes { get; init; } = 1024 * 1024;
+
     public PolicyLimits Policy { get; init; } = new();
 
     /// <summary>Largest file the config may name (word, IP and policy lists, secrets, certificates).</summary>
@@ -150,6 +153,12 @@ internal sealed record RouteSettings
 
     /// <summary>Where `methods` is written in gateway.toml, for the fall-through warning.</summary>
     public (int Line, int Column) MethodsPosition { get; init; }
+
+    /// <summary>"http" (requests inspected one by one) or "websocket" (upgrades relayed frame by frame).</summary>
+    public string Transport { get; init; } = "http";
+
+    /// <summary>Set for JSON routes with transport = "websocket".</summary>
+    public JsonFrameOptions? JsonFrames { get; init; }
 }
 
 internal sealed record ServerAclSettings(IReadOnlyList<string> Allow, IReadOnlyList<string> Deny, bool AllowIpLiterals);

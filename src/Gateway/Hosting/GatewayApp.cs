@@ -7,6 +7,7 @@ using Gateway.Policy.Context;
 using Gateway.Reporting;
 using Gateway.Runtime;
 using Gateway.Telemetry;
+using Gateway.Transports.WebSocket;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Yarp.ReverseProxy.Configuration;
@@ -40,6 +41,7 @@ internal static class GatewayApp
         builder.Services.AddSingleton(state);
         builder.Services.AddSingleton<ConfigReloader>();
         AddReporting(builder.Services, config, time);
+        builder.Services.AddWebSocketRelay();
         builder.Services.AddHostedService<ConfigWatcher>();
         builder.Services.AddReverseProxy().LoadFromMemory(initial.ProxyRoutes, initial.ProxyClusters).AddTransforms(RawTargetTransform.Add);
         builder.AddGatewayTelemetry(config);
@@ -64,6 +66,7 @@ internal static class GatewayApp
         {
             pipeline.UseMiddleware<FederationGateMiddleware>();
             pipeline.UseMiddleware<ClientFaultMiddleware>();
+            pipeline.UseMiddleware<FrameRelayMiddleware>();
             pipeline.UseMiddleware<InspectionMiddleware>();
             // A custom pipeline drops YARP's defaults: put them back.
             pipeline.UseSessionAffinity();

@@ -14,7 +14,7 @@ namespace Gateway.Runtime;
 /// backends the federation gate applied to /_matrix/federation requests.
 /// </summary>
 internal sealed record RouteBinding(string RouteId, string Backend, IProtocolAdapter? Adapter, OnError OnError,
-    string Protocol = "none", FederationGate? Federation = null);
+    string Protocol = "none", FederationGate? Federation = null, IFrameSessionFactory? Frames = null);
 
 /// <summary>
 /// Everything compiled from one config version: policy, ACL, IP sets, route bindings and the YARP routes and
@@ -92,7 +92,10 @@ internal sealed class RuntimeSnapshot
                     "matrix" when matrix is not null => matrix.CreateAdapter(backend, config),
                     _ => null,
                 };
-                bindings[routeId] = new RouteBinding(routeId, backend.Name, adapter, r.OnError, backend.Protocol, federation);
+                // WebSocket upgrades on a frames route are relayed through a session; its other requests keep the HTTP adapter.
+                IFrameSessionFactory? frames = r.Transport == "websocket" && r.Json is not null && r.JsonFrames is not null
+                    ? new JsonFrameSessionFactory(r.Json, r.JsonFrames) : null;
+                bindings[routeId] = new RouteBinding(routeId, backend.Name, adapter, r.OnError, backend.Protocol, federation, frames);
                 routes.Add(new RouteConfig
                 {
                     RouteId = routeId,
@@ -147,6 +150,9 @@ internal sealed class GatewayState
 
     public long ReloadFailures { get; private set; }
 
+    /// <summary>Raised after every swap (reload or admin overlay), outside the lock; handlers must be quick.</summary>
+    public event Action<RuntimeSnapshot>? Changed;
+
     /// <summary>Swaps in a new config's snapshot, with the admin overlay merged so a reload never loses it.</summary>
     public void Swap(RuntimeSnapshot next)
     {
@@ -154,6 +160,8 @@ internal sealed class GatewayState
         {
             Volatile.Write(ref _current, ReferenceEquals(next.Overlay, _overlay) ? next : _overlay.ApplyTo(next));
         }
+
+        Changed?.Invoke(Current);
     }
 
     /// <summary>Merges a changed admin overlay into the live snapshot (same config, same version).</summary>
@@ -164,6 +172,8 @@ internal sealed class GatewayState
             _overlay = overlay;
             Volatile.Write(ref _current, overlay.ApplyTo(_current));
         }
+
+        Changed?.Invoke(Current);
     }
 
     public void CountFailure() => ReloadFailures++;

@@ -30,6 +30,7 @@ public sealed partial class DeployFilesTests
     internal static IReadOnlyDictionary<string, string> PrometheusNames()
     {
         using var telemetry = TelemetryTests.NewTelemetry();
+        _ = new Gateway.Telemetry.RelayTelemetry(telemetry);
         var names = new Dictionary<string, string>(StringComparer.Ordinal);
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, _) =>
@@ -113,8 +114,8 @@ public sealed partial class DeployFilesTests
     public void Dashboard_QueriesExactlyTheMetricNamesTheGatewayEmits()
     {
         var metrics = PrometheusNames();
-        Assert.Equal(13, metrics.Count);
-        var labels = typeof(GatewayTelemetry).GetFields()
+        Assert.Equal(15, metrics.Count);
+        var labels = typeof(GatewayTelemetry).GetFields().Concat(typeof(RelayTelemetry).GetFields())
             .Where(f => f.IsLiteral && f.Name.EndsWith("Tag", StringComparison.Ordinal))
             .Select(f => ((string)f.GetRawConstantValue()!).Replace('.', '_'))
             .ToHashSet(StringComparer.Ordinal);
