@@ -24,7 +24,7 @@ internal sealed class FakeInspector(Func<FrameDirection, string, FrameOutcome>? 
 }
 
 /// <summary>A stream over two pipes: reads one, writes the other.</summary>
-internal sealed class DuplexPipeStream(PipeReader reader, PipeWriter writer, Action<bool>? onWrite = null) : Stream
+internal sealed class DuplexPipeStream(PipeReader reader, PipeWriter writer, Action<bool, int>? onWrite = null) : Stream
 {
     private readonly Stream _read = reader.AsStream();
 
@@ -49,7 +49,7 @@ internal sealed class DuplexPipeStream(PipeReader reader, PipeWriter writer, Act
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         var flush = writer.WriteAsync(buffer, cancellationToken);
-        onWrite?.Invoke(flush.IsCompleted);
+        onWrite?.Invoke(flush.IsCompleted, buffer.Length);
         await flush;
     }
 
@@ -84,7 +84,7 @@ internal sealed class RelayHarness : IAsyncDisposable
     public RelayHarness(FakeInspector inspector, long maxMessageBytes = 1 << 20)
     {
         Inspector = inspector;
-        Relay = new WebSocketRelay(new DuplexPipeStream(_clientToRelay.Reader, _relayToClient.Writer, blocked => ClientWriteBlocked |= !blocked), inspector, maxMessageBytes);
+        Relay = new WebSocketRelay(new DuplexPipeStream(_clientToRelay.Reader, _relayToClient.Writer, OnClientWrite), inspector, maxMessageBytes);
         Client = new RawFrameStream(new DuplexPipeStream(_relayToClient.Reader, _clientToRelay.Writer), maskOutgoing: true);
         Backend = new RawFrameStream(new DuplexPipeStream(_relayToBackend.Reader, _backendToRelay.Writer), maskOutgoing: false);
         Up = CopyUpAsync();
@@ -104,6 +104,24 @@ internal sealed class RelayHarness : IAsyncDisposable
     public Task Down { get; }
 
     public bool ClientWriteBlocked { get; private set; }
+
+    private long _clientBytes;
+
+    private void OnClientWrite(bool completed, int length)
+    {
+        ClientWriteBlocked |= !completed;
+        Interlocked.Add(ref _clientBytes, length);
+    }
+
+    /// <summary>Waits (a condition, guarded by a timeout) until the relay has written this many bytes to the client.</summary>
+    public async Task WaitForClientBytesAsync(long count)
+    {
+        using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        while (Interlocked.Read(ref _clientBytes) < count)
+        {
+            await Task.Delay(1, guard.Token);
+        }
+    }
 
     /// <summary>The client's raw writer, for tests that send bytes that are not well-formed frames.</summary>
     public PipeWriter ClientWriter => _clientToRelay.Writer;

@@ -296,20 +296,4 @@ public sealed class WebSocketRelayEndToEndTests
         Assert.Equal(WsOpcode.Close, close!.Opcode);
         Assert.Equal(1011, close.Close.Code);
     }
-
-    [Fact]
-    public async Task Relay_ClientVanishes_BackendGets1001()
-    {
-        await using var backend = await WsBackend.StartAsync();
-        await using var gw = await GatewayHost.StartAsync(Config(backend.Url));
-        var (client, tcp) = await RawFrameStream.ConnectAsync(gw.Client.BaseAddress!, "/raw");
-        var server = new RawFrameStream(await Within(backend.RawConnections.Reader.ReadAsync().AsTask()), maskOutgoing: false);
-        await client.SendAsync(WsOpcode.Text, "{\"text\":\"bye\"}");
-        Assert.Equal("{\"text\":\"bye\"}", (await Within(server.ReadAsync()))!.Text);
-        tcp.Dispose();
-        var close = await Within(server.ReadAsync());
-        Assert.Equal(WsOpcode.Close, close!.Opcode);
-        Assert.Equal(1001, close.Close.Code);
-        await server.Stream.DisposeAsync();
-    }
 }

@@ -149,6 +149,19 @@ public sealed class WebSocketRelayTests
     }
 
     [Fact]
+    public async Task RuntimeClose_InsideATextMessage_StillClosesBackendCleanly()
+    {
+        await using var h = new RelayHarness(new FakeInspector());
+        await h.Client.SendAsync(WsOpcode.Text, "first half", fin: false);
+        await h.Client.SendAsync(WsOpcode.Ping, "sync"); // once the ping is through, the fragment has been read
+        Assert.Equal(WsOpcode.Ping, (await Next(h.Backend)).Opcode);
+        h.Relay.RequestClose(1008, "blocked");
+        Assert.Equal((1008, "blocked"), (await Next(h.Client)).Close);
+        Assert.Equal((1008, "blocked"), (await Next(h.Backend)).Close);
+        Assert.Empty(h.Inspector.Seen);
+    }
+
+    [Fact]
     public async Task Reply_WaitsForBackendFrameBoundary()
     {
         var inspector = new FakeInspector((_, _) => FrameOutcome.Drop(new[] { "reply"u8.ToArray() }));
@@ -156,6 +169,7 @@ public sealed class WebSocketRelayTests
         var big = new byte[10_000];
         var frame = WebSocketFrameCodec.Frame(WsOpcode.Binary, big, mask: false);
         await h.BackendWriter.WriteAsync(frame.AsMemory(0, 5000)); // half a frame reaches the client
+        await h.WaitForClientBytesAsync(5000);
         await h.Client.SendAsync(WsOpcode.Text, "trigger");
         while (inspector.Seen.Count == 0)
         {
@@ -190,24 +204,32 @@ public sealed class WebSocketRelayTests
         await using var h = new RelayHarness(new FakeInspector());
         var chunk = WebSocketFrameCodec.Frame(WsOpcode.Binary, new byte[64 * 1024], mask: false);
         long accepted = 0;
-        var producerBlocked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var producerWaiting = false;
         var producer = Task.Run(async () =>
         {
             for (var i = 0; i < 512; i++)
             {
                 var flush = h.BackendWriter.WriteAsync(chunk);
-                if (!flush.IsCompleted && h.ClientWriteBlocked)
+                if (!flush.IsCompleted)
                 {
-                    producerBlocked.TrySetResult();
+                    Volatile.Write(ref producerWaiting, true);
+                    await flush;
+                    Volatile.Write(ref producerWaiting, false);
                 }
 
-                await flush;
                 Interlocked.Add(ref accepted, chunk.Length);
             }
         });
 
         // Both ends stalled at once, and the client reads nothing: from here no byte can move, so this is the bound.
-        await producerBlocked.Task.WaitAsync(Guard);
+        using (var guard = new CancellationTokenSource(Guard))
+        {
+            while (!(h.ClientWriteBlocked && Volatile.Read(ref producerWaiting)))
+            {
+                await Task.Delay(1, guard.Token);
+            }
+        }
+
         Assert.False(producer.IsCompleted);
         Assert.InRange(Interlocked.Read(ref accepted), 0, 1024 * 1024);
 

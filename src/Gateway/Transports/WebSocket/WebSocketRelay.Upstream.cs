@@ -34,7 +34,8 @@ internal sealed partial class WebSocketRelay
     private CancellationToken _yarpToken;
     private CancellationTokenSource? _linked;
 
-    private bool UpAtBoundary => _passRemaining == 0 && _assembleRemaining == 0 && _upMessage != WsOpcode.Binary;
+    // Nothing of a frame is half sent to the backend (a text message being assembled has sent nothing yet).
+    private bool UpAtBoundary => _passRemaining == 0 && _upMessage != WsOpcode.Binary;
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
@@ -75,6 +76,11 @@ internal sealed partial class WebSocketRelay
             {
                 await CloseBothAsync(request.Code, request.Reason, cancellationToken);
                 continue;
+            }
+
+            if (_upEnded)
+            {
+                return written;
             }
 
             if (_passRemaining > 0)
@@ -123,11 +129,6 @@ internal sealed partial class WebSocketRelay
                 }
 
                 continue;
-            }
-
-            if (_upEnded)
-            {
-                return written;
             }
 
             var status = WebSocketFrameCodec.TryReadHeader(_in.AsSpan(_inStart, _inEnd - _inStart), out var header, out var error);
@@ -412,8 +413,10 @@ internal sealed partial class WebSocketRelay
         {
             return -1; // the close request is handled at the top of the read loop
         }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException || ex.GetType().Name == "ConnectionResetException")
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException
+            || (ex is OperationCanceledException && !yarpToken.IsCancellationRequested))
         {
+            // Kestrel reports a vanished client as an I/O error or as ConnectionAbortedException (a cancellation).
             n = 0;
         }
 
