@@ -103,6 +103,9 @@ public sealed record RouteHandler
     /// <summary>WebSocket transport: one session per relayed connection.</summary>
     public IFrameSessionFactory? Frames { get; init; }
 
+    /// <summary>What the host may do with this route's bytes (signed bodies cannot be rewritten).</summary>
+    public ModuleCapabilities Capabilities { get; init; } = ModuleCapabilities.Rewritable;
+
     /// <summary>Run in order before anything is read, on every request of the route (inspected or not).</summary>
     public IReadOnlyList<IRequestGate> Gates { get; init; } = Array.Empty<IRequestGate>();
 }

@@ -1,3 +1,5 @@
+using Gateway.Protocols;
+using Gateway.Protocols.Abstractions;
 using Gateway.Protocols.Configuration;
 using Gateway.Policy.Net;
 using Gateway.Policy.Rules;
@@ -33,6 +35,12 @@ internal sealed record GatewayConfig
 
     /// <summary>Word-list and IP-list files the config reads: a change to any of them reloads.</summary>
     public IReadOnlyList<string> IncludedFiles { get; init; } = Array.Empty<string>();
+
+    /// <summary>The protocol modules this config was read with; the runtime builds routes with the same ones.</summary>
+    public ProtocolModules Modules { get; init; } = ProtocolModules.BuiltIn;
+
+    /// <summary>Each module's global settings (what it read from its top-level tables), by module name.</summary>
+    public IReadOnlyDictionary<string, object?> ModuleSettings { get; init; } = new Dictionary<string, object?>();
 
     public Telemetry.TelemetrySettings Telemetry { get; init; } = new();
 
@@ -82,7 +90,7 @@ internal sealed record BackendSettings
 {
     public required string Name { get; init; }
 
-    /// <summary>Adapter for inspected routes: "json" (or "none" for a pure passthrough backend).</summary>
+    /// <summary>The protocol module that inspects the routes (its name), or "none" for a pure passthrough backend.</summary>
     public required string Protocol { get; init; }
 
     public required IReadOnlyList<string> Upstreams { get; init; }
@@ -91,6 +99,9 @@ internal sealed record BackendSettings
 
     /// <summary>Set for protocol = "matrix".</summary>
     public MatrixBackendSettings? Matrix { get; init; }
+
+    /// <summary>What the backend's protocol module read from its table (<c>[backends.&lt;protocol&gt;]</c>), if anything.</summary>
+    public object? Module { get; init; }
 }
 
 /// <summary>[backends.matrix]: how the Matrix adapter learns about senders and rooms, and per-room server ACLs.</summary>
@@ -149,16 +160,25 @@ internal sealed record RouteSettings
 
     public OnError OnError { get; init; } = OnError.Reject;
 
-    public JsonAdapterOptions? Json { get; init; }
+    /// <summary>What a censor verdict becomes on a route whose protocol cannot rewrite (signed bodies).</summary>
+    public CensorFallback CensorFallback { get; init; } = CensorFallback.Reject;
 
     /// <summary>Where `methods` is written in gateway.toml, for the fall-through warning.</summary>
     public (int Line, int Column) MethodsPosition { get; init; }
 
-    /// <summary>"http" (requests inspected one by one) or "websocket" (upgrades relayed frame by frame).</summary>
-    public string Transport { get; init; } = "http";
+    /// <summary>Http (requests inspected one by one) or WebSocket (upgrades relayed frame by frame).</summary>
+    public Transport Transport { get; init; } = Transport.Http;
 
-    /// <summary>Set for JSON routes with transport = "websocket".</summary>
-    public JsonFrameOptions? JsonFrames { get; init; }
+    /// <summary>What the backend's protocol module read from the route (the json table of a JSON route).</summary>
+    public object? Module { get; init; }
+}
+
+/// <summary>The route's answer to a censor verdict it cannot carry out, because its protocol's bodies are signed.</summary>
+internal enum CensorFallback
+{
+    Reject = 0,
+    Drop = 1,
+    Forward = 2,
 }
 
 internal sealed record ServerAclSettings(IReadOnlyList<string> Allow, IReadOnlyList<string> Deny, bool AllowIpLiterals);

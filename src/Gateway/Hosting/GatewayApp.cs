@@ -131,7 +131,7 @@ internal sealed class ConfigReloader(GatewayState state, InMemoryConfigProvider 
     internal TimeSpan Timeout { get; set; } = DefaultTimeout;
 
     /// <summary>Reads and validates the config file; tests substitute a loader that blocks.</summary>
-    internal Func<string, ConfigLoadResult> Loader { get; set; } = ConfigLoader.LoadFile;
+    internal Func<string, ConfigLoadResult> Loader { get; set; } = path => ConfigLoader.LoadFile(path, state.Current.Config.Modules);
 
     public ConfigLoadResult Reload(string path)
     {

@@ -4,17 +4,25 @@ using Gateway.Policy.Acl;
 using Gateway.Policy.Net;
 using Gateway.Policy.Rules;
 using Gateway.Protocols.Abstractions;
-using Gateway.Protocols.Json;
+using Gateway.Protocols.Configuration;
 using Yarp.ReverseProxy.Configuration;
 
 namespace Gateway.Runtime;
 
 /// <summary>
-/// How one YARP route is handled: which adapter inspects it (null = passthrough), how it fails, and for Matrix
-/// backends the federation gate applied to /_matrix/federation requests.
+/// How one YARP route is handled under one config version: the gates that run first, the adapter that inspects
+/// HTTP requests and the frame sessions of relayed WebSockets (null = passthrough), how it fails, and what a
+/// censor verdict becomes when its protocol cannot rewrite.
 /// </summary>
 internal sealed record RouteBinding(string RouteId, string Backend, IProtocolAdapter? Adapter, OnError OnError,
-    string Protocol = "none", FederationGate? Federation = null, IFrameSessionFactory? Frames = null);
+    string Protocol = "none", FederationGate? Federation = null, IFrameSessionFactory? Frames = null)
+{
+    public IReadOnlyList<IRequestGate> Gates { get; init; } = Array.Empty<IRequestGate>();
+
+    public ModuleCapabilities Capabilities { get; init; } = ModuleCapabilities.Rewritable;
+
+    public CensorFallback CensorFallback { get; init; } = CensorFallback.Reject;
+}
 
 /// <summary>
 /// Everything compiled from one config version: policy, ACL, IP sets, route bindings and the YARP routes and
@@ -52,9 +60,16 @@ internal sealed class RuntimeSnapshot
     /// <summary>The admin API's runtime IP blocks and ACL entries merged into <see cref="IpBlocks"/> and <see cref="Acl"/>.</summary>
     public Admin.AdminOverlay Overlay { get; init; } = Admin.AdminOverlay.Empty;
 
-    public static RuntimeSnapshot Build(GatewayConfig config, long version, DateTimeOffset now, MatrixServices? matrix = null)
+    public static RuntimeSnapshot Build(GatewayConfig config, long version, DateTimeOffset now, MatrixServices? matrix = null,
+        ModuleRuntimes? modules = null)
     {
         var policy = PolicyCompiler.Compile(config.Filters, config.Limits.Policy);
+        var limits = new ConfigLimits
+        {
+            MaxBodyBytes = config.Limits.MaxBodyBytes,
+            MaxJsonDepth = config.Limits.MaxJsonDepth,
+            MaxFrameBytes = (int)Math.Min(config.Limits.MaxFrameBytes, int.MaxValue),
+        };
         var acl = ConfigServerAcl(config);
         var trusted = new List<IpBlockEntry>();
         foreach (var c in config.Server.TrustedProxies)
@@ -86,16 +101,32 @@ internal sealed class RuntimeSnapshot
             {
                 var r = backend.Routes[ri];
                 var routeId = $"{backend.Name}#{ri}";
-                IProtocolAdapter? adapter = !r.Inspect ? null : backend.Protocol switch
+                var handler = modules?.Get(backend.Protocol)?.BuildRoute(new RouteBuildContext
                 {
-                    "json" when r.Json is not null => new JsonAdapter(r.Json),
-                    "matrix" when matrix is not null => matrix.CreateAdapter(backend, config),
-                    _ => null,
-                };
+                    RouteId = routeId,
+                    Backend = backend.Name,
+                    Upstreams = backend.Upstreams,
+                    Path = r.Path,
+                    Inspect = r.Inspect,
+                    Transport = r.Transport,
+                    BackendSettings = backend.Module,
+                    RouteSettings = r.Module,
+                    GlobalSettings = config.ModuleSettings.GetValueOrDefault(backend.Protocol),
+                    Limits = limits,
+                }) ?? Protocols.Abstractions.RouteHandler.Passthrough;
+                var adapter = handler.Http;
+                if (adapter is null && r.Inspect && backend.Protocol == "matrix" && matrix is not null)
+                {
+                    adapter = matrix.CreateAdapter(backend, config);
+                }
+
                 // WebSocket upgrades on a frames route are relayed through a session; its other requests keep the HTTP adapter.
-                IFrameSessionFactory? frames = r.Transport == "websocket" && r.Json is not null && r.JsonFrames is not null
-                    ? new JsonFrameSessionFactory(r.Json, r.JsonFrames) : null;
-                bindings[routeId] = new RouteBinding(routeId, backend.Name, adapter, r.OnError, backend.Protocol, federation, frames);
+                bindings[routeId] = new RouteBinding(routeId, backend.Name, adapter, r.OnError, backend.Protocol, federation, handler.Frames)
+                {
+                    Gates = handler.Gates,
+                    Capabilities = handler.Capabilities,
+                    CensorFallback = r.CensorFallback,
+                };
                 routes.Add(new RouteConfig
                 {
                     RouteId = routeId,

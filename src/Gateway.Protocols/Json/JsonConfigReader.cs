@@ -1,26 +1,68 @@
+using Gateway.Protocols.Abstractions;
 using Gateway.Protocols.Configuration;
-using Gateway.Protocols.Json;
 using Tomlyn.Model;
 
-namespace Gateway.Configuration;
+namespace Gateway.Protocols.Json;
 
-/// <summary>The route keys of frame transports: <c>transport</c> and, for JSON routes, the frame keys of the json table.</summary>
-internal static class FrameRouteConfig
+/// <summary>The <c>json</c> table of a route: the fields' JSON pointers, answers, and the frame keys of WebSocket routes.</summary>
+internal static class JsonConfigReader
 {
-    public static string ReadTransport(TomlTableReader r, string protocol, bool inspect)
+    public static JsonAdapterOptions ReadHttp(TomlTableReader t, ConfigLimits limits)
     {
-        var transport = r.Enum("transport", "http", ("http", "http"), ("websocket", "websocket"));
-        if (transport == "websocket" && !(inspect && protocol == "json"))
+        JsonPointer? Pointer(string key)
         {
-            r.Error("transport", "\"websocket\" relays frames through an inspecting protocol: it needs an inspected route of a \"json\" backend "
-                + "(other WebSocket routes are tunnelled as they are without it)");
+            var s = t.String(key);
+            if (s is null)
+            {
+                return null;
+            }
+
+            if (JsonPointer.TryParse(s, out var p, out var error))
+            {
+                return p;
+            }
+
+            t.Error(key, error ?? "invalid JSON pointer");
+            return null;
         }
 
-        return transport;
+        var options = new JsonAdapterOptions
+        {
+            Body = Pointer("body"),
+            Title = Pointer("title"),
+            Link = Pointer("link"),
+            DisplayName = Pointer("display_name"),
+            Sender = Pointer("sender"),
+            Room = Pointer("room"),
+            Direct = Pointer("direct"),
+            Recipient = Pointer("recipient"),
+            RecipientHeader = t.String("recipient_header"),
+            Kind = t.Enum("kind", "message", ("message", "message"), ("report", "report")),
+            SenderHeader = t.String("sender_header"),
+            RoomHeader = t.String("room_header"),
+            DirectHeader = t.String("direct_header"),
+            ModeratorHeader = t.String("moderator_header"),
+            DropStatus = (int)t.Integer("drop_status", 200, 200, 299),
+            DropBody = t.String("drop_body", "{}")!,
+            RejectStatus = (int)t.Integer("reject_status", 403, 400, 499),
+            MaxDepth = limits.MaxJsonDepth,
+            Keys = t.Enum("keys", JsonKeyMatching.AnyCase, ("any_case", JsonKeyMatching.AnyCase), ("exact", JsonKeyMatching.Exact)),
+        };
+        if (!t.Has("body") && !t.Has("title") && !t.Has("link") && !t.Has("display_name"))
+        {
+            t.Context.Error(t.Position, t.Path, "name at least one text field: body, title, link or display_name (JSON pointers like \"/text\")");
+        }
+
+        if (!JsonAdapterOptions.IsJsonObject(options.DropBody))
+        {
+            t.Error("drop_body", "must be a JSON object, like '{\"status\":\"sent\"}'");
+        }
+
+        return options;
     }
 
     /// <summary>Reads match, notice_key, drop_frame, reject_frame and error_frame; null for HTTP routes (where they are errors).</summary>
-    public static JsonFrameOptions? ReadJsonFrames(TomlTableReader t, bool websocket)
+    public static JsonFrameOptions? ReadFrames(TomlTableReader t, bool websocket)
     {
         string[] keys = ["match", "notice_key", "drop_frame", "reject_frame", "error_frame"];
         if (!websocket)

@@ -1,0 +1,188 @@
+using Gateway.Protocols.Configuration;
+using System.Globalization;
+using Gateway.Policy.Acl;
+using Gateway.Policy.Net;
+using Gateway.Policy.Rules;
+using Gateway.Protocols.Json;
+using Tomlyn;
+using Tomlyn.Model;
+using Tomlyn.Serialization;
+
+namespace Gateway.Configuration;
+
+/// <summary>Reads [[filters]] and BareRTC's [[MessageFilters]].</summary>
+internal static partial class ConfigLoader
+{
+    private static FilterDefinition? ReadFilter(TomlTableReader t, string baseDir, List<string> included, LimitSettings limits)
+    {
+        var name = t.String("name", required: true) ?? "";
+        var caseSensitive = t.Bool("case_sensitive", false);
+        var keywords = new List<string>(t.StringList("keywords"));
+        ValidateKeywords(t, "keywords", keywords);
+        foreach (var file in t.StringList("keyword_files"))
+        {
+            var terms = ReadWordList(t, "keyword_files", file, baseDir, included, limits);
+            ValidateKeywords(t, "keyword_files", terms);
+            keywords.AddRange(terms);
+        }
+
+        var allow = new List<string>(t.StringList("allow"));
+        ValidateKeywords(t, "allow", allow);
+        foreach (var file in t.StringList("allow_files"))
+        {
+            var terms = ReadWordList(t, "allow_files", file, baseDir, included, limits);
+            ValidateKeywords(t, "allow_files", terms);
+            allow.AddRange(terms);
+        }
+
+        var regexes = t.StringList("regex");
+        for (var i = 0; i < regexes.Count; i++)
+        {
+            if (!RegexRules.TryCompile(regexes[i], caseSensitive, limits.Policy.MaxRegexLength, out _, out var error))
+            {
+                t.Context.Error(t.At("regex"), $"{t.KeyPath("regex")}[{i}]", error!);
+            }
+        }
+
+        var fields = FieldSet.None;
+        var fieldNames = t.Has("fields") ? t.StringList("fields") : new[] { "body" };
+        foreach (var f in fieldNames)
+        {
+            fields |= f switch
+            {
+                "body" => FieldSet.Body,
+                "title" => FieldSet.Title,
+                "link" => FieldSet.Link,
+                "display_name" => FieldSet.DisplayName,
+                _ => Invalid(t, "fields", $"unknown field \"{f}\"; known: body, title, link, display_name"),
+            };
+        }
+
+        var rooms = Globs(t, "rooms");
+        var excludeRooms = Globs(t, "exclude_rooms");
+        var exemptUsers = Globs(t, "exempt_users");
+        var def = new FilterDefinition
+        {
+            Name = name,
+            Enabled = t.Bool("enabled", true),
+            Priority = (int)t.Integer("priority", 0, -1_000_000, 1_000_000),
+            Action = t.Enum("action", FilterAction.Censor, ("censor", FilterAction.Censor), ("drop", FilterAction.Drop),
+                ("reject", FilterAction.Reject), ("forward", FilterAction.Forward)),
+            Notice = NullIfEmpty(t.String("notice")),
+            Report = t.Bool("report", false),
+            DryRun = t.Bool("dry_run", false),
+            Keywords = keywords,
+            Regexes = regexes,
+            Allow = allow,
+            Fields = fields,
+            Scope = t.Enum("scope", FilterScope.Both, ("both", FilterScope.Both), ("public", FilterScope.Public), ("direct", FilterScope.Direct)),
+            Rooms = rooms,
+            ExcludeRooms = excludeRooms,
+            ExemptModerators = t.Bool("exempt_moderators", true),
+            ExemptUsers = exemptUsers,
+            Normalize = t.Bool("normalize", true),
+            CaseSensitive = caseSensitive,
+        };
+        if (keywords.Count == 0 && regexes.Count == 0 && !t.Has("keyword_files"))
+        {
+            t.Context.Error(t.Position, t.Path, $"filter \"{name}\" has no keywords, keyword_files or regex: it can never match");
+        }
+
+        t.Finish();
+        return def;
+    }
+
+    /// <summary>
+    /// BareRTC's [[MessageFilters]] read verbatim. Its KeywordPhrases are RE2 regexes matched case-insensitively
+    /// against the raw message; PublicChannels/PrivateChannels are enforced here (upstream never checks them).
+    /// </summary>
+    private static FilterDefinition? ReadBareRtcFilter(TomlTableReader t, int index, LimitSettings limits)
+    {
+        var enabled = t.Bool("Enabled", false);
+        var isPublic = t.Bool("PublicChannels", false);
+        var isPrivate = t.Bool("PrivateChannels", false);
+        var phrases = t.StringList("KeywordPhrases");
+        for (var i = 0; i < phrases.Count; i++)
+        {
+            if (!RegexRules.TryCompile(phrases[i], false, limits.Policy.MaxRegexLength, out _, out var error))
+            {
+                t.Context.Error(t.At("KeywordPhrases"), $"{t.KeyPath("KeywordPhrases")}[{i}]", error!);
+            }
+        }
+
+        var censor = t.Bool("CensorMessage", false);
+        var forward = t.Bool("ForwardMessage", true);
+        var report = t.Bool("ReportMessage", false);
+        var response = NullIfEmpty(t.String("ChatServerResponse"));
+        t.Finish();
+        if (!isPublic && !isPrivate)
+        {
+            // Neither channel kind selected: the filter applies nowhere. Keep it valid but inert, as upstream would
+            // have intended once the flags were honoured.
+            enabled = false;
+        }
+
+        return new FilterDefinition
+        {
+            Name = $"MessageFilters[{index}]",
+            Enabled = enabled && phrases.Count > 0,
+            Action = !forward ? FilterAction.Drop : censor ? FilterAction.Censor : FilterAction.Forward,
+            Notice = response,
+            Report = report,
+            Regexes = phrases,
+            Scope = isPublic && isPrivate ? FilterScope.Both : isPublic ? FilterScope.Public : FilterScope.Direct,
+            Normalize = false,
+        };
+    }
+
+    private static IReadOnlyList<string> ReadWordList(TomlTableReader t, string key, string file, string baseDir, List<string> included, LimitSettings limits)
+    {
+        var text = ReadListedFile(t, key, "word list", file, baseDir, included, limits.MaxListFileBytes);
+        return text is null ? Array.Empty<string>() : WordListFile.Parse(text);
+    }
+
+    private static void ValidateKeywords(TomlTableReader t, string key, IReadOnlyList<string> terms)
+    {
+        foreach (var term in terms)
+        {
+            if (!KeywordTerm.TryParse(term, out _, out var error))
+            {
+                t.Error(key, error!);
+            }
+        }
+    }
+
+    private static IReadOnlyList<string> Globs(TomlTableReader t, string key)
+    {
+        var globs = t.StringList(key);
+        foreach (var g in globs)
+        {
+            if (!NameGlob.TryValidate(g, out var error))
+            {
+                t.Error(key, error!);
+            }
+        }
+
+        return globs;
+    }
+
+    private static void CheckUniqueFilterNames(TomlTableReader root, List<FilterDefinition> filters)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var f in filters)
+        {
+            if (f.Name.Length > 0 && !seen.Add(f.Name))
+            {
+                root.Error("filters", $"filter name \"{f.Name}\" is used twice; names identify filters in reports and metrics");
+            }
+        }
+    }
+
+    private static FieldSet Invalid(TomlTableReader t, string key, string message)
+    {
+        t.Error(key, message);
+        return FieldSet.None;
+    }
+
+    private static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
+}

@@ -1,0 +1,183 @@
+using Gateway.Protocols.Configuration;
+using System.Globalization;
+using Gateway.Policy.Acl;
+using Gateway.Policy.Net;
+using Gateway.Policy.Rules;
+using Gateway.Protocols.Json;
+using Tomlyn;
+using Tomlyn.Model;
+using Tomlyn.Serialization;
+
+namespace Gateway.Configuration;
+
+/// <summary>Reads [context], [reports], [audit], and the secrets and files the config names.</summary>
+internal static partial class ConfigLoader
+{
+    private static ContextSettings ReadContext(TomlTableReader? t)
+    {
+        var d = new ContextSettings();
+        if (t is null)
+        {
+            return d;
+        }
+
+        var result = new ContextSettings
+        {
+            MessagesPerConversation = (int)t.Integer("messages_per_conversation", d.MessagesPerConversation, 1, 1000),
+            MaxTotalBytes = t.Integer("max_total_bytes", d.MaxTotalBytes, 1024, 1L << 40),
+            IdleMinutes = (int)t.Integer("idle_minutes", d.IdleMinutes, 1, 7 * 24 * 60),
+            PublicRooms = t.Bool("public_rooms", d.PublicRooms),
+        };
+        t.Finish();
+        return result;
+    }
+
+    private static ReportSettings ReadReports(TomlTableReader? t, string baseDir, LimitSettings limits)
+    {
+        var d = new ReportSettings();
+        if (t is null)
+        {
+            return d;
+        }
+
+        Uri? url = null;
+        var urlText = t.String("url");
+        if (!string.IsNullOrEmpty(urlText))
+        {
+            if (Uri.TryCreate(urlText, UriKind.Absolute, out var u) && u.Scheme is "http" or "https")
+            {
+                url = u;
+            }
+            else
+            {
+                t.Error("url", $"\"{urlText}\" is not an http(s) URL");
+            }
+        }
+
+        var format = t.Enum("format", "gateway", ("gateway", "gateway"), ("barertc", "barertc"));
+        if (t.Has("secret"))
+        {
+            t.Error("secret", "the webhook secret is never written in gateway.toml: use secret_env (an environment variable name) or secret_file");
+        }
+
+        var secretEnv = t.String("secret_env");
+        var secretFile = t.String("secret_file");
+        var source = !string.IsNullOrEmpty(secretEnv) ? "env:" + secretEnv : !string.IsNullOrEmpty(secretFile) ? "file:" + secretFile : null;
+        var secret = ReadSecret(t, "secret_env", "secret_file", baseDir, limits.MaxListFileBytes, required: url is not null, what: "the webhook signing secret");
+        Secret? apiKey = null;
+        var apiKeyEnv = t.String("barertc_api_key_env");
+        if (!string.IsNullOrEmpty(apiKeyEnv))
+        {
+            var v = Environment.GetEnvironmentVariable(apiKeyEnv);
+            if (string.IsNullOrEmpty(v))
+            {
+                if (url is not null && format == "barertc")
+                {
+                    t.Error("barertc_api_key_env", $"environment variable {apiKeyEnv} is not set");
+                }
+            }
+            else
+            {
+                apiKey = new Secret(System.Text.Encoding.UTF8.GetBytes(v));
+            }
+        }
+
+        var result = new ReportSettings
+        {
+            Url = url,
+            Format = format,
+            Secret = secret,
+            SecretSource = source,
+            BareRtcApiKey = apiKey,
+            QueueCapacity = (int)t.Integer("queue_capacity", d.QueueCapacity, 1, 1_000_000),
+            MaxAttempts = (int)t.Integer("max_attempts", d.MaxAttempts, 1, 100),
+            TimeoutSeconds = (int)t.Integer("timeout_seconds", d.TimeoutSeconds, 1, 600),
+            DrainSeconds = (int)t.Integer("drain_seconds", d.DrainSeconds, 0, 600),
+            MaxRetryAfterSeconds = (int)t.Integer("max_retry_after_seconds", d.MaxRetryAfterSeconds, 1, 3600),
+            IncludeClientIp = t.Bool("include_client_ip", d.IncludeClientIp),
+        };
+        t.Finish();
+        return result;
+    }
+
+    private static AuditSettings ReadAudit(TomlTableReader? t, string baseDir)
+    {
+        var d = new AuditSettings();
+        if (t is null)
+        {
+            return d;
+        }
+
+        var file = t.String("file");
+        var result = new AuditSettings
+        {
+            File = string.IsNullOrEmpty(file) ? null : Path.GetFullPath(Path.Combine(baseDir, file)),
+            MaxFileBytes = t.Integer("max_file_bytes", d.MaxFileBytes, 1024, 1L << 40),
+            MaxFiles = (int)t.Integer("max_files", d.MaxFiles, 1, 1000),
+        };
+        t.Finish();
+        return result;
+    }
+
+    /// <summary>A secret from an environment variable or a file, never from gateway.toml itself.</summary>
+    private static Secret? ReadSecret(TomlTableReader t, string envKey, string fileKey, string baseDir, long maxBytes, bool required, string what)
+    {
+        var env = t.String(envKey);
+        var file = t.String(fileKey);
+        if (!string.IsNullOrEmpty(env) && !string.IsNullOrEmpty(file))
+        {
+            t.Error(fileKey, $"give {envKey} or {fileKey}, not both");
+            return null;
+        }
+
+        if (!string.IsNullOrEmpty(env))
+        {
+            var v = Environment.GetEnvironmentVariable(env);
+            if (string.IsNullOrEmpty(v))
+            {
+                if (required)
+                {
+                    // A reload reads the variable again, but only from the process's own environment, which is fixed
+                    // when it starts: say so, or an operator who just added it to an env file waits for nothing.
+                    t.Error(envKey, $"environment variable {env} is not set (it holds {what}); the gateway sees its environment as it was " +
+                        $"when the process started, so a variable added since needs a restart, or use {fileKey}, which every reload reads again");
+                }
+
+                return null;
+            }
+
+            return new Secret(System.Text.Encoding.UTF8.GetBytes(v));
+        }
+
+        if (!string.IsNullOrEmpty(file))
+        {
+            var text = ReadListedFile(t, fileKey, "secret file", file, baseDir, included: null, maxBytes);
+            return text is null ? null : new Secret(System.Text.Encoding.UTF8.GetBytes(text.Trim()));
+        }
+
+        if (required)
+        {
+            t.Context.Error(t.Position, t.Path, $"set {envKey} (an environment variable name) or {fileKey}: {what}");
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Reads a file the config names through <see cref="ConfigFile"/>; any failure (missing, not a regular file, too
+    /// big, I/O error, too slow) is a config error on <paramref name="key"/>. <paramref name="included"/> collects
+    /// the path for the watcher even when the read fails, so fixing the file reloads.
+    /// </summary>
+    internal static string? ReadListedFile(TomlTableReader t, string key, string what, string file, string baseDir, List<string>? included, long maxBytes)
+    {
+        var full = Path.GetFullPath(Path.Combine(baseDir, file));
+        included?.Add(full);
+        if (ConfigFile.TryReadText(full, maxBytes, out var text, out var error))
+        {
+            return text;
+        }
+
+        t.Error(key, $"{what} \"{file}\" {error}");
+        return null;
+    }
+}

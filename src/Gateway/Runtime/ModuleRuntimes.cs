@@ -1,0 +1,33 @@
+using Gateway.Protocols;
+using Gateway.Protocols.Abstractions;
+
+namespace Gateway.Runtime;
+
+/// <summary>
+/// The live side of every protocol module in this gateway, created once at start from the modules the config was
+/// read with, and disposed when the gateway stops. Snapshots ask it for route handlers on every (re)load.
+/// </summary>
+internal sealed class ModuleRuntimes : IDisposable
+{
+    private readonly Dictionary<string, IModuleRuntime> _runtimes = new(StringComparer.Ordinal);
+
+    public ModuleRuntimes(ProtocolModules modules, IServiceProvider services)
+    {
+        foreach (var module in modules.All)
+        {
+            _runtimes[module.Name] = module.CreateRuntime(services);
+        }
+    }
+
+    public IReadOnlyCollection<IModuleRuntime> All => _runtimes.Values;
+
+    public IModuleRuntime? Get(string protocol) => _runtimes.GetValueOrDefault(protocol);
+
+    public void Dispose()
+    {
+        foreach (var r in _runtimes.Values)
+        {
+            r.Dispose();
+        }
+    }
+}
