@@ -83,8 +83,11 @@ public interface IModuleRuntime : IDisposable
     /// <summary>Builds what inspects one route under one config version. Called on every (re)load, beside the live one.</summary>
     RouteHandler BuildRoute(RouteBuildContext context);
 
-    /// <summary>Extra endpoints on the gateway's listener (outside YARP's routes). Called once at start.</summary>
-    void MapEndpoints(IEndpointRouteBuilder endpoints)
+    /// <summary>
+    /// Extra endpoints on the gateway's listener (outside YARP's routes). Called once at start; the handlers reach the
+    /// live config, the policy and evaluation through <paramref name="host"/>.
+    /// </summary>
+    void MapEndpoints(IEndpointRouteBuilder endpoints, IModuleHost host)
     {
     }
 }

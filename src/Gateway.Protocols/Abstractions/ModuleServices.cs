@@ -94,4 +94,7 @@ public sealed record RouteBuildContext
     public object? GlobalSettings { get; init; }
 
     public required ConfigLimits Limits { get; init; }
+
+    /// <summary>The host, for what a handler needs at request time (its <see cref="IModuleHost.Opaque"/> counters).</summary>
+    public required IModuleHost Host { get; init; }
 }

@@ -53,12 +53,14 @@ public sealed class MatrixDirectory : IMatrixDirectory, IDisposable
 {
     private readonly HttpClient _http;
     private readonly MatrixOptions _options;
-    private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = 200_000 });
+    private readonly MemoryCache _cache;
 
-    public MatrixDirectory(HttpClient http, MatrixOptions options)
+    /// <param name="time">Expires cached answers (tests pass a fake clock); the system clock when null.</param>
+    public MatrixDirectory(HttpClient http, MatrixOptions options, TimeProvider? time = null)
     {
         _http = http;
         _options = options;
+        _cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = 200_000, Clock = new TimeProviderClock(time ?? TimeProvider.System) });
     }
 
     public async ValueTask<string?> WhoAmIAsync(string accessToken, CancellationToken cancellationToken)
@@ -227,6 +229,12 @@ public sealed class MatrixDirectory : IMatrixDirectory, IDisposable
     }
 
     public void Dispose() => _cache.Dispose();
+
+    /// <summary>MemoryCache still takes its clock as an ISystemClock: this one reads the injected TimeProvider.</summary>
+    private sealed class TimeProviderClock(TimeProvider time) : Microsoft.Extensions.Internal.ISystemClock
+    {
+        public DateTimeOffset UtcNow => time.GetUtcNow();
+    }
 
     /// <summary>The parts of m.room.power_levels that decide who moderates (spec defaults when absent).</summary>
     internal sealed record PowerLevels(Dictionary<string, long> Users, long UsersDefault, long Kick, long Redact, long Ban)

@@ -9,6 +9,7 @@ using Gateway.Hosting;
 using Gateway.Policy.Context;
 using Gateway.Policy.Model;
 using Gateway.Policy.Rules;
+using Gateway.Protocols.Security;
 using Gateway.Reporting;
 using Gateway.Runtime;
 using Gateway.Telemetry;

@@ -1,5 +1,6 @@
-using Gateway.Protocols.Configuration;
 using Gateway.Configuration;
+using Gateway.Protocols.Configuration;
+using Secret = Gateway.Protocols.Configuration.Secret;
 
 namespace Gateway.Admin;
 
@@ -40,7 +41,7 @@ internal sealed record AdminSettings
         }
 
         var listen = t.String("listen", DefaultListen)!;
-        if (!Uri.TryCreate(listen, UriKind.Absolute, out var u) || u.Scheme is not ("http" or "https") || u.AbsolutePath != "/")
+        if (!ConfigUrls.IsListenUrl(listen))
         {
             t.Error("listen", $"\"{listen}\" is not a listen URL like \"{DefaultListen}\"");
         }
@@ -56,26 +57,28 @@ internal sealed record AdminSettings
         var enabled = t.Bool("enabled", configured);
         Secret? token = null;
         string? source = null;
-        if (!string.IsNullOrEmpty(tokenEnv) && !string.IsNullOrEmpty(tokenFile))
-        {
-            t.Error("token_file", "give token_env or token_file, not both");
-        }
-        else if (enabled && !configured)
+        if (enabled && !configured)
         {
             t.Error("enabled", "the admin API needs a bearer token: set token_env (an environment variable name) or token_file");
         }
-        else if (enabled && !string.IsNullOrEmpty(tokenEnv))
+        else if (enabled || (!string.IsNullOrEmpty(tokenEnv) && !string.IsNullOrEmpty(tokenFile)))
         {
-            source = "env:" + tokenEnv;
-            token = Check(t, "token_env", Environment.GetEnvironmentVariable(tokenEnv), $"environment variable {tokenEnv}");
-        }
-        else if (enabled && !string.IsNullOrEmpty(tokenFile))
-        {
-            var full = Path.GetFullPath(Path.Combine(baseDir, tokenFile));
-            source = "file:" + full;
-            if (ConfigLoader.ReadListedFile(t, "token_file", "token file", tokenFile, baseDir, included: null, maxFileBytes) is { } text)
+            // The shared reader picks the source (and refuses both); the admin token's own rules follow.
+            var files = new ConfigFileReader(baseDir, maxFileBytes);
+            switch (ConfigSecrets.ReadRaw(t, "token_env", "token_file", files, "token file", out var value))
             {
-                token = Check(t, "token_file", text, $"token file {full}");
+                case SecretOrigin.Environment:
+                    source = "env:" + tokenEnv;
+                    token = Check(t, "token_env", value, $"environment variable {tokenEnv}");
+                    break;
+                case SecretOrigin.File:
+                    var full = Path.GetFullPath(Path.Combine(baseDir, tokenFile!));
+                    source = "file:" + full;
+                    token = Check(t, "token_file", value, $"token file {full}");
+                    break;
+                case SecretOrigin.Unreadable:
+                    source = "file:" + Path.GetFullPath(Path.Combine(baseDir, tokenFile!));
+                    break;
             }
         }
 

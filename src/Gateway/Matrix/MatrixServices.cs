@@ -26,7 +26,7 @@ internal sealed class MatrixServices : IDisposable
 
     public MatrixAdapter CreateAdapter(BackendSettings backend, GatewayConfig config)
     {
-        var m = backend.Matrix ?? new MatrixBackendSettings();
+        var m = backend.Matrix ?? new Configuration.MatrixBackendSettings();
         var options = new MatrixOptions
         {
             Homeserver = m.Homeserver ?? new Uri(backend.Upstreams[0]),
@@ -85,10 +85,10 @@ internal sealed class FederationGate(IReadOnlyList<(Regex Room, ServerAcl Acl)> 
 
     public MatrixPolicyList Policy { get; } = policy;
 
-    public static FederationGate Build(MatrixBackendSettings? settings, MatrixPolicyList policy)
+    public static FederationGate Build(Configuration.MatrixBackendSettings? settings, MatrixPolicyList policy)
     {
         var rooms = new List<(Regex, ServerAcl)>();
-        foreach (var r in settings?.RoomAcls ?? Array.Empty<RoomAclSettings>())
+        foreach (var r in settings?.RoomAcls ?? Array.Empty<Configuration.RoomAclSettings>())
         {
             var roomAcl = ServerAcl.Create(r.Acl.Allow, r.Acl.Deny, r.Acl.AllowIpLiterals);
             rooms.Add((NameGlob.CompileAny(new[] { r.Room })!, policy.ServerBans.Count > 0 ? roomAcl.WithExtraDeny(policy.ServerBans) : roomAcl));

@@ -37,19 +37,7 @@ internal sealed record TelemetrySettings
             return new TelemetrySettings();
         }
 
-        Uri? endpoint = null;
-        var endpointText = t.String("endpoint");
-        if (!string.IsNullOrEmpty(endpointText))
-        {
-            if (Uri.TryCreate(endpointText, UriKind.Absolute, out var u) && u.Scheme is "http" or "https")
-            {
-                endpoint = u;
-            }
-            else
-            {
-                t.Error("endpoint", $"\"{endpointText}\" is not an http(s) URL like \"http://127.0.0.1:4318\"");
-            }
-        }
+        var endpoint = ConfigUrls.ReadHttp(t, "endpoint", example: "http://127.0.0.1:4318");
 
         string? protocol = null;
         if (t.Has("protocol"))

@@ -159,7 +159,7 @@ public sealed class FederationBanTests
     [InlineData("Bearer syt_token", "")]
     public void Origins_EveryReadingAnyParserCouldMake_AreAllReturned(string header, string expected)
     {
-        var origins = Gateway.Matrix.XMatrix.Origins(new Microsoft.Extensions.Primitives.StringValues(header));
+        var origins = Gateway.Protocols.Matrix.XMatrix.Origins(new Microsoft.Extensions.Primitives.StringValues(header));
         Assert.Equal(expected.Split('|', StringSplitOptions.RemoveEmptyEntries).Order(), origins.Order());
     }
 

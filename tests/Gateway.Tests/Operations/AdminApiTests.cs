@@ -6,6 +6,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gateway.Admin;
 using Gateway.Configuration;
+using Gateway.Protocols.Security;
+using Secret = Gateway.Protocols.Configuration.Secret;
 using Gateway.Runtime;
 using Gateway.Tests.EndToEnd;
 using Gateway.Tests.Infrastructure;

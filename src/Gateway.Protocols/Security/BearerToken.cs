@@ -1,16 +1,21 @@
 using System.Security.Cryptography;
 using System.Text;
-using Gateway.Configuration;
+using Gateway.Protocols.Configuration;
 
-namespace Gateway.Admin;
+namespace Gateway.Protocols.Security;
 
-/// <summary>Bearer-token check in constant time: both sides are hashed first, so neither content nor length leaks through timing.</summary>
-internal static class BearerToken
+/// <summary>
+/// The one bearer-token check, in constant time: both sides are hashed first, so neither content nor length leaks
+/// through timing. Used by the admin API and the Matrix antispam callbacks.
+/// </summary>
+public static class BearerToken
 {
     private const string Scheme = "Bearer ";
 
+    /// <summary>Whether <paramref name="authorization"/> is <c>Bearer &lt;token&gt;</c> (scheme case-insensitive, token trimmed) with the expected token.</summary>
     public static bool Matches(string? authorization, Secret expected)
     {
+        ArgumentNullException.ThrowIfNull(expected);
         if (authorization is null || !authorization.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase))
         {
             return false;

@@ -1,0 +1,260 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Gateway.Policy.Acl;
+using Gateway.Policy.Rules;
+using Gateway.Protocols.Abstractions;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Gateway.Protocols.Matrix;
+
+/// <summary>
+/// Step 3 of the data flow for Matrix backends, on every request of their routes. A request signed by a server the
+/// gateway bans outright — the host's one gateway-wide ACL ([server_acl] and the admin API's runtime entries) or a
+/// policy list's server ban — is refused with 403 M_FORBIDDEN whatever its path (event, hierarchy, query/profile,
+/// media, unstable endpoints: a banned server reads nothing). On the room endpoints the spec lists for
+/// m.room.server_acl (make_join, send_join, invite, make_leave, send_leave, make_knock, send_knock, state, state_ids,
+/// backfill, event_auth, get_missing_events, send) the per-room ACLs and the policy lists' room and user bans apply as
+/// well. Bodies are signed, so they are never changed: a request is accepted or refused whole. The origin is not
+/// verified here — the homeserver verifies the signature; a forged origin can only claim to be a server that will then
+/// fail that check. Built per backend and config version.
+/// </summary>
+internal sealed class FederationGate : IRequestGate
+{
+    private static readonly string[] MembershipPointers = { "/sender", "/state_key", "/event/sender", "/event/state_key" };
+
+    private readonly IReadOnlyList<(Regex Room, ServerAcl Acl)> _roomAcls;
+    private readonly MatrixPolicyList _policy;
+    private readonly ServerAcl? _policyServerBans;
+    private readonly long _maxBodyBytes;
+    private readonly FederationStats _stats;
+    private readonly ILogger _logger;
+
+    public FederationGate(IReadOnlyList<(Regex Room, ServerAcl Acl)> roomAcls, MatrixPolicyList policy, long maxBodyBytes, FederationStats stats,
+        ILogger logger)
+    {
+        _roomAcls = roomAcls;
+        _policy = policy;
+        // Policy-list server bans are gateway-wide: an ACL that allows everyone but them, checked beside the host's.
+        _policyServerBans = policy.ServerBans.Count > 0 ? ServerAcl.Create(new[] { "*" }, policy.ServerBans) : null;
+        _maxBodyBytes = maxBodyBytes;
+        _stats = stats;
+        _logger = logger;
+    }
+
+    public IReadOnlyList<(Regex Room, ServerAcl Acl)> RoomAcls => _roomAcls;
+
+    /// <summary>Per-room ACLs (with the policy lists' server bans added) and the policy lists of one backend.</summary>
+    public static FederationGate Build(MatrixBackendSettings? settings, MatrixPolicyList policy, long maxBodyBytes, FederationStats stats, ILogger logger)
+    {
+        var rooms = new List<(Regex, ServerAcl)>();
+        foreach (var r in settings?.RoomAcls ?? Array.Empty<RoomAclSettings>())
+        {
+            var roomAcl = r.Acl.Compile();
+            rooms.Add((NameGlob.CompileAny(new[] { r.Room })!, policy.ServerBans.Count > 0 ? roomAcl.WithExtraDeny(policy.ServerBans) : roomAcl));
+        }
+
+        return new FederationGate(rooms, policy, maxBodyBytes, stats, logger);
+    }
+
+    public ValueTask<GateRefusal?> CheckAsync(HttpContext context, IModuleHost host)
+    {
+        var request = context.Request;
+        var authorization = request.Headers.Authorization;
+        if (authorization.Count == 0)
+        {
+            return Allow; // no X-Matrix signature: not a federation request the gate can attribute
+        }
+
+        var origins = XMatrix.Origins(authorization);
+        if (origins.Count == 0)
+        {
+            return Allow; // unauthenticated: the homeserver answers 401 itself
+        }
+
+        var rawPath = request.Path.Value ?? string.Empty;
+        var gatewayAcl = host.GatewayAcl;
+        foreach (var origin in origins)
+        {
+            if (!gatewayAcl.IsAllowed(origin) || _policyServerBans?.IsAllowed(origin) == false)
+            {
+                _stats.CountAcl();
+                return Deny(host, origin, XMatrix.EndpointLabel(rawPath), "server_acl", "This server is banned by this gateway.");
+            }
+        }
+
+        var path = MatrixPath.Parse(request.Method, rawPath);
+        if (path.Kind != MatrixRequestKind.Federation)
+        {
+            return Allow;
+        }
+
+        if (path.RoomId is not null)
+        {
+            foreach (var (room, acl) in _roomAcls)
+            {
+                if (!room.IsMatch(path.RoomId))
+                {
+                    continue;
+                }
+
+                foreach (var origin in origins)
+                {
+                    if (!acl.IsAllowed(origin))
+                    {
+                        _stats.CountRoomAcl();
+                        return Deny(host, origin, path.FederationEndpoint!, "room_acl", "Server is banned from this room.");
+                    }
+                }
+            }
+
+            if (_policy.IsRoomBanned(path.RoomId))
+            {
+                _stats.CountPolicy();
+                return Deny(host, origins[^1], path.FederationEndpoint!, "policy_room", "This room is banned by this server's policy list.");
+            }
+        }
+
+        // Every federation request that gets this far carries signed content the gateway cannot inspect.
+        host.Opaque.Count(MatrixAdapter.ProtocolName, OpaqueKind.Signed, path.FederationEndpoint!);
+
+        if (path.IsMembershipRequest && _policy.UserBans.Count > 0)
+        {
+            if (_policy.IsUserBanned(path.UserId))
+            {
+                _stats.CountPolicy();
+                return Deny(host, origins[^1], path.FederationEndpoint!, "policy_user", "This user is banned by this server's policy list.");
+            }
+
+            if (path.UserId is null)
+            {
+                return CheckMembershipBodyAsync(context, host, path, origins[^1]);
+            }
+        }
+
+        return Allow;
+    }
+
+    private static ValueTask<GateRefusal?> Allow => ValueTask.FromResult<GateRefusal?>(null);
+
+    /// <summary>send_join, send_knock and invite carry the member event in the body: read it, never change it.</summary>
+    private async ValueTask<GateRefusal?> CheckMembershipBodyAsync(HttpContext context, IModuleHost host, MatrixPath path, string origin)
+    {
+        var bytes = await ReadBoundedAsync(context.Request, _maxBodyBytes, context.RequestAborted);
+        if (bytes is null)
+        {
+            return new GateRefusal(StatusCodes.Status413PayloadTooLarge,
+                "{\"errcode\":\"M_TOO_LARGE\",\"error\":\"The request body is too large.\"}"u8.ToArray());
+        }
+
+        if (MentionsBannedUser(bytes, _policy))
+        {
+            _stats.CountPolicy();
+            return await Deny(host, origin, path.FederationEndpoint!, "policy_user", "This user is banned by this server's policy list.");
+        }
+
+        // The body was read: hand the same bytes on (whole, so Content-Length is exact).
+        context.Request.Body = new MemoryStream(bytes, writable: false);
+        context.Request.ContentLength = bytes.Length;
+        context.Request.Headers.Remove("Transfer-Encoding");
+        return null;
+    }
+
+    /// <summary>The whole body, or null when it is longer than <paramref name="limit"/> bytes.</summary>
+    private static async Task<byte[]?> ReadBoundedAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(request.ContentLength ?? 16 * 1024, limit) + 1);
+        var count = 0;
+        try
+        {
+            while (true)
+            {
+                if (count == buffer.Length)
+                {
+                    var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, limit + 1));
+                    Buffer.BlockCopy(buffer, 0, bigger, 0, count);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = bigger;
+                }
+
+                var read = await request.Body.ReadAsync(buffer.AsMemory(count), cancellationToken);
+                if (read == 0)
+                {
+                    return buffer.AsSpan(0, count).ToArray();
+                }
+
+                count += read;
+                if (count > limit)
+                {
+                    return null;
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static bool MentionsBannedUser(byte[] json, MatrixPolicyList policy)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 64 });
+            foreach (var pointer in MembershipPointers)
+            {
+                var e = doc.RootElement;
+                var ok = true;
+                foreach (var segment in pointer.Split('/', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty(segment, out e))
+                    {
+                        ok = false;
+                        break;
+                    }
+                }
+
+                if (ok && e.ValueKind == JsonValueKind.String && policy.IsUserBanned(e.GetString()))
+                {
+                    return true;
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Not our call: the homeserver refuses malformed federation bodies itself.
+        }
+
+        return false;
+    }
+
+    private ValueTask<GateRefusal?> Deny(IModuleHost host, string origin, string endpoint, string reason, string message)
+    {
+        MatrixLog.FederationDenied(_logger, origin, endpoint, reason);
+        host.CountRefusal(MatrixAdapter.ProtocolName, reason);
+        var body = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new { errcode = "M_FORBIDDEN", error = message }));
+        return ValueTask.FromResult<GateRefusal?>(new GateRefusal(StatusCodes.Status403Forbidden, body));
+    }
+}
+
+/// <summary>Federation requests refused, by reason (a small fixed set).</summary>
+internal sealed class FederationStats
+{
+    private long _acl;
+    private long _roomAcl;
+    private long _policy;
+
+    public long AclDenied => Interlocked.Read(ref _acl);
+
+    public long RoomAclDenied => Interlocked.Read(ref _roomAcl);
+
+    public long PolicyDenied => Interlocked.Read(ref _policy);
+
+    public void CountAcl() => Interlocked.Increment(ref _acl);
+
+    public void CountRoomAcl() => Interlocked.Increment(ref _roomAcl);
+
+    public void CountPolicy() => Interlocked.Increment(ref _policy);
+}

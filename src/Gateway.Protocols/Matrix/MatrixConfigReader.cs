@@ -1,0 +1,130 @@
+using System.Globalization;
+using Gateway.Policy.Rules;
+using Gateway.Protocols.Abstractions;
+using Gateway.Protocols.Configuration;
+
+namespace Gateway.Protocols.Matrix;
+
+/// <summary>
+/// Reads the Matrix parts of gateway.toml: the top-level <c>[matrix]</c> table (policy lists, <c>[matrix.antispam]</c>)
+/// and a backend's <c>[backends.matrix]</c>. Errors name the key path and position, as the host's reader does.
+/// </summary>
+internal static class MatrixConfigReader
+{
+    public static readonly string[] AntispamCallbacks =
+        { "check_event_for_spam", "user_may_invite", "user_may_join_room", "should_drop_federated_event" };
+
+    public static MatrixSettings ReadGlobal(ModuleConfigContext context, TomlTableReader? t)
+    {
+        if (t is null)
+        {
+            return MatrixSettings.Default;
+        }
+
+        var files = t.StringList("policy_lists");
+        var contents = new List<(string, string)>();
+        foreach (var f in files)
+        {
+            if (context.Files.ReadText(t, "policy_lists", f, "policy list") is { } text)
+            {
+                contents.Add((f, text));
+            }
+        }
+
+        var errors = new List<string>();
+        var list = MatrixPolicyList.Parse(contents, errors);
+        foreach (var e in errors)
+        {
+            t.Error("policy_lists", e);
+        }
+
+        var antispam = new AntispamSettings();
+        var a = t.Table("antispam");
+        if (a is not null)
+        {
+            var enabled = a.Bool("enabled", false);
+            var token = ConfigSecrets.Read(a, "token_env", "token_file", context.Files, required: enabled,
+                what: "the bearer token Synapse's synapse-http-antispam module sends");
+            var failOpen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var cb in a.StringList("fail_open"))
+            {
+                if (Array.IndexOf(AntispamCallbacks, cb) < 0)
+                {
+                    a.Error("fail_open", $"unknown callback \"{cb}\"; known: {string.Join(", ", AntispamCallbacks)}");
+                }
+
+                failOpen.Add(cb);
+            }
+
+            antispam = new AntispamSettings { Enabled = enabled, Token = token, RefuseCensored = a.Bool("refuse_censored", false), FailOpen = failOpen };
+            a.Finish();
+        }
+
+        t.Finish();
+        return new MatrixSettings { PolicyListFiles = files, PolicyList = list, Antispam = antispam };
+    }
+
+    public static MatrixBackendSettings ReadBackend(TomlTableReader? t)
+    {
+        if (t is null)
+        {
+            return MatrixBackendSettings.Default;
+        }
+
+        var d = MatrixBackendSettings.Default;
+        var homeserver = ConfigUrls.ReadHttp(t, "homeserver");
+        var level = t.Raw("moderator_level") switch
+        {
+            null => "kick",
+            long n => n.ToString(CultureInfo.InvariantCulture),
+            string s when s is "kick" or "redact" or "ban" => s,
+            var other => InvalidLevel(t, "moderator_level", $"must be \"kick\", \"redact\", \"ban\" or a power level number, found {TomlTableReader.Describe(other)}"),
+        };
+        var acls = new List<RoomAclSettings>();
+        foreach (var a in t.TableArray("room_acls"))
+        {
+            var room = a.String("room", required: true) ?? "";
+            if (room.Length > 0 && !NameGlob.TryValidate(room, out var gerr))
+            {
+                a.Error("room", gerr!);
+            }
+
+            var acl = ServerAclConfig.Read(a);
+            a.Finish();
+            acls.Add(new RoomAclSettings(room, acl));
+        }
+
+        var result = new MatrixBackendSettings
+        {
+            Homeserver = homeserver,
+            ModeratorLevel = level,
+            TokenCacheSeconds = (int)t.Integer("token_cache_seconds", d.TokenCacheSeconds, 0, 86400),
+            RoomCacheSeconds = (int)t.Integer("room_cache_seconds", d.RoomCacheSeconds, 0, 86400),
+            PublicRooms = Globs(t, "public_rooms"),
+            RejectEncryptedInPublicRooms = t.Bool("reject_encrypted_in_public_rooms", false),
+            RoomAcls = acls,
+        };
+        t.Finish();
+        return result;
+    }
+
+    private static string InvalidLevel(TomlTableReader t, string key, string message)
+    {
+        t.Error(key, message);
+        return "kick";
+    }
+
+    private static IReadOnlyList<string> Globs(TomlTableReader t, string key)
+    {
+        var globs = t.StringList(key);
+        foreach (var g in globs)
+        {
+            if (!NameGlob.TryValidate(g, out var error))
+            {
+                t.Error(key, error!);
+            }
+        }
+
+        return globs;
+    }
+}

@@ -1,0 +1,80 @@
+using System.Collections.Concurrent;
+using Gateway.Protocols.Abstractions;
+using Microsoft.AspNetCore.Routing;
+using RouteHandler = Gateway.Protocols.Abstractions.RouteHandler;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Gateway.Protocols.Matrix;
+
+/// <summary>
+/// The Matrix module's live side in one gateway, shared by every config version: one directory (with its caches) per
+/// backend and homeserver, the HTTP client the directories use, and the federation counters. Each route of a Matrix
+/// backend gets the federation gate (inspected or not) and, when inspected, the client-server adapter.
+/// </summary>
+internal sealed class MatrixRuntime : IModuleRuntime
+{
+    private readonly ConcurrentDictionary<(string Backend, Uri Homeserver, int Tokens, int Rooms, string Level), MatrixDirectory> _directories = new();
+    private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+    {
+        Timeout = TimeSpan.FromSeconds(10),
+    };
+
+    private readonly TimeProvider _time;
+    private readonly ILogger _gateLogger;
+    private readonly ILogger _antispamLogger;
+
+    public MatrixRuntime(IServiceProvider services)
+    {
+        _time = services.GetService<TimeProvider>() ?? TimeProvider.System;
+        var loggers = services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
+        _gateLogger = loggers.CreateLogger("Gateway.Matrix.FederationGate");
+        _antispamLogger = loggers.CreateLogger("Gateway.Matrix.Antispam");
+    }
+
+    public FederationStats Federation { get; } = new();
+
+    public RouteHandler BuildRoute(RouteBuildContext context)
+    {
+        var backend = context.BackendSettings as MatrixBackendSettings ?? MatrixBackendSettings.Default;
+        var global = context.GlobalSettings as MatrixSettings ?? MatrixSettings.Default;
+        var gate = FederationGate.Build(backend, global.PolicyList, context.Limits.MaxBodyBytes, Federation, _gateLogger);
+        return new RouteHandler
+        {
+            Http = context.Inspect ? CreateAdapter(context, backend, global) : null,
+            Gates = new IRequestGate[] { gate },
+        };
+    }
+
+    public void MapEndpoints(IEndpointRouteBuilder endpoints, IModuleHost host) => AntispamEndpoints.Map(endpoints, host, _antispamLogger);
+
+    private MatrixAdapter CreateAdapter(RouteBuildContext context, MatrixBackendSettings m, MatrixSettings global)
+    {
+        var options = new MatrixOptions
+        {
+            Homeserver = m.Homeserver ?? new Uri(context.Upstreams[0]),
+            ModeratorLevel = m.ModeratorLevel,
+            TokenCacheTime = TimeSpan.FromSeconds(m.TokenCacheSeconds),
+            RoomCacheTime = TimeSpan.FromSeconds(m.RoomCacheSeconds),
+            PublicRooms = m.PublicRooms,
+            RejectEncryptedInPublicRooms = m.RejectEncryptedInPublicRooms,
+            MaxJsonDepth = context.Limits.MaxJsonDepth,
+        };
+        // One directory per backend and lookup settings, kept across reloads so the caches survive them.
+        var directory = _directories.GetOrAdd(
+            (context.Backend, options.Homeserver, m.TokenCacheSeconds, m.RoomCacheSeconds, m.ModeratorLevel),
+            _ => new MatrixDirectory(_http, options, _time));
+        return new MatrixAdapter(options, directory, global.PolicyList, context.Host.Opaque);
+    }
+
+    public void Dispose()
+    {
+        foreach (var d in _directories.Values)
+        {
+            d.Dispose();
+        }
+
+        _http.Dispose();
+    }
+}

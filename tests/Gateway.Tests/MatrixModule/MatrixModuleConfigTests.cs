@@ -1,0 +1,153 @@
+using ConfigFileReader = Gateway.Configuration.ConfigFileReader;
+using Gateway.Protocols.Abstractions;
+using Gateway.Protocols.Configuration;
+using Gateway.Protocols.Matrix;
+using Tomlyn;
+using Tomlyn.Model;
+using Tomlyn.Serialization;
+
+namespace Gateway.Tests.MatrixModule;
+
+/// <summary>The Matrix module reads [matrix] and [backends.matrix] itself, with file:line:column: key.path errors.</summary>
+public sealed class MatrixModuleConfigTests : IDisposable
+{
+    private const string Backend = "[[backends]]\nname = \"m\"\nprotocol = \"matrix\"\nupstreams = [\"http://127.0.0.1:1\"]\n";
+
+    private readonly string _dir = Directory.CreateTempSubdirectory("gateway-mxcfg-").FullName;
+    private readonly Protocols.Matrix.MatrixModule _module = new();
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private (object? Settings, List<string> Errors) ReadGlobal(string toml)
+    {
+        var (root, ctx) = Parse(toml);
+        var settings = _module.ReadGlobal(Context(), new Dictionary<string, TomlTableReader?> { ["matrix"] = root.Table("matrix") });
+        return (settings, ctx.Errors.Select(e => e.ToString()).ToList());
+    }
+
+    private (MatrixBackendSettings Settings, List<string> Errors) ReadBackend(string toml)
+    {
+        var (root, ctx) = Parse(toml);
+        var backend = root.TableArray("backends")[0];
+        var draft = new BackendDraft("m", "matrix", new[] { "http://127.0.0.1:1" });
+        var settings = (MatrixBackendSettings)_module.ReadBackend(Context(), draft, backend.Table("matrix"))!;
+        return (settings, ctx.Errors.Select(e => e.ToString()).ToList());
+    }
+
+    private ModuleConfigContext Context() => new(_dir, new ConfigLimits(), new ConfigFileReader(_dir, 1 << 20));
+
+    private static (TomlTableReader Root, TomlReadContext Context) Parse(string toml)
+    {
+        var metadata = new TomlMetadataStore();
+        var table = TomlSerializer.Deserialize<TomlTable>(toml, new TomlSerializerOptions { MetadataStore = metadata, SourceName = "gateway.toml" })!;
+        var ctx = new TomlReadContext("gateway.toml", metadata);
+        return (new TomlTableReader(table, "", ctx, (1, 1)), ctx);
+    }
+
+    [Theory]
+    [InlineData(Backend + "[backends.matrix]\nhomeserver = \"ftp://x\"\n", "gateway.toml:6:1: backends[0].matrix.homeserver: \"ftp://x\" is not an http(s) URL")]
+    [InlineData(Backend + "[backends.matrix]\nmoderator_level = \"boss\"\n",
+        "gateway.toml:6:1: backends[0].matrix.moderator_level: must be \"kick\", \"redact\", \"ban\" or a power level number, found the string \"boss\"")]
+    [InlineData(Backend + "[backends.matrix]\ntoken_cache_seconds = 100000\n", "gateway.toml:6:1: backends[0].matrix.token_cache_seconds: ")]
+    [InlineData(Backend + "[backends.matrix]\npublic_rooms = \"!a:x\"\n", "gateway.toml:6:1: backends[0].matrix.public_rooms: expected an array of strings, found the string")]
+    [InlineData(Backend + "[backends.matrix]\nbogus = 1\n", "gateway.toml:6:1: backends[0].matrix.bogus: unknown key")]
+    [InlineData(Backend + "[[backends.matrix.room_acls]]\nallow = [\"*\"]\n", "backends[0].matrix.room_acls[0].room: ")]
+    [InlineData(Backend + "[[backends.matrix.room_acls]]\nroom = \"!r:x\"\ndeny = [\"\"]\n", "gateway.toml:7:1: backends[0].matrix.room_acls[0].deny: server name glob is empty")]
+    public void ReadBackend_BadTable_NamesKeyAndPosition(string toml, string expected)
+    {
+        var (_, errors) = ReadBackend(toml);
+        Assert.Contains(errors, e => e.Contains(expected, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ReadBackend_FullTable_ReadsEveryKey()
+    {
+        var (settings, errors) = ReadBackend(Backend + """
+            [backends.matrix]
+            homeserver = "http://hs.test:8008"
+            moderator_level = 75
+            token_cache_seconds = 5
+            room_cache_seconds = 6
+            public_rooms = ["!pub:*"]
+            reject_encrypted_in_public_rooms = true
+              [[backends.matrix.room_acls]]
+              room = "!r:hs.test"
+              deny = ["evil.test"]
+              allow_ip_literals = false
+            """);
+        Assert.Empty(errors);
+        Assert.Equal(new Uri("http://hs.test:8008"), settings.Homeserver);
+        Assert.Equal("75", settings.ModeratorLevel);
+        Assert.Equal((5, 6), (settings.TokenCacheSeconds, settings.RoomCacheSeconds));
+        Assert.Equal(new[] { "!pub:*" }, settings.PublicRooms);
+        Assert.True(settings.RejectEncryptedInPublicRooms);
+        var acl = Assert.Single(settings.RoomAcls);
+        Assert.Equal("!r:hs.test", acl.Room);
+        Assert.False(acl.Acl.Compile().IsAllowed("evil.test"));
+        Assert.False(acl.Acl.AllowIpLiterals);
+    }
+
+    [Fact]
+    public void ReadBackend_Absent_Defaults()
+    {
+        var (settings, errors) = ReadBackend(Backend);
+        Assert.Empty(errors);
+        Assert.Same(MatrixBackendSettings.Default, settings);
+        Assert.True(_module.InspectsByDefault);
+        Assert.Equal(new RouteDefaults("/", Inspect: true), Assert.Single(_module.DefaultRoutes(settings)));
+    }
+
+    [Theory]
+    [InlineData("[matrix]\npolicy_lists = [\"nope.json\"]\n", "gateway.toml:2:1: matrix.policy_lists: policy list \"nope.json\" does not exist")]
+    [InlineData("[matrix]\npolicy_lists = \"p.json\"\n", "gateway.toml:2:1: matrix.policy_lists: expected an array of strings, found the string")]
+    [InlineData("[matrix.antispam]\nfail_open = [\"user_may_fly\"]\n",
+        "gateway.toml:2:1: matrix.antispam.fail_open: unknown callback \"user_may_fly\"; known: check_event_for_spam, user_may_invite, user_may_join_room, should_drop_federated_event")]
+    [InlineData("[matrix.antispam]\nenabled = true\n",
+        "matrix.antispam: set token_env (an environment variable name) or token_file: the bearer token Synapse's synapse-http-antispam module sends")]
+    [InlineData("[matrix.antispam]\nenabled = true\ntoken_env = \"GATEWAY_TEST_MXMOD_UNSET\"\n",
+        "gateway.toml:3:1: matrix.antispam.token_env: environment variable GATEWAY_TEST_MXMOD_UNSET is not set (it holds the bearer token")]
+    [InlineData("[matrix.antispam]\nenabled = true\ntoken_env = \"X\"\ntoken_file = \"t\"\n", "gateway.toml:4:1: matrix.antispam.token_file: give token_env or token_file, not both")]
+    [InlineData("[matrix.antispam]\nenabled = true\ntoken_file = \"missing\"\n", "gateway.toml:3:1: matrix.antispam.token_file: secret file \"missing\" does not exist")]
+    [InlineData("[matrix.antispam]\nbogus = 1\n", "gateway.toml:2:1: matrix.antispam.bogus: unknown key")]
+    public void ReadGlobal_BadTable_NamesKeyAndPosition(string toml, string expected)
+    {
+        var (_, errors) = ReadGlobal(toml);
+        Assert.Contains(errors, e => e.Contains(expected, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ReadGlobal_PolicyListsAndAntispam_Read()
+    {
+        File.WriteAllText(Path.Combine(_dir, "bans.json"), """
+            [{"type":"m.policy.rule.user","content":{"entity":"@bad:*","recommendation":"m.ban"}},
+             {"type":"m.policy.rule.server","content":{"entity":"evil.test","recommendation":"m.ban"}}]
+            """);
+        File.WriteAllText(Path.Combine(_dir, "antispam.token"), "tok-123\n");
+        var (settings, errors) = ReadGlobal("""
+            [matrix]
+            policy_lists = ["bans.json"]
+              [matrix.antispam]
+              enabled = true
+              token_file = "antispam.token"
+              refuse_censored = true
+              fail_open = ["user_may_join_room"]
+            """);
+        Assert.Empty(errors);
+        var matrix = Assert.IsType<MatrixSettings>(settings);
+        Assert.True(matrix.PolicyList.IsUserBanned("@bad:x.test"));
+        Assert.Equal(new[] { "evil.test" }, matrix.PolicyList.ServerBans);
+        Assert.True(matrix.Antispam.Enabled);
+        Assert.True(matrix.Antispam.RefuseCensored);
+        Assert.Equal("tok-123"u8.ToArray(), matrix.Antispam.Token!.Value);
+        Assert.Contains("user_may_join_room", matrix.Antispam.FailOpen);
+    }
+
+    [Fact]
+    public void ReadGlobal_Absent_Defaults()
+    {
+        var (settings, errors) = ReadGlobal("");
+        Assert.Empty(errors);
+        Assert.Same(MatrixSettings.Default, settings);
+        Assert.Equal(new[] { "matrix" }, _module.GlobalTables);
+    }
+}
