@@ -1,5 +1,6 @@
 using Gateway.Protocols.Abstractions;
 using Gateway.Protocols.Json;
+using Gateway.Protocols.Matrix;
 
 namespace Gateway.Protocols;
 
@@ -29,6 +30,7 @@ public sealed class ProtocolModules
     public static ProtocolModules BuiltIn { get; } = new(new IProtocolModule[]
     {
         new JsonModule(),
+        new MatrixModule(),
     });
 
     public IReadOnlyList<IProtocolModule> All { get; }

@@ -1,3 +1,4 @@
+using Gateway.Protocols.Abstractions;
 using System.Globalization;
 using System.Reflection;
 using System.Text;

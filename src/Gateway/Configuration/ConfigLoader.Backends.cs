@@ -10,7 +10,7 @@ internal static partial class ConfigLoader
     {
         var result = new List<BackendSettings>();
         var names = new HashSet<string>(StringComparer.Ordinal);
-        var known = session.Modules.Names.Concat(LegacyProtocols).Append(NoProtocol).ToArray();
+        var known = session.Modules.Names.Append(NoProtocol).ToArray();
         foreach (var t in tables)
         {
             var name = t.String("name", required: true) ?? "";
@@ -42,8 +42,7 @@ internal static partial class ConfigLoader
             var module = session.Modules.Find(protocol);
             var draft = new BackendDraft(name, protocol, upstreams);
             object? backendSettings = null;
-            MatrixBackendSettings? matrix = null;
-            foreach (var other in session.Modules.Names.Concat(LegacyProtocols))
+            foreach (var other in session.Modules.Names)
             {
                 // A backend may carry the table named after its own protocol ([backends.matrix]); another's is a mistake.
                 if (other == protocol)
@@ -62,10 +61,6 @@ internal static partial class ConfigLoader
             {
                 backendSettings = module.ReadBackend(session.ModuleContext, draft, t.Table(module.Name));
             }
-            else if (protocol == "matrix")
-            {
-                matrix = ReadMatrixBackend(t.Table("matrix"));
-            }
 
             var routes = new List<RouteSettings>();
             foreach (var r in t.TableArray("routes"))
@@ -75,8 +70,7 @@ internal static partial class ConfigLoader
 
             if (routes.Count == 0)
             {
-                var defaults = module?.DefaultRoutes(backendSettings)
-                    ?? new[] { new RouteDefaults("/", Inspect: protocol == "matrix") };
+                var defaults = module?.DefaultRoutes(backendSettings) ?? new[] { new RouteDefaults("/", Inspect: false) };
                 foreach (var d in defaults)
                 {
                     routes.Add(new RouteSettings
@@ -96,7 +90,6 @@ internal static partial class ConfigLoader
                 Upstreams = upstreams,
                 Routes = routes,
                 Module = backendSettings,
-                Matrix = matrix,
             });
         }
 

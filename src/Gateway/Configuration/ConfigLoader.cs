@@ -33,9 +33,6 @@ internal static partial class ConfigLoader
     /// <summary>The protocol of a backend no module inspects: bytes pass untouched.</summary>
     public const string NoProtocol = "none";
 
-    // Protocols still read by the host until their module lands (issue 10 moves Matrix into its module).
-    private static readonly string[] LegacyProtocols = { "matrix" };
-
     public static ConfigLoadResult LoadFile(string path, ProtocolModules? modules = null)
     {
         if (!ConfigFile.TryReadText(Path.GetFullPath(path), ConfigFile.DefaultMaxBytes, out var text, out var error))
@@ -118,7 +115,6 @@ internal static partial class ConfigLoader
         var context = ReadContext(reader.Table("context"));
         var reports = ReadReports(reader.Table("reports"), baseDir, limits);
         var audit = ReadAudit(reader.Table("audit"), baseDir);
-        var matrix = ReadMatrix(reader.Table("matrix"), baseDir, included, limits);
         var moduleSettings = new Dictionary<string, object?>(StringComparer.Ordinal);
         foreach (var module in modules.All)
         {
@@ -177,7 +173,6 @@ internal static partial class ConfigLoader
             Context = context,
             Reports = reports,
             Audit = audit,
-            Matrix = matrix,
             IncludedFiles = included,
             Modules = modules,
             ModuleSettings = moduleSettings,

@@ -8,23 +8,21 @@ namespace Gateway.Configuration;
 /// One read of gateway.toml as the section readers share it: where relative paths start, the files read (watched
 /// for reload), the limits, and the protocol modules with the context they read their own sections in.
 /// </summary>
-internal sealed class ConfigSession : IConfigFileReader
+internal sealed class ConfigSession
 {
-    private readonly List<string> _included;
-
     public ConfigSession(TomlReadContext context, string baseDirectory, List<string> included, LimitSettings limits, ProtocolModules modules)
     {
         Context = context;
         BaseDirectory = baseDirectory;
-        _included = included;
         Limits = limits;
         Modules = modules;
+        Files = new ConfigFileReader(baseDirectory, limits.MaxListFileBytes, included);
         ModuleContext = new ModuleConfigContext(baseDirectory, new ConfigLimits
         {
             MaxBodyBytes = limits.MaxBodyBytes,
             MaxJsonDepth = limits.MaxJsonDepth,
             MaxFrameBytes = (int)Math.Min(limits.MaxFrameBytes, int.MaxValue),
-        }, this);
+        }, Files);
     }
 
     public TomlReadContext Context { get; }
@@ -37,6 +35,6 @@ internal sealed class ConfigSession : IConfigFileReader
 
     public ModuleConfigContext ModuleContext { get; }
 
-    public string? ReadText(TomlTableReader table, string key, string path) =>
-        ConfigLoader.ReadListedFile(table, key, "file", path, BaseDirectory, _included, Limits.MaxListFileBytes);
+    /// <summary>Reads the files the config names (bounded, regular files only) and records them for the watcher.</summary>
+    public ConfigFileReader Files { get; }
 }

@@ -31,8 +31,6 @@ internal sealed record GatewayConfig
 
     public AuditSettings Audit { get; init; } = new();
 
-    public MatrixSettings Matrix { get; init; } = new();
-
     /// <summary>Word-list and IP-list files the config reads: a change to any of them reloads.</summary>
     public IReadOnlyList<string> IncludedFiles { get; init; } = Array.Empty<string>();
 
@@ -97,56 +95,8 @@ internal sealed record BackendSettings
 
     public IReadOnlyList<RouteSettings> Routes { get; init; } = Array.Empty<RouteSettings>();
 
-    /// <summary>Set for protocol = "matrix".</summary>
-    public MatrixBackendSettings? Matrix { get; init; }
-
     /// <summary>What the backend's protocol module read from its table (<c>[backends.&lt;protocol&gt;]</c>), if anything.</summary>
     public object? Module { get; init; }
-}
-
-/// <summary>[backends.matrix]: how the Matrix adapter learns about senders and rooms, and per-room server ACLs.</summary>
-internal sealed record MatrixBackendSettings
-{
-    /// <summary>Client API base for whoami / joined_members / power levels; null = the backend's first upstream.</summary>
-    public Uri? Homeserver { get; init; }
-
-    public string ModeratorLevel { get; init; } = "kick";
-
-    public int TokenCacheSeconds { get; init; } = 60;
-
-    public int RoomCacheSeconds { get; init; } = 60;
-
-    public IReadOnlyList<string> PublicRooms { get; init; } = Array.Empty<string>();
-
-    public bool RejectEncryptedInPublicRooms { get; init; }
-
-    public IReadOnlyList<RoomAclSettings> RoomAcls { get; init; } = Array.Empty<RoomAclSettings>();
-}
-
-internal sealed record RoomAclSettings(string Room, ServerAclSettings Acl);
-
-/// <summary>[matrix]: policy lists and the synapse-http-antispam decision API.</summary>
-internal sealed record MatrixSettings
-{
-    public IReadOnlyList<string> PolicyListFiles { get; init; } = Array.Empty<string>();
-
-    public Gateway.Protocols.Matrix.MatrixPolicyList PolicyList { get; init; } = Gateway.Protocols.Matrix.MatrixPolicyList.Empty;
-
-    public AntispamSettings Antispam { get; init; } = new();
-}
-
-internal sealed record AntispamSettings
-{
-    public bool Enabled { get; init; }
-
-    /// <summary>The bearer token Synapse's module sends (its `authorization` setting).</summary>
-    public Secret? Token { get; init; }
-
-    /// <summary>Refuse federated events that a censor filter matches (they cannot be rewritten).</summary>
-    public bool RefuseCensored { get; init; }
-
-    /// <summary>Callbacks that answer "allow" when the gateway itself fails; the others answer an error (fail closed).</summary>
-    public IReadOnlySet<string> FailOpen { get; init; } = new HashSet<string>(StringComparer.Ordinal);
 }
 
 internal sealed record RouteSettings

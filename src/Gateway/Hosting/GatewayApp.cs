@@ -1,7 +1,8 @@
 using Gateway.Protocols.Configuration;
 using Gateway.Admin;
 using Gateway.Configuration;
-using Gateway.Matrix;
+using Gateway.Inspection;
+using Gateway.Protocols.Abstractions;
 using Gateway.Middleware;
 using Gateway.Policy.Context;
 using Gateway.Reporting;
@@ -17,12 +18,13 @@ namespace Gateway.Hosting;
 /// <summary>Builds the gateway's web application from a validated config. Program.cs and tests both use this.</summary>
 internal static class GatewayApp
 {
-    public static WebApplication Build(GatewayConfig config, Action<WebApplicationBuilder>? configure = null)
+    public static WebApplication Build(GatewayConfig config, Action<WebApplicationBuilder>? configure = null, TimeProvider? time = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = Array.Empty<string>() });
-        var time = TimeProvider.System;
-        var matrix = new MatrixServices();
-        var initial = RuntimeSnapshot.Build(config, version: 1, time.GetUtcNow(), matrix);
+        time ??= TimeProvider.System;
+        // Routes and clusters first (YARP needs them before the app is built); the route handlers come from the
+        // module runtimes, which need the built service provider, and replace this snapshot before the app starts.
+        var initial = RuntimeSnapshot.Build(config, version: 1, time.GetUtcNow());
         var state = new GatewayState(initial);
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -33,8 +35,15 @@ internal static class GatewayApp
         });
         builder.AddGatewayLogging();
 
-        builder.Services.AddSingleton(matrix);
         builder.Services.AddSingleton(time);
+        builder.Services.AddSingleton(new OpaqueTraffic());
+        builder.Services.AddSingleton<IModuleHost, ModuleHost>();
+        builder.Services.AddSingleton(sp => new ModuleRuntimes(config.Modules, sp, sp.GetRequiredService<IModuleHost>()));
+        foreach (var module in config.Modules.All)
+        {
+            module.AddServices(builder.Services);
+        }
+
         // YARP's session affinity asks for data protection; keep its keys in memory, never on disk.
         builder.Services.AddSingleton<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(
             new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider());
@@ -50,8 +59,10 @@ internal static class GatewayApp
 
         var app = builder.Build();
         var telemetry = app.Services.GetRequiredService<Telemetry.GatewayTelemetry>();
-        matrix.Opaque.Counted += (protocol, kind, _) =>
-            telemetry.CountOpaque(protocol, kind == "signed" ? Telemetry.OpaqueKind.Signed : Telemetry.OpaqueKind.Encrypted);
+        app.Services.GetRequiredService<OpaqueTraffic>().Observed += (protocol, kind, _) => telemetry.CountOpaque(protocol, kind);
+        var runtimes = app.Services.GetRequiredService<ModuleRuntimes>();
+        state.Swap(RuntimeSnapshot.Build(config, version: 1, time.GetUtcNow(), runtimes));
+        app.Lifetime.ApplicationStopped.Register(runtimes.Dispose);
         app.UseMiddleware<ClientIpMiddleware>();
         app.MapGet("/_gateway/health", (ReportQueue queue, ConversationStore store) => Results.Json(new
         {
@@ -61,10 +72,15 @@ internal static class GatewayApp
         }));
         // DM context lives in RAM only: wiped when the process stops.
         app.Lifetime.ApplicationStopped.Register(() => app.Services.GetRequiredService<ConversationStore>().Clear());
-        AntispamEndpoints.Map(app);
+        var host = app.Services.GetRequiredService<IModuleHost>();
+        foreach (var runtime in runtimes.All)
+        {
+            runtime.MapEndpoints(app, host);
+        }
+
         app.MapReverseProxy(pipeline =>
         {
-            pipeline.UseMiddleware<FederationGateMiddleware>();
+            pipeline.UseMiddleware<GateMiddleware>();
             pipeline.UseMiddleware<ClientFaultMiddleware>();
             pipeline.UseMiddleware<FrameRelayMiddleware>();
             pipeline.UseMiddleware<InspectionMiddleware>();
@@ -116,7 +132,7 @@ internal static class GatewayApp
 /// load that does not finish within <see cref="Timeout"/> (a file that blocks despite ConfigFile's checks, a hung
 /// mount) is abandoned and reported, and the next reload runs; an abandoned load can never swap (issue 9, defect 7).
 /// </summary>
-internal sealed class ConfigReloader(GatewayState state, InMemoryConfigProvider proxyConfig, MatrixServices matrix, TimeProvider time,
+internal sealed class ConfigReloader(GatewayState state, InMemoryConfigProvider proxyConfig, ModuleRuntimes modules, TimeProvider time,
     ILogger<ConfigReloader> logger)
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
@@ -184,7 +200,7 @@ internal sealed class ConfigReloader(GatewayState state, InMemoryConfigProvider 
             RuntimeSnapshot next;
             try
             {
-                next = RuntimeSnapshot.Build(result.Config!, current.Version + 1, time.GetUtcNow(), matrix);
+                next = RuntimeSnapshot.Build(result.Config!, current.Version + 1, time.GetUtcNow(), modules);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {

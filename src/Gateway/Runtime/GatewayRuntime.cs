@@ -1,5 +1,4 @@
 using Gateway.Configuration;
-using Gateway.Matrix;
 using Gateway.Policy.Acl;
 using Gateway.Policy.Net;
 using Gateway.Policy.Rules;
@@ -15,7 +14,7 @@ namespace Gateway.Runtime;
 /// censor verdict becomes when its protocol cannot rewrite.
 /// </summary>
 internal sealed record RouteBinding(string RouteId, string Backend, IProtocolAdapter? Adapter, OnError OnError,
-    string Protocol = "none", FederationGate? Federation = null, IFrameSessionFactory? Frames = null)
+    string Protocol = "none", IFrameSessionFactory? Frames = null)
 {
     public IReadOnlyList<IRequestGate> Gates { get; init; } = Array.Empty<IRequestGate>();
 
@@ -60,8 +59,9 @@ internal sealed class RuntimeSnapshot
     /// <summary>The admin API's runtime IP blocks and ACL entries merged into <see cref="IpBlocks"/> and <see cref="Acl"/>.</summary>
     public Admin.AdminOverlay Overlay { get; init; } = Admin.AdminOverlay.Empty;
 
-    public static RuntimeSnapshot Build(GatewayConfig config, long version, DateTimeOffset now, MatrixServices? matrix = null,
-        ModuleRuntimes? modules = null)
+    /// <param name="modules">The module runtimes that build route handlers; null builds routes and clusters only
+    /// (every route passthrough), for the first snapshot before the runtimes exist.</param>
+    public static RuntimeSnapshot Build(GatewayConfig config, long version, DateTimeOffset now, ModuleRuntimes? modules = null)
     {
         var policy = PolicyCompiler.Compile(config.Filters, config.Limits.Policy);
         var limits = new ConfigLimits
@@ -89,7 +89,6 @@ internal sealed class RuntimeSnapshot
             }
 
             var clusterId = "backend-" + backend.Name;
-            var federation = backend.Protocol == "matrix" ? FederationGate.Build(backend.Matrix, config.Matrix.PolicyList) : null;
             clusters.Add(new ClusterConfig
             {
                 ClusterId = clusterId,
@@ -101,7 +100,8 @@ internal sealed class RuntimeSnapshot
             {
                 var r = backend.Routes[ri];
                 var routeId = $"{backend.Name}#{ri}";
-                var handler = modules?.Get(backend.Protocol)?.BuildRoute(new RouteBuildContext
+                var runtime = modules?.Get(backend.Protocol);
+                var handler = runtime is null || modules is null ? Protocols.Abstractions.RouteHandler.Passthrough : runtime.BuildRoute(new RouteBuildContext
                 {
                     RouteId = routeId,
                     Backend = backend.Name,
@@ -113,15 +113,10 @@ internal sealed class RuntimeSnapshot
                     RouteSettings = r.Module,
                     GlobalSettings = config.ModuleSettings.GetValueOrDefault(backend.Protocol),
                     Limits = limits,
-                }) ?? Protocols.Abstractions.RouteHandler.Passthrough;
-                var adapter = handler.Http;
-                if (adapter is null && r.Inspect && backend.Protocol == "matrix" && matrix is not null)
-                {
-                    adapter = matrix.CreateAdapter(backend, config);
-                }
-
+                    Host = modules.Host,
+                });
                 // WebSocket upgrades on a frames route are relayed through a session; its other requests keep the HTTP adapter.
-                bindings[routeId] = new RouteBinding(routeId, backend.Name, adapter, r.OnError, backend.Protocol, federation, handler.Frames)
+                bindings[routeId] = new RouteBinding(routeId, backend.Name, handler.Http, r.OnError, backend.Protocol, handler.Frames)
                 {
                     Gates = handler.Gates,
                     Capabilities = handler.Capabilities,
@@ -159,13 +154,12 @@ internal sealed class RuntimeSnapshot
         };
     }
 
-    /// <summary>[server_acl] plus the policy lists' server bans: a gateway-wide ban, whatever its source.</summary>
-    private static ServerAcl ConfigServerAcl(GatewayConfig config)
-    {
-        var acl = config.ServerAcl is { } a ? ServerAcl.Create(a.Allow, a.Deny, a.AllowIpLiterals) : ServerAcl.AllowAll;
-        var bans = config.Matrix.PolicyList.ServerBans;
-        return bans.Count > 0 ? acl.WithExtraDenyOrCreate(bans) : acl;
-    }
+    /// <summary>
+    /// [server_acl]: the gateway-wide ban list the admin API's runtime entries are merged into. Protocol modules add
+    /// their own sources (Matrix policy lists) in their gates.
+    /// </summary>
+    private static ServerAcl ConfigServerAcl(GatewayConfig config) =>
+        config.ServerAcl is { } a ? ServerAcl.Create(a.Allow, a.Deny, a.AllowIpLiterals) : ServerAcl.AllowAll;
 }
 
 /// <summary>The live snapshot. Requests read <see cref="Current"/> once; reloads swap it atomically.</summary>

@@ -11,13 +11,17 @@ internal sealed class ModuleRuntimes : IDisposable
 {
     private readonly Dictionary<string, IModuleRuntime> _runtimes = new(StringComparer.Ordinal);
 
-    public ModuleRuntimes(ProtocolModules modules, IServiceProvider services)
+    public ModuleRuntimes(ProtocolModules modules, IServiceProvider services, IModuleHost host)
     {
+        Host = host;
         foreach (var module in modules.All)
         {
             _runtimes[module.Name] = module.CreateRuntime(services);
         }
     }
+
+    /// <summary>What the runtimes' handlers reach the live config, policy and counters through.</summary>
+    public IModuleHost Host { get; }
 
     public IReadOnlyCollection<IModuleRuntime> All => _runtimes.Values;
 

@@ -2,23 +2,11 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Gateway.Policy.Context;
 using Gateway.Policy.Rules;
+using Gateway.Protocols.Abstractions;
 using Gateway.Reporting;
 using Gateway.Runtime;
 
 namespace Gateway.Telemetry;
-
-/// <summary>What kind of traffic the gateway could not read (it is counted, never guessed at).</summary>
-internal enum OpaqueKind
-{
-    /// <summary>End-to-end encrypted events (Matrix m.room.encrypted, encrypted inbox messages).</summary>
-    Encrypted = 0,
-
-    /// <summary>Signed federation bodies: accept or reject only, never rewritten.</summary>
-    Signed = 1,
-
-    /// <summary>SOGS onion requests.</summary>
-    Onion = 2,
-}
 
 /// <summary>Why a client's request failed on the client's side (issue 9, defect 11): the bounded reason tag.</summary>
 internal enum ClientFault

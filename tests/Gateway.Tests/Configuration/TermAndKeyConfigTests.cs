@@ -49,7 +49,7 @@ public sealed class TermAndKeyConfigTests
     {
         var result = ConfigLoader.Load(Route + line, Path.Combine(Path.GetTempPath(), "gateway.toml"));
         Assert.True(result.Ok, string.Join("\n", result.Errors));
-        Assert.Equal(expected, result.Config!.Backends[0].Routes[0].Json!.Keys);
+        Assert.Equal(expected, ((JsonRouteOptions)result.Config!.Backends[0].Routes[0].Module!).Http.Keys);
     }
 
     [Fact]

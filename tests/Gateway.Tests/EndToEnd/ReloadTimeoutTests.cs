@@ -37,7 +37,7 @@ public sealed class ReloadTimeoutTests
         Assert.Contains(gw.Logs.Lines, l => l.Contains("[1004] Config reload abandoned", StringComparison.Ordinal));
 
         // The next reload is not held behind the stuck one, and the stuck one can never swap when it ends.
-        reloader.Loader = ConfigLoader.LoadFile;
+        reloader.Loader = path => ConfigLoader.LoadFile(path);
         reloader.Timeout = ConfigReloader.DefaultTimeout;
         Assert.True((await Task.Run(() => reloader.Reload(gw.ConfigPath))).Ok);
         Assert.Equal(2, state.Current.Version);

@@ -1,9 +1,11 @@
+using Gateway.Runtime;
+using Gateway.Protocols.Matrix;
+using Gateway.Protocols.Abstractions;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Gateway.Matrix;
 using Gateway.Tests.Infrastructure;
 using Gateway.Tests.Matrix;
 using Xunit.Abstractions;
@@ -324,7 +326,7 @@ public sealed class MatrixEndToEndTests(ITestOutputHelper output)
         var response = await gw.Client.SendAsync(Put(SendPath(room, "m.room.encrypted"), alice.AccessToken, payload));
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
         Assert.Contains("M_FORBIDDEN", await response.Content.ReadAsStringAsync());
-        var opaque = gw.Service<MatrixServices>().Opaque;
+        var opaque = gw.Service<OpaqueTraffic>();
         Assert.Equal(1, opaque.Get("matrix", "encrypted", "public"));
     }
 
@@ -436,7 +438,7 @@ public sealed class MatrixEndToEndTests(ITestOutputHelper output)
         // (path and query, percent-encoding included) exactly as signed.
         var good = Assert.Single(hs.FederationRequests, r => r.Origin == "good.test");
         Assert.Equal(FederationAuth.Valid, good.Auth);
-        Assert.True(gw.Service<MatrixServices>().Federation.AclDenied >= 2);
+        Assert.True(((MatrixRuntime)gw.Service<ModuleRuntimes>().Get("matrix")!).Federation.AclDenied >= 2);
     }
 
     [Fact]

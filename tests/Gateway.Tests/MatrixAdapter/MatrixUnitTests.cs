@@ -1,4 +1,3 @@
-using Gateway.Matrix;
 using Gateway.Policy.Model;
 using Gateway.Policy.Rules;
 using Gateway.Protocols.Matrix;

@@ -1,3 +1,4 @@
+using Gateway.Protocols.Abstractions;
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text;

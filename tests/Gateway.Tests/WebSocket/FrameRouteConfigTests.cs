@@ -1,3 +1,5 @@
+using Gateway.Protocols.Json;
+using Gateway.Protocols.Abstractions;
 using Gateway.Configuration;
 
 namespace Gateway.Tests.WebSocket;
@@ -43,9 +45,10 @@ public sealed class FrameRouteConfigTests
             """);
         Assert.True(result.Ok, string.Join("\n", result.Errors));
         var route = result.Config!.Backends[0].Routes[0];
-        Assert.Equal("websocket", route.Transport);
-        Assert.Equal(2, route.JsonFrames!.Match.Count);
-        Assert.Equal(("msg", (string?)null, "{\"t\":\"no\"}"), (route.JsonFrames.NoticeKey, route.JsonFrames.DropFrame, route.JsonFrames.RejectFrame));
+        Assert.Equal(Transport.WebSocket, route.Transport);
+        var frames = ((JsonRouteOptions)route.Module!).Frames!;
+        Assert.Equal(2, frames.Match.Count);
+        Assert.Equal(("msg", (string?)null, "{\"t\":\"no\"}"), (frames.NoticeKey, frames.DropFrame, frames.RejectFrame));
         Assert.Equal(1024 * 1024, result.Config.Limits.MaxFrameBytes);
     }
 
