@@ -1,4 +1,5 @@
 using System.Net;
+using Gateway.Configuration;
 using Gateway.Policy.Model;
 using Gateway.Policy.Rules;
 using Gateway.Reporting;
@@ -28,6 +29,11 @@ internal sealed class MessageEvaluator(ReportingPipeline reporting, GatewayTelem
         {
             var started = telemetry.EvaluationStarting();
             var v = snapshot.Policy.Evaluate(messages[i]);
+            if (v.Action == VerdictAction.Censor && !binding.Capabilities.CanRewrite)
+            {
+                v = Fallback(v, binding.CensorFallback);
+            }
+
             telemetry.Evaluated(protocol, binding.RouteId, v, started, span);
             verdicts[i] = v;
             if (v.Action != VerdictAction.Forward)
@@ -38,4 +44,19 @@ internal sealed class MessageEvaluator(ReportingPipeline reporting, GatewayTelem
             reporting.OnVerdict(messages[i], v, binding, clientIp);
         }
     }
+
+    /// <summary>
+    /// A censor verdict on a route whose protocol cannot rewrite (signed bodies): the route's censor_fallback decides,
+    /// and no rewritten text is carried, so no transport can forward it.
+    /// </summary>
+    internal static Verdict Fallback(Verdict censor, CensorFallback fallback) => censor with
+    {
+        Action = fallback switch
+        {
+            CensorFallback.Drop => VerdictAction.Drop,
+            CensorFallback.Forward => VerdictAction.Forward,
+            _ => VerdictAction.Reject,
+        },
+        Rewritten = null,
+    };
 }

@@ -1,6 +1,8 @@
+using System.Runtime.InteropServices;
 using System.Buffers;
 using System.Text;
 using Gateway.Configuration;
+using Gateway.Inspection;
 using Gateway.Policy.Rules;
 using Gateway.Protocols.Abstractions;
 using Gateway.Reporting;
@@ -14,7 +16,8 @@ namespace Gateway.Middleware;
 /// and either answer the client or forward the original or rewritten body. Routes without an adapter return
 /// <c>next(context)</c> synchronously: bytes, headers and streaming stay untouched.
 /// </summary>
-internal sealed class InspectionMiddleware(RequestDelegate next, GatewayState state, ReportingPipeline reporting, Telemetry.GatewayTelemetry telemetry, ILogger<InspectionMiddleware> logger)
+internal sealed class InspectionMiddleware(RequestDelegate next, GatewayState state, ReportingPipeline reporting, MessageEvaluator evaluator,
+    Telemetry.GatewayTelemetry telemetry, ILogger<InspectionMiddleware> logger)
 {
     public const string NoticeHeader = "X-Gateway-Notice";
 
@@ -78,7 +81,7 @@ internal sealed class InspectionMiddleware(RequestDelegate next, GatewayState st
                     Log.BadBody(logger, binding.RouteId, error.Code);
                     if (binding.OnError == OnError.Forward)
                     {
-                        await ForwardAsync(context, body.ToArray());
+                        await ForwardAsync(context, body);
                         return;
                     }
 
@@ -89,7 +92,7 @@ internal sealed class InspectionMiddleware(RequestDelegate next, GatewayState st
                 if (parsed.UserReport is { } userReport)
                 {
                     reporting.OnUserReport(userReport, binding, context.Features.Get<ClientIpFeature>()?.Address);
-                    await ForwardAsync(context, body.ToArray());
+                    await ForwardAsync(context, body);
                     return;
                 }
 
@@ -100,7 +103,7 @@ internal sealed class InspectionMiddleware(RequestDelegate next, GatewayState st
                 Log.InspectionFailed(logger, binding.RouteId, ex.GetType().Name, binding.OnError.ToString());
                 if (binding.OnError == OnError.Forward)
                 {
-                    await ForwardAsync(context, body.ToArray());
+                    await ForwardAsync(context, body);
                     return;
                 }
 
@@ -118,7 +121,7 @@ internal sealed class InspectionMiddleware(RequestDelegate next, GatewayState st
                     await ForwardAsync(context, outcome.Body!);
                     return;
                 default:
-                    await ForwardAsync(context, body.ToArray());
+                    await ForwardAsync(context, body);
                     return;
             }
         }
@@ -134,20 +137,10 @@ internal sealed class InspectionMiddleware(RequestDelegate next, GatewayState st
         var messages = parsed.Messages;
         var clientIp = context.Features.Get<ClientIpFeature>()?.Address;
         var verdicts = messages.Count <= 1 ? new Verdict[1] : new Verdict[messages.Count];
-        using var span = telemetry.StartEvaluate(adapter.Protocol, binding.RouteId, messages.Count);
+        evaluator.Evaluate(snapshot, binding, adapter.Protocol, messages, clientIp, verdicts);
         for (var i = 0; i < messages.Count; i++)
         {
-            var started = telemetry.EvaluationStarting();
-            var v = snapshot.Policy.Evaluate(messages[i]);
-            telemetry.Evaluated(adapter.Protocol, binding.RouteId, v, started, span);
-            verdicts[i] = v;
-            if (v.Action != VerdictAction.Forward)
-            {
-                Log.Verdict(logger, v.Action.ToString().ToLowerInvariant(), v.DecidingFilter, binding.RouteId, adapter.Protocol, messages[i].IsDirect);
-            }
-
-            reporting.OnVerdict(messages[i], v, binding, clientIp);
-
+            var v = verdicts[i];
             if (v.Notice is not null && v.Action is VerdictAction.Forward or VerdictAction.Censor)
             {
                 // The notice rides on the backend's answer; header values must be ASCII-safe.
@@ -163,11 +156,16 @@ internal sealed class InspectionMiddleware(RequestDelegate next, GatewayState st
         return adapter.Apply(context, parsed, verdicts.AsSpan(0, messages.Count), body);
     }
 
-    /// <summary>Hands YARP a body it can send: fixed length, no chunked framing left from the client.</summary>
-    private Task ForwardAsync(HttpContext context, byte[] body)
+    /// <summary>
+    /// Hands YARP a body it can send: fixed length, no chunked framing left from the client. The unchanged body is the
+    /// pooled buffer itself, not a copy: it stays rented until this call (and so the forward) has finished.
+    /// </summary>
+    private Task ForwardAsync(HttpContext context, ReadOnlyMemory<byte> body)
     {
         var request = context.Request;
-        request.Body = new MemoryStream(body, writable: false);
+        request.Body = MemoryMarshal.TryGetArray(body, out var segment)
+            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+            : new MemoryStream(body.ToArray(), writable: false);
         request.ContentLength = body.Length;
         request.Headers.Remove("Transfer-Encoding");
         return next(context);

@@ -35,8 +35,9 @@ internal sealed class GatewayHost : IAsyncDisposable
     /// <param name="watch">Run the config file watcher; off by default so tests that reload explicitly don't race it.</param>
     /// <param name="configure">Extra builder settings after the test's logging (Kestrel limits, for example).</param>
     /// <param name="listen">The listener to bind instead of http://127.0.0.1:0 (https://127.0.0.1:0 for TLS tests).</param>
+    /// <param name="modules">The protocol modules to read the config with (built-in ones by default).</param>
     public static async Task<GatewayHost> StartAsync(string toml, IDictionary<string, string>? extraFiles = null, bool watch = false,
-        Action<WebApplicationBuilder>? configure = null, string listen = "http://127.0.0.1:0")
+        Action<WebApplicationBuilder>? configure = null, string listen = "http://127.0.0.1:0", Gateway.Protocols.ProtocolModules? modules = null)
     {
         var dir = Path.Combine(Path.GetTempPath(), "gateway-test-" + Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(dir);
@@ -49,7 +50,7 @@ internal sealed class GatewayHost : IAsyncDisposable
 
         var configPath = Path.Combine(dir, "gateway.toml");
         await File.WriteAllTextAsync(configPath, toml);
-        var result = ConfigLoader.LoadFile(configPath);
+        var result = ConfigLoader.LoadFile(configPath, modules);
         Assert.True(result.Ok, string.Join("\n", result.Errors));
         var config = result.Config! with { Server = result.Config!.Server with { Listen = new[] { listen }, WatchConfig = watch } };
         var logs = new CapturingLoggerProvider();
