@@ -3,9 +3,8 @@ using System.Reflection;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Gateway.Cli;
+using Gateway.Presentation;
 using Gateway.Configuration;
-using Gateway.Hosting;
 using Gateway.Policy.Context;
 using Gateway.Policy.Model;
 using Gateway.Policy.Rules;
@@ -142,7 +141,7 @@ internal static class AdminEndpoints
         });
     }
 
-    private static IResult Reload(GatewayState state, ConfigReloader reloader, ILoggerFactory loggers)
+    private static IResult Reload(GatewayState state, IConfigReloader reloader, ILoggerFactory loggers)
     {
         var result = reloader.Reload(state.Current.Config.SourcePath);
         var logger = loggers.CreateLogger("Gateway.Admin");
@@ -209,7 +208,7 @@ internal static class AdminEndpoints
             Fields = new[] { new MessageField(field.Value, text) },
         };
         var verdict = snapshot.Policy.Evaluate(message);
-        var json = GatewayCli.VerdictJson(message, verdict, field.Value);
+        var json = VerdictPresenter.ToJson(message, verdict, field.Value);
         json["config_version"] = snapshot.Version;
         return Json(json);
     }

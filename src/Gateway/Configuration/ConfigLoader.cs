@@ -112,8 +112,8 @@ internal static class ConfigLoader
         var reports = ReadReports(reader.Table("reports"), baseDir, limits);
         var audit = ReadAudit(reader.Table("audit"), baseDir);
         var matrix = ReadMatrix(reader.Table("matrix"), baseDir, included, limits);
-        var telemetry = Telemetry.TelemetrySettings.Read(reader.Table("telemetry"));
-        var admin = Admin.AdminSettings.Read(reader, baseDir, limits.MaxListFileBytes);
+        var telemetry = TelemetrySettings.Read(reader.Table("telemetry"));
+        var admin = AdminSettings.Read(reader, baseDir, limits.MaxListFileBytes);
         if (admin.Enabled && admin.Listen.StartsWith("https:", StringComparison.OrdinalIgnoreCase) && server.Tls is null)
         {
             reader.Table("admin")?.Error("listen", "an https:// admin listener uses the [server.tls] certificate: set server.tls.certificate and server.tls.key");

@@ -34,9 +34,9 @@ internal sealed record GatewayConfig
     /// <summary>Word-list and IP-list files the config reads: a change to any of them reloads.</summary>
     public IReadOnlyList<string> IncludedFiles { get; init; } = Array.Empty<string>();
 
-    public Telemetry.TelemetrySettings Telemetry { get; init; } = new();
+    public TelemetrySettings Telemetry { get; init; } = new();
 
-    public Admin.AdminSettings Admin { get; init; } = new();
+    public AdminSettings Admin { get; init; } = new();
 
     /// <summary>What `validate` warns about (legal, probably unintended): logged at start and on every reload.</summary>
     public IReadOnlyList<ConfigError> Warnings { get; init; } = Array.Empty<ConfigError>();

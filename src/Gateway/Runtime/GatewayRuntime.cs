@@ -50,7 +50,7 @@ internal sealed class RuntimeSnapshot
     public required IReadOnlyList<ClusterConfig> ProxyClusters { get; init; }
 
     /// <summary>The admin API's runtime IP blocks and ACL entries merged into <see cref="IpBlocks"/> and <see cref="Acl"/>.</summary>
-    public Admin.AdminOverlay Overlay { get; init; } = Admin.AdminOverlay.Empty;
+    public AdminOverlay Overlay { get; init; } = AdminOverlay.Empty;
 
     public static RuntimeSnapshot Build(GatewayConfig config, long version, DateTimeOffset now, MatrixServices? matrix = null)
     {
@@ -139,7 +139,7 @@ internal sealed class GatewayState
 {
     private readonly Lock _swap = new();
     private RuntimeSnapshot _current;
-    private Admin.AdminOverlay _overlay = Admin.AdminOverlay.Empty;
+    private AdminOverlay _overlay = AdminOverlay.Empty;
 
     public GatewayState(RuntimeSnapshot initial) => _current = initial;
 
@@ -157,7 +157,7 @@ internal sealed class GatewayState
     }
 
     /// <summary>Merges a changed admin overlay into the live snapshot (same config, same version).</summary>
-    public void SetOverlay(Admin.AdminOverlay overlay)
+    public void SetOverlay(AdminOverlay overlay)
     {
         lock (_swap)
         {

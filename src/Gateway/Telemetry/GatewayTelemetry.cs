@@ -2,8 +2,6 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Gateway.Policy.Context;
 using Gateway.Policy.Rules;
-using Gateway.Reporting;
-using Gateway.Runtime;
 
 namespace Gateway.Telemetry;
 
@@ -104,7 +102,7 @@ internal sealed class GatewayTelemetry : IDisposable
     private long _aclDenialTotal;
     private long _ipDenialTotal;
 
-    public GatewayTelemetry(GatewayState state, ReportQueue queue, ConversationStore store, TimeProvider time)
+    public GatewayTelemetry(IConfigReadings config, IReportReadings reports, ConversationStore store, TimeProvider time)
     {
         StartedAt = time.GetUtcNow();
         var version = typeof(GatewayTelemetry).Assembly.GetName().Version?.ToString() ?? "0";
@@ -121,24 +119,23 @@ internal sealed class GatewayTelemetry : IDisposable
         _clientFaults = Meter.CreateCounter<long>(ClientFaults, "{request}",
             "Requests that failed on the client's side: malformed body framing, a body too slow, a client gone mid-request.");
 
-        var stats = queue.Stats;
         Meter.CreateObservableCounter(Reports, () => new[]
         {
-            new Measurement<long>(stats.Enqueued, new KeyValuePair<string, object?>(OutcomeTag, "enqueued")),
-            new Measurement<long>(stats.Sent, new KeyValuePair<string, object?>(OutcomeTag, "sent")),
-            new Measurement<long>(stats.Retried, new KeyValuePair<string, object?>(OutcomeTag, "retried")),
-            new Measurement<long>(stats.Dropped, new KeyValuePair<string, object?>(OutcomeTag, "dropped")),
-            new Measurement<long>(stats.Rejected, new KeyValuePair<string, object?>(OutcomeTag, "rejected")),
+            new Measurement<long>(reports.Enqueued, new KeyValuePair<string, object?>(OutcomeTag, "enqueued")),
+            new Measurement<long>(reports.Sent, new KeyValuePair<string, object?>(OutcomeTag, "sent")),
+            new Measurement<long>(reports.Retried, new KeyValuePair<string, object?>(OutcomeTag, "retried")),
+            new Measurement<long>(reports.Dropped, new KeyValuePair<string, object?>(OutcomeTag, "dropped")),
+            new Measurement<long>(reports.Rejected, new KeyValuePair<string, object?>(OutcomeTag, "rejected")),
         }, "{report}", "Webhook reports by outcome.");
-        Meter.CreateObservableUpDownCounter(ReportQueueDepth, () => (long)queue.Count, "{report}", "Reports waiting for the webhook.");
+        Meter.CreateObservableUpDownCounter(ReportQueueDepth, () => (long)reports.Waiting, "{report}", "Reports waiting for the webhook.");
         Meter.CreateObservableUpDownCounter(ContextConversations, () => store.Conversations, "{conversation}", "Conversations with a context buffer (RAM only).");
         Meter.CreateObservableUpDownCounter(ContextSize, () => store.Bytes, "By", "Bytes held by all context buffers.");
         Meter.CreateObservableCounter(ConfigReloads, () => new[]
         {
-            new Measurement<long>(state.Current.Version - 1, new KeyValuePair<string, object?>(ResultTag, "success")),
-            new Measurement<long>(state.ReloadFailures, new KeyValuePair<string, object?>(ResultTag, "failure")),
+            new Measurement<long>(config.Version - 1, new KeyValuePair<string, object?>(ResultTag, "success")),
+            new Measurement<long>(config.ReloadFailures, new KeyValuePair<string, object?>(ResultTag, "failure")),
         }, "{reload}", "Config reloads, swapped in or refused.");
-        Meter.CreateObservableGauge(ConfigVersion, () => state.Current.Version, "{version}", "The config version serving now (1 at start, +1 per reload).");
+        Meter.CreateObservableGauge(ConfigVersion, () => config.Version, "{version}", "The config version serving now (1 at start, +1 per reload).");
     }
 
     public ActivitySource ActivitySource { get; }

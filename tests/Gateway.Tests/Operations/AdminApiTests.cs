@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gateway.Admin;
 using Gateway.Configuration;
+using Gateway.Reporting;
 using Gateway.Runtime;
 using Gateway.Tests.EndToEnd;
 using Gateway.Tests.Infrastructure;

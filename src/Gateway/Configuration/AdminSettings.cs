@@ -1,7 +1,6 @@
 using Gateway.Protocols.Configuration;
-using Gateway.Configuration;
 
-namespace Gateway.Admin;
+namespace Gateway.Configuration;
 
 /// <summary>
 /// The [admin] table: the admin API and console on their own listener. On when a token source is configured
