@@ -92,6 +92,7 @@ internal sealed class GatewayTelemetry : IDisposable
     private readonly Counter<long> _aclDenials;
     private readonly Counter<long> _ipDenials;
     private readonly Counter<long> _clientFaults;
+    private readonly TimeProvider _time;
     private readonly BoundedTagValues _routes = new(MaxTagValues);
     private readonly BoundedTagValues _filters = new(MaxTagValues);
 
@@ -104,6 +105,7 @@ internal sealed class GatewayTelemetry : IDisposable
 
     public GatewayTelemetry(IConfigReadings config, IReportReadings reports, ConversationStore store, TimeProvider time)
     {
+        _time = time;
         StartedAt = time.GetUtcNow();
         var version = typeof(GatewayTelemetry).Assembly.GetName().Version?.ToString() ?? "0";
         ActivitySource = new ActivitySource(SourceName, version);
@@ -199,7 +201,7 @@ internal sealed class GatewayTelemetry : IDisposable
     }
 
     /// <summary>Call before evaluating; 0 when the duration histogram has no listener (no clock read).</summary>
-    public long EvaluationStarting() => _evaluationDuration.Enabled ? Stopwatch.GetTimestamp() : 0;
+    public long EvaluationStarting() => _evaluationDuration.Enabled ? _time.GetTimestamp() : 0;
 
     /// <summary>One message evaluated: counts it, its verdict and (when measured) how long it took.</summary>
     public void Evaluated(string protocol, string route, Verdict verdict, long startTimestamp, Activity? span = null)
@@ -221,7 +223,7 @@ internal sealed class GatewayTelemetry : IDisposable
 
         if (startTimestamp != 0)
         {
-            _evaluationDuration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, new KeyValuePair<string, object?>(ProtocolTag, protocol));
+            _evaluationDuration.Record(_time.GetElapsedTime(startTimestamp).TotalSeconds, new KeyValuePair<string, object?>(ProtocolTag, protocol));
         }
 
         if (span is { IsAllDataRequested: true } && verdict.Action != VerdictAction.Forward)
