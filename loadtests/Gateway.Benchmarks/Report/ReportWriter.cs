@@ -77,7 +77,7 @@ internal static class ReportWriter
         // HTTP goals.
         var notes = new List<string>
         {
-            "Memory: the working set of 100k conversation buffers is not measured: that store is being built in another branch.",
+            "Memory: the conversation context store is measured on its own by loadtests/ContextMemory (see loadtests/README.md), not in this run.",
             "Vectorscan scans UTF-8 bytes prepared in advance and reports matches only (no normalisation, word boundaries or censoring).",
             "The .NET baselines do not normalise (no folding, leetspeak or spaced-letter joining): less work than the gateway does.",
         };

@@ -1,3 +1,5 @@
+// Over 400 lines (slightly) on purpose: building the DFA and scanning with it share one table layout (state x
+// character class); keeping both here keeps that layout in one place.
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 

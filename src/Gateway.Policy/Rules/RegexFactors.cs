@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: a small reader of .NET regex syntax (the private Parser) and the factor algebra over
+// what it reads. They change together whenever a construct is modelled, and nothing else may use the parser.
 namespace Gateway.Policy.Rules;
 
 /// <summary>

@@ -1,3 +1,5 @@
+// Over 400 lines (slightly) on purpose: one forward-pass Utf8JsonReader state machine (pointer path tracking, value
+// capture, whole-document validation) whose states only make sense read together.
 using System.Buffers;
 using System.Text.Json;
 using System.Text.Unicode;

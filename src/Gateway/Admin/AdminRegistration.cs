@@ -1,4 +1,5 @@
 using Gateway.Configuration;
+using Gateway.Reporting;
 
 namespace Gateway.Admin;
 

@@ -1,4 +1,4 @@
-using Gateway.Hosting;
+using Gateway.Transports;
 using Gateway.Policy.Context;
 using Gateway.Reporting;
 using Gateway.Runtime;
@@ -40,7 +40,7 @@ internal sealed class AdminServer(IServiceProvider services, GatewayState state,
         builder.Services.AddSingleton(loggerFactory);
         builder.Services.AddSingleton<IHostLifetime, NoSignalLifetime>();
         builder.Services.AddSingleton(state);
-        builder.Services.AddSingleton(services.GetRequiredService<ConfigReloader>());
+        builder.Services.AddSingleton(services.GetRequiredService<IConfigReloader>());
         builder.Services.AddSingleton(services.GetRequiredService<ReportQueue>());
         builder.Services.AddSingleton(services.GetRequiredService<ConversationStore>());
         builder.Services.AddSingleton(services.GetRequiredService<GatewayTelemetry>());

@@ -1,3 +1,4 @@
+using Gateway.Configuration;
 using Gateway.Policy.Acl;
 using Gateway.Policy.Net;
 using Gateway.Runtime;

@@ -4,6 +4,7 @@ using Gateway.Configuration;
 using Gateway.Hosting;
 using Gateway.Policy.Model;
 using Gateway.Policy.Rules;
+using Gateway.Presentation;
 
 namespace Gateway.Cli;
 
@@ -18,7 +19,7 @@ internal static class GatewayCli
         usage:
           gateway [serve] [--config FILE]
           gateway validate [--config FILE]
-          gateway check [--config FILE] [--direct] [--sender ID] [--room ID] [--field NAME] TEXT
+          gateway check [--config FILE] [--direct] [--moderator] [--sender ID] [--room ID] [--field NAME] TEXT
           gateway --help | --version
 
         FILE defaults to ./gateway.toml. NAME is body (default), title, link or display_name.
@@ -160,54 +161,9 @@ internal static class GatewayCli
             Fields = new[] { new MessageField(options.Field, options.Text) },
         };
         var verdict = policy.Evaluate(message);
-        await stdout.WriteLineAsync(VerdictJson(message, verdict, options.Field).ToJsonString(new JsonSerializerOptions { WriteIndented = false }));
+        await stdout.WriteLineAsync(VerdictPresenter.ToJson(message, verdict, options.Field).ToJsonString(new JsonSerializerOptions { WriteIndented = false }));
         return 0;
     }
-
-    /// <summary>The verdict as the `check` command and the admin console show it.</summary>
-    public static JsonObject VerdictJson(ChatMessage message, Verdict verdict, FieldKind field)
-    {
-        var rules = new JsonArray();
-        foreach (var r in verdict.Rules)
-        {
-            rules.Add(r);
-        }
-
-        var matches = new JsonArray();
-        foreach (var m in verdict.Matches)
-        {
-            matches.Add(new JsonObject
-            {
-                ["filter"] = m.Filter,
-                ["term"] = m.Term,
-                ["field"] = FieldName(m.Field),
-                ["start"] = m.Start,
-                ["end"] = m.End,
-                ["dry_run"] = m.DryRun,
-            });
-        }
-
-        var original = message.Fields.Count > 0 ? message.Fields[0].Text : "";
-        return new JsonObject
-        {
-            ["action"] = verdict.Action.ToString().ToLowerInvariant(),
-            ["text"] = verdict.DeliveredText(message, field),
-            ["rules"] = rules,
-            ["report"] = verdict.Report,
-            ["notice"] = verdict.Notice,
-            ["deciding_filter"] = verdict.DecidingFilter,
-            ["normalized"] = PolicySnapshot.Normalize(original),
-            ["matches"] = matches,
-        };
-    }
-
-    public static string FieldName(FieldKind kind) => kind switch
-    {
-        FieldKind.Body => "body",
-        FieldKind.Title => "title",
-        FieldKind.Link => "link",
-        _ => "display_name",
-    };
 
     private static async Task WriteErrorsAsync(ConfigLoadResult result, TextWriter stderr)
     {

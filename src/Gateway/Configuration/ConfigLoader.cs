@@ -131,8 +131,8 @@ internal static partial class ConfigLoader
             }
         }
 
-        var telemetry = Telemetry.TelemetrySettings.Read(reader.Table("telemetry"));
-        var admin = Admin.AdminSettings.Read(reader, baseDir, limits.MaxListFileBytes);
+        var telemetry = TelemetrySettings.Read(reader.Table("telemetry"));
+        var admin = AdminSettings.Read(reader, baseDir, limits.MaxListFileBytes);
         if (admin.Enabled && admin.Listen.StartsWith("https:", StringComparison.OrdinalIgnoreCase) && server.Tls is null)
         {
             reader.Table("admin")?.Error("listen", "an https:// admin listener uses the [server.tls] certificate: set server.tls.certificate and server.tls.key");

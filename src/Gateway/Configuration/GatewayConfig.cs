@@ -40,9 +40,9 @@ internal sealed record GatewayConfig
     /// <summary>Each module's global settings (what it read from its top-level tables), by module name.</summary>
     public IReadOnlyDictionary<string, object?> ModuleSettings { get; init; } = new Dictionary<string, object?>();
 
-    public Telemetry.TelemetrySettings Telemetry { get; init; } = new();
+    public TelemetrySettings Telemetry { get; init; } = new();
 
-    public Admin.AdminSettings Admin { get; init; } = new();
+    public AdminSettings Admin { get; init; } = new();
 
     /// <summary>What `validate` warns about (legal, probably unintended): logged at start and on every reload.</summary>
     public IReadOnlyList<ConfigError> Warnings { get; init; } = Array.Empty<ConfigError>();
@@ -144,14 +144,6 @@ internal sealed record ContextSettings
 
     /// <summary>Keep buffers for public rooms too (direct conversations always have one).</summary>
     public bool PublicRooms { get; init; }
-}
-
-/// <summary>A secret that never prints itself: records would otherwise put it in ToString().</summary>
-internal sealed class Secret(byte[] value)
-{
-    public byte[] Value { get; } = value;
-
-    public override string ToString() => "***";
 }
 
 internal sealed record ReportSettings

@@ -9,6 +9,7 @@ using Gateway.Reporting;
 using Gateway.Runtime;
 using Gateway.Telemetry;
 using Gateway.Transports.WebSocket;
+using Gateway.Transports;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Yarp.ReverseProxy.Configuration;
@@ -48,7 +49,7 @@ internal static class GatewayApp
         builder.Services.AddSingleton<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(
             new Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider());
         builder.Services.AddSingleton(state);
-        builder.Services.AddSingleton<ConfigReloader>();
+        builder.Services.AddSingleton<ConfigReloader>().AddSingleton<IConfigReloader>(sp => sp.GetRequiredService<ConfigReloader>());
         AddReporting(builder.Services, config, time);
         builder.Services.AddWebSocketRelay();
         builder.Services.AddHostedService<ConfigWatcher>();
@@ -111,12 +112,12 @@ internal static class GatewayApp
         var stats = new ReportStats();
         services.AddSingleton(stats);
         services.AddSingleton(sp => new ReportQueue(config.Reports.QueueCapacity, stats, sp.GetRequiredService<ILogger<ReportQueue>>()));
-        services.AddSingleton(_ => new ConversationStore(new ConversationStoreOptions
+        services.AddSingleton(sp => new ConversationStore(new ConversationStoreOptions
         {
             MessagesPerConversation = config.Context.MessagesPerConversation,
             MaxTotalBytes = config.Context.MaxTotalBytes,
             IdleExpiry = TimeSpan.FromMinutes(config.Context.IdleMinutes),
-        }, time));
+        }, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<AuditTrail>();
         services.AddSingleton<ReportingPipeline>();
         services.AddHostedService<WebhookSender>();
@@ -133,7 +134,7 @@ internal static class GatewayApp
 /// mount) is abandoned and reported, and the next reload runs; an abandoned load can never swap (issue 9, defect 7).
 /// </summary>
 internal sealed class ConfigReloader(GatewayState state, InMemoryConfigProvider proxyConfig, ModuleRuntimes modules, TimeProvider time,
-    ILogger<ConfigReloader> logger)
+    ILogger<ConfigReloader> logger) : IConfigReloader
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
 

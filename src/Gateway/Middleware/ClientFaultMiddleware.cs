@@ -53,35 +53,6 @@ internal static class ClientFaultHandling
         return exception is OperationCanceledException ? ClientFault.Aborted : null;
     }
 
-    /// <summary>
-    /// For log records from any category: true when the record is about the client's doing — a BadHttpRequestException
-    /// or reset in the exception chain (Kestrel logs an escaped one at Error), or YARP's forwarder reporting
-    /// <see cref="ForwarderError.RequestBodyClient"/> (at Warning, with the stack).
-    /// </summary>
-    public static bool IsClientFault<TState>(TState state, Exception exception)
-    {
-        for (var e = exception; e is not null; e = e.InnerException)
-        {
-            if (e is BadHttpRequestException or Microsoft.AspNetCore.Connections.ConnectionResetException)
-            {
-                return true;
-            }
-        }
-
-        if (state is IReadOnlyList<KeyValuePair<string, object?>> values)
-        {
-            for (var i = 0; i < values.Count; i++)
-            {
-                if (values[i].Value is ForwarderError.RequestBodyClient)
-                {
-                    return true;
-                }
-            }
-        }
-
-        return false;
-    }
-
     /// <summary>Counts and logs the fault and answers 400/408 when the connection can still carry an answer.</summary>
     public static async Task RespondAsync(HttpContext context, string route, ClientFault fault, GatewayTelemetry telemetry, ILogger logger)
     {

@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Gateway.Cli;
+using Gateway.Presentation;
 using Gateway.Policy.Context;
 using Gateway.Policy.Model;
 using Gateway.Policy.Rules;
@@ -149,7 +149,7 @@ internal sealed class Report
                     w.WriteStartObject();
                     w.WriteString("filter", m.Filter);
                     w.WriteString("term", m.Term);
-                    w.WriteString("field", GatewayCli.FieldName(m.Field));
+                    w.WriteString("field", VerdictPresenter.FieldName(m.Field));
                     w.WriteNumber("start", m.Start);
                     w.WriteNumber("end", m.End);
                     w.WriteBoolean("dry_run", m.DryRun);
@@ -245,7 +245,7 @@ internal sealed class Report
         w.WriteStartObject(name);
         foreach (var f in fields)
         {
-            w.WriteString(GatewayCli.FieldName(f.Kind), f.Text);
+            w.WriteString(VerdictPresenter.FieldName(f.Kind), f.Text);
         }
 
         w.WriteEndObject();

@@ -1,8 +1,9 @@
 using System.Threading.Channels;
+using Gateway.Telemetry;
 
 namespace Gateway.Reporting;
 
-/// <summary>Counters for the report pipeline; readable from the health endpoint (and, later, metrics).</summary>
+/// <summary>Counters for the report pipeline; readable from the health endpoint and as the gateway.reports metrics.</summary>
 internal sealed class ReportStats
 {
     private long _enqueued;
@@ -39,7 +40,7 @@ internal sealed class ReportStats
 /// The bounded hand-off between requests and the webhook worker. A request never waits: when the queue is full the
 /// report is counted as dropped and logged (its id, never its text).
 /// </summary>
-internal sealed class ReportQueue
+internal sealed class ReportQueue : IReportReadings
 {
     private readonly Channel<Report> _channel;
     private readonly ILogger<ReportQueue> _logger;
@@ -62,6 +63,18 @@ internal sealed class ReportQueue
     public ReportStats Stats { get; }
 
     public int Count => _channel.Reader.Count;
+
+    long IReportReadings.Enqueued => Stats.Enqueued;
+
+    long IReportReadings.Sent => Stats.Sent;
+
+    long IReportReadings.Retried => Stats.Retried;
+
+    long IReportReadings.Dropped => Stats.Dropped;
+
+    long IReportReadings.Rejected => Stats.Rejected;
+
+    int IReportReadings.Waiting => Count;
 
     public ChannelReader<Report> Reader => _channel.Reader;
 

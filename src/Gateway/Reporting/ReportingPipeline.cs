@@ -17,7 +17,7 @@ internal sealed class ReportingPipeline(
     ConversationStore store,
     ReportQueue queue,
     AuditTrail audit,
-    Admin.RecentVerdicts recent,
+    RecentVerdicts recent,
     TimeProvider time,
     ILogger<ReportingPipeline> logger)
 {

@@ -1,3 +1,4 @@
+using Gateway.Protocols.Configuration;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;

@@ -57,7 +57,7 @@ internal sealed class RuntimeSnapshot
     public required IReadOnlyList<ClusterConfig> ProxyClusters { get; init; }
 
     /// <summary>The admin API's runtime IP blocks and ACL entries merged into <see cref="IpBlocks"/> and <see cref="Acl"/>.</summary>
-    public Admin.AdminOverlay Overlay { get; init; } = Admin.AdminOverlay.Empty;
+    public AdminOverlay Overlay { get; init; } = AdminOverlay.Empty;
 
     /// <param name="modules">The module runtimes that build route handlers; null builds routes and clusters only
     /// (every route passthrough), for the first snapshot before the runtimes exist.</param>
@@ -167,7 +167,7 @@ internal sealed class GatewayState
 {
     private readonly Lock _swap = new();
     private RuntimeSnapshot _current;
-    private Admin.AdminOverlay _overlay = Admin.AdminOverlay.Empty;
+    private AdminOverlay _overlay = AdminOverlay.Empty;
 
     public GatewayState(RuntimeSnapshot initial) => _current = initial;
 
@@ -190,7 +190,7 @@ internal sealed class GatewayState
     }
 
     /// <summary>Merges a changed admin overlay into the live snapshot (same config, same version).</summary>
-    public void SetOverlay(Admin.AdminOverlay overlay)
+    public void SetOverlay(AdminOverlay overlay)
     {
         lock (_swap)
         {

@@ -3,8 +3,6 @@ using System.Diagnostics.Metrics;
 using Gateway.Policy.Context;
 using Gateway.Policy.Rules;
 using Gateway.Protocols.Abstractions;
-using Gateway.Reporting;
-using Gateway.Runtime;
 
 namespace Gateway.Telemetry;
 
@@ -82,6 +80,7 @@ internal sealed class GatewayTelemetry : IDisposable
     private readonly Counter<long> _aclDenials;
     private readonly Counter<long> _ipDenials;
     private readonly Counter<long> _clientFaults;
+    private readonly TimeProvider _time;
     private readonly BoundedTagValues _routes = new(MaxTagValues);
     private readonly BoundedTagValues _filters = new(MaxTagValues);
 
@@ -92,8 +91,9 @@ internal sealed class GatewayTelemetry : IDisposable
     private long _aclDenialTotal;
     private long _ipDenialTotal;
 
-    public GatewayTelemetry(GatewayState state, ReportQueue queue, ConversationStore store, TimeProvider time)
+    public GatewayTelemetry(IConfigReadings config, IReportReadings reports, ConversationStore store, TimeProvider time)
     {
+        _time = time;
         StartedAt = time.GetUtcNow();
         var version = typeof(GatewayTelemetry).Assembly.GetName().Version?.ToString() ?? "0";
         ActivitySource = new ActivitySource(SourceName, version);
@@ -109,24 +109,23 @@ internal sealed class GatewayTelemetry : IDisposable
         _clientFaults = Meter.CreateCounter<long>(ClientFaults, "{request}",
             "Requests that failed on the client's side: malformed body framing, a body too slow, a client gone mid-request.");
 
-        var stats = queue.Stats;
         Meter.CreateObservableCounter(Reports, () => new[]
         {
-            new Measurement<long>(stats.Enqueued, new KeyValuePair<string, object?>(OutcomeTag, "enqueued")),
-            new Measurement<long>(stats.Sent, new KeyValuePair<string, object?>(OutcomeTag, "sent")),
-            new Measurement<long>(stats.Retried, new KeyValuePair<string, object?>(OutcomeTag, "retried")),
-            new Measurement<long>(stats.Dropped, new KeyValuePair<string, object?>(OutcomeTag, "dropped")),
-            new Measurement<long>(stats.Rejected, new KeyValuePair<string, object?>(OutcomeTag, "rejected")),
+            new Measurement<long>(reports.Enqueued, new KeyValuePair<string, object?>(OutcomeTag, "enqueued")),
+            new Measurement<long>(reports.Sent, new KeyValuePair<string, object?>(OutcomeTag, "sent")),
+            new Measurement<long>(reports.Retried, new KeyValuePair<string, object?>(OutcomeTag, "retried")),
+            new Measurement<long>(reports.Dropped, new KeyValuePair<string, object?>(OutcomeTag, "dropped")),
+            new Measurement<long>(reports.Rejected, new KeyValuePair<string, object?>(OutcomeTag, "rejected")),
         }, "{report}", "Webhook reports by outcome.");
-        Meter.CreateObservableUpDownCounter(ReportQueueDepth, () => (long)queue.Count, "{report}", "Reports waiting for the webhook.");
+        Meter.CreateObservableUpDownCounter(ReportQueueDepth, () => (long)reports.Waiting, "{report}", "Reports waiting for the webhook.");
         Meter.CreateObservableUpDownCounter(ContextConversations, () => store.Conversations, "{conversation}", "Conversations with a context buffer (RAM only).");
         Meter.CreateObservableUpDownCounter(ContextSize, () => store.Bytes, "By", "Bytes held by all context buffers.");
         Meter.CreateObservableCounter(ConfigReloads, () => new[]
         {
-            new Measurement<long>(state.Current.Version - 1, new KeyValuePair<string, object?>(ResultTag, "success")),
-            new Measurement<long>(state.ReloadFailures, new KeyValuePair<string, object?>(ResultTag, "failure")),
+            new Measurement<long>(config.Version - 1, new KeyValuePair<string, object?>(ResultTag, "success")),
+            new Measurement<long>(config.ReloadFailures, new KeyValuePair<string, object?>(ResultTag, "failure")),
         }, "{reload}", "Config reloads, swapped in or refused.");
-        Meter.CreateObservableGauge(ConfigVersion, () => state.Current.Version, "{version}", "The config version serving now (1 at start, +1 per reload).");
+        Meter.CreateObservableGauge(ConfigVersion, () => config.Version, "{version}", "The config version serving now (1 at start, +1 per reload).");
     }
 
     public ActivitySource ActivitySource { get; }
@@ -190,7 +189,7 @@ internal sealed class GatewayTelemetry : IDisposable
     }
 
     /// <summary>Call before evaluating; 0 when the duration histogram has no listener (no clock read).</summary>
-    public long EvaluationStarting() => _evaluationDuration.Enabled ? Stopwatch.GetTimestamp() : 0;
+    public long EvaluationStarting() => _evaluationDuration.Enabled ? _time.GetTimestamp() : 0;
 
     /// <summary>One message evaluated: counts it, its verdict and (when measured) how long it took.</summary>
     public void Evaluated(string protocol, string route, Verdict verdict, long startTimestamp, Activity? span = null)
@@ -212,7 +211,7 @@ internal sealed class GatewayTelemetry : IDisposable
 
         if (startTimestamp != 0)
         {
-            _evaluationDuration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, new KeyValuePair<string, object?>(ProtocolTag, protocol));
+            _evaluationDuration.Record(_time.GetElapsedTime(startTimestamp).TotalSeconds, new KeyValuePair<string, object?>(ProtocolTag, protocol));
         }
 
         if (span is { IsAllDataRequested: true } && verdict.Action != VerdictAction.Forward)

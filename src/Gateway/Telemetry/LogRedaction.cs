@@ -2,43 +2,10 @@ using System.Collections;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Gateway.Reporting;
-using Microsoft.Extensions.Configuration.Memory;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OpenTelemetry;
 
 namespace Gateway.Telemetry;
-
-internal static class GatewayLoggingRegistration
-{
-    /// <summary>
-    /// The gateway's logging: quiet defaults an operator may override, and redaction in front of every provider that
-    /// no configuration can turn off (issue 9, defect 5). ASP.NET Core's hosting diagnostics and YARP's forwarder log
-    /// full URLs at Information, Kestrel logs raw header bytes at Debug: per-category filters cannot keep tokens out
-    /// once an operator sets Logging__Console__LogLevel__Default, so every record is rewritten before any provider
-    /// (Console, Debug, OpenTelemetry, one added by configuration later) sees it.
-    /// </summary>
-    public static void AddGatewayLogging(this WebApplicationBuilder builder)
-    {
-        // Noise defaults, not privacy: the lowest-precedence source, so appsettings, environment variables and
-        // per-provider keys all override them.
-        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource
-        {
-            InitialData = new Dictionary<string, string?>
-            {
-                ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
-                ["Logging:LogLevel:Yarp"] = "Warning",
-                ["Logging:LogLevel:System.Net.Http.HttpClient"] = "Warning",
-                ["Logging:LogLevel:Polly"] = "Warning",
-            },
-        });
-        builder.Services.Replace(ServiceDescriptor.Singleton<ILoggerFactory, RedactingLoggerFactory>());
-        // A webhook URL often holds its secret in the path (Slack, Discord), which no pattern can tell from a path:
-        // the webhook client's request logging is removed whatever the log levels.
-        builder.Services.AddHttpClient(WebhookSender.ClientName).RemoveAllLoggers();
-    }
-}
 
 /// <summary>
 /// Rewrites text that may carry credentials: query strings, credential key=value pairs, Authorization schemes,
@@ -159,7 +126,7 @@ internal sealed class RedactingLogger(ILogger inner) : ILogger
 
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
     {
-        if (exception is not null && logLevel >= LogLevel.Warning && Middleware.ClientFaultHandling.IsClientFault(state, exception))
+        if (exception is not null && logLevel >= LogLevel.Warning && ClientFaultRecords.IsClientFault(state, exception))
         {
             // Issue 9, defect 11: a client's malformed, slow or abandoned request is not the gateway's failure. Whoever
             // logs it (YARP's forwarder at Warning, Kestrel at Error), it is Debug without a stack: 500 slow clients

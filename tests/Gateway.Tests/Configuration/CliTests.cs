@@ -95,4 +95,17 @@ public sealed class CliTests
         Assert.Equal(2, code);
         Assert.Contains("usage:", err);
     }
+
+    [Fact]
+    public async Task Help_ListsEveryOptionTheParserAccepts()
+    {
+        // The options are read from the parser's own switch, so a new option without a usage line fails here.
+        var source = File.ReadAllText(Path.Combine(ConfigLoaderTests.RepoRoot(), "src", "Gateway", "Cli", "GatewayCli.cs"));
+        var options = System.Text.RegularExpressions.Regex.Matches(source, "case \"(--[a-z-]+)\"").Select(m => m.Groups[1].Value).ToList();
+        Assert.Contains("--moderator", options);
+
+        var (code, stdout, _) = await Run("--help");
+        Assert.Equal(0, code);
+        Assert.All(options, o => Assert.Contains(o, stdout));
+    }
 }

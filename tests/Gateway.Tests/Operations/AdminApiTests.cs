@@ -8,6 +8,7 @@ using Gateway.Admin;
 using Gateway.Configuration;
 using Gateway.Protocols.Security;
 using Secret = Gateway.Protocols.Configuration.Secret;
+using Gateway.Reporting;
 using Gateway.Runtime;
 using Gateway.Tests.EndToEnd;
 using Gateway.Tests.Infrastructure;

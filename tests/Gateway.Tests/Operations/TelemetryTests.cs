@@ -219,6 +219,6 @@ public sealed class TelemetryTests
         var state = new GatewayState(RuntimeSnapshot.Build(config, 1, DateTimeOffset.UnixEpoch));
         var queue = new ReportQueue(10, new ReportStats(), NullLogger<ReportQueue>.Instance);
         var store = new ConversationStore(new ConversationStoreOptions(), TimeProvider.System);
-        return new GatewayTelemetry(state, queue, store, TimeProvider.System);
+        return new GatewayTelemetry(new ConfigReadings(state), queue, store, TimeProvider.System);
     }
 }

@@ -1,8 +1,6 @@
-using Gateway.Configuration;
 using Gateway.Protocols.Configuration;
-using Secret = Gateway.Protocols.Configuration.Secret;
 
-namespace Gateway.Admin;
+namespace Gateway.Configuration;
 
 /// <summary>
 /// The [admin] table: the admin API and console on their own listener. On when a token source is configured

@@ -1,8 +1,7 @@
 using Gateway.Protocols.Configuration;
-using Gateway.Configuration;
 using Tomlyn.Model;
 
-namespace Gateway.Telemetry;
+namespace Gateway.Configuration;
 
 /// <summary>
 /// The [telemetry] table. Off by default; when on, traces, metrics and logs go to one OTLP endpoint. Keys left out

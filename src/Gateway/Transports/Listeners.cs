@@ -4,7 +4,7 @@ using Gateway.Configuration;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 
-namespace Gateway.Hosting;
+namespace Gateway.Transports;
 
 /// <summary>
 /// Binds the config's listen URLs on Kestrel explicitly. `http://` as before; `https://` with the certificate the

@@ -1,5 +1,7 @@
 using Gateway.Configuration;
 using Gateway.Reporting;
+using Gateway.Runtime;
+using Gateway.Telemetry;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Logs;
@@ -7,7 +9,7 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 
-namespace Gateway.Telemetry;
+namespace Gateway.Hosting;
 
 internal static class TelemetryRegistration
 {
@@ -21,6 +23,8 @@ internal static class TelemetryRegistration
     /// </summary>
     public static void AddGatewayTelemetry(this WebApplicationBuilder builder, GatewayConfig config)
     {
+        builder.Services.AddSingleton<IConfigReadings>(sp => new ConfigReadings(sp.GetRequiredService<GatewayState>()));
+        builder.Services.AddSingleton<IReportReadings>(sp => sp.GetRequiredService<ReportQueue>());
         builder.Services.AddSingleton<GatewayTelemetry>();
         var settings = config.Telemetry;
         if (!settings.Enabled || string.Equals(Environment.GetEnvironmentVariable("OTEL_SDK_DISABLED"), "true", StringComparison.OrdinalIgnoreCase))

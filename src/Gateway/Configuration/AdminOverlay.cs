@@ -3,9 +3,8 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Gateway.Policy.Acl;
 using Gateway.Policy.Net;
-using Gateway.Runtime;
 
-namespace Gateway.Admin;
+namespace Gateway.Configuration;
 
 /// <summary>An IP block added at runtime through the admin API.</summary>
 internal sealed record OverlayIpBlock(CidrBlock Cidr, DateTimeOffset? Expires, string? Reason, DateTimeOffset Added);
@@ -15,8 +14,8 @@ internal sealed record OverlayAclDeny(string Server, DateTimeOffset? Expires, st
 
 /// <summary>
 /// Runtime IP blocks and ACL deny entries, kept beside gateway.toml's own in an overlay file so they survive restarts
-/// and reloads. Immutable: a change makes a new overlay, which <see cref="GatewayState.SetOverlay"/> merges into the
-/// live snapshot (one IP trie, one ACL: the hot path still does one lookup).
+/// and reloads. Immutable: a change makes a new overlay, which the runtime (<c>GatewayState.SetOverlay</c>) merges into
+/// the live snapshot (one IP trie, one ACL: the hot path still does one lookup).
 /// </summary>
 internal sealed record AdminOverlay(IReadOnlyList<OverlayIpBlock> IpBlocks, IReadOnlyList<OverlayAclDeny> AclDeny)
 {
@@ -56,49 +55,6 @@ internal sealed record AdminOverlay(IReadOnlyList<OverlayIpBlock> IpBlocks, IRea
     public AdminOverlay WithoutExpired(DateTimeOffset now) => new(
         IpBlocks.Where(b => b.Expires is not { } e || now < e).ToArray(),
         AclDeny.Where(a => a.Expires is not { } e || now < e).ToArray());
-
-    /// <summary>
-    /// The snapshot with this overlay merged: gateway.toml's IP entries plus ours in one list, and the configured ACL
-    /// with our deny globs added. The policy, routes and version are the snapshot's own.
-    /// </summary>
-    public RuntimeSnapshot ApplyTo(RuntimeSnapshot snapshot)
-    {
-        var ipBlocks = snapshot.IpBlocks;
-        var acl = snapshot.Acl;
-        var baseIps = snapshot.Config.IpBlocks;
-        if (IpBlocks.Count > 0 || snapshot.IpBlocks.Count != baseIps.Count)
-        {
-            var entries = new List<IpBlockEntry>(baseIps.Count + IpBlocks.Count);
-            entries.AddRange(baseIps);
-            foreach (var b in IpBlocks)
-            {
-                entries.Add(new IpBlockEntry(b.Cidr, b.Expires, b.Reason, Source));
-            }
-
-            ipBlocks = IpBlockList.Build(entries);
-        }
-
-        // The configured ACL (gateway.toml and policy-list server bans) plus our deny globs: the one ACL the
-        // federation gate reads, so a runtime entry takes effect with this swap.
-        var baseAcl = snapshot.ConfigAcl;
-        acl = AclDeny.Count == 0 ? baseAcl : baseAcl.WithExtraDeny(AclDeny.Select(d => d.Server).ToArray());
-
-        return new RuntimeSnapshot
-        {
-            Version = snapshot.Version,
-            LoadedAt = snapshot.LoadedAt,
-            Config = snapshot.Config,
-            Policy = snapshot.Policy,
-            Acl = acl,
-            ConfigAcl = snapshot.ConfigAcl,
-            IpBlocks = ipBlocks,
-            TrustedProxies = snapshot.TrustedProxies,
-            Routes = snapshot.Routes,
-            ProxyRoutes = snapshot.ProxyRoutes,
-            ProxyClusters = snapshot.ProxyClusters,
-            Overlay = this,
-        };
-    }
 
     public string ToJson()
     {

@@ -1,7 +1,7 @@
 using Gateway.Policy.Model;
 using Gateway.Policy.Rules;
 
-namespace Gateway.Admin;
+namespace Gateway.Reporting;
 
 /// <summary>One verdict as the console shows it: metadata only, never the message text or the sender's words.</summary>
 internal sealed record RecentVerdict(DateTimeOffset Time, string Action, string? Filter, string Protocol, string Route, string? Room, bool Direct);
