@@ -3,7 +3,6 @@ using System.Globalization;
 using Gateway.Policy.Acl;
 using Gateway.Policy.Net;
 using Gateway.Policy.Rules;
-using Gateway.Protocols.Json;
 using Tomlyn;
 using Tomlyn.Model;
 using Tomlyn.Serialization;

@@ -3,7 +3,6 @@ using Gateway.Protocols.Abstractions;
 using Gateway.Protocols.Configuration;
 using Gateway.Policy.Net;
 using Gateway.Policy.Rules;
-using Gateway.Protocols.Json;
 
 namespace Gateway.Configuration;
 

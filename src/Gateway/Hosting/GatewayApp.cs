@@ -241,10 +241,10 @@ internal sealed class ConfigReloader(GatewayState state, InMemoryConfigProvider 
 }
 
 /// <summary>Watches gateway.toml and the list files it includes; debounces bursts of editor writes.</summary>
-internal sealed class ConfigWatcher(GatewayState state, ConfigReloader reloader, ILogger<ConfigWatcher> logger) : IHostedService, IDisposable
+internal sealed class ConfigWatcher(GatewayState state, ConfigReloader reloader, TimeProvider time, ILogger<ConfigWatcher> logger) : IHostedService, IDisposable
 {
     private readonly List<FileSystemWatcher> _watchers = new();
-    private Timer? _debounce;
+    private ITimer? _debounce;
     private System.Runtime.InteropServices.PosixSignalRegistration? _sighup;
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -265,7 +265,7 @@ internal sealed class ConfigWatcher(GatewayState state, ConfigReloader reloader,
             return Task.CompletedTask;
         }
 
-        _debounce = new Timer(_ => Fire(), null, Timeout.Infinite, Timeout.Infinite);
+        _debounce = time.CreateTimer(_ => Fire(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         var dirs = new HashSet<string>(StringComparer.Ordinal) { Path.GetDirectoryName(config.SourcePath)! };
         foreach (var f in config.IncludedFiles)
         {
@@ -295,7 +295,7 @@ internal sealed class ConfigWatcher(GatewayState state, ConfigReloader reloader,
         var full = Path.GetFullPath(e.FullPath);
         if (full == config.SourcePath || config.IncludedFiles.Contains(full))
         {
-            _debounce?.Change(300, Timeout.Infinite);
+            _debounce?.Change(TimeSpan.FromMilliseconds(300), Timeout.InfiniteTimeSpan);
         }
     }
 

@@ -16,8 +16,6 @@ public sealed partial class ClockTests
     /// </summary>
     private static readonly string[] Exceptions =
     [
-        // ConfigWatcher's debounce timer: GatewayApp.cs is being rewritten (issue 10 #1); take TimeProvider there.
-        "src/Gateway/Hosting/GatewayApp.cs",
     ];
 
     [Fact]

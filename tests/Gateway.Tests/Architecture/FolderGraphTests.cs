@@ -20,11 +20,6 @@ public sealed partial class FolderGraphTests
     /// </summary>
     private static readonly string[] ProtocolNamingExceptions =
     [
-        "Matrix/",
-        "Configuration/ConfigLoader.cs",
-        "Configuration/GatewayConfig.cs",
-        "Runtime/GatewayRuntime.cs",
-        "Hosting/GatewayApp.cs",
     ];
 
     /// <summary>
@@ -34,7 +29,7 @@ public sealed partial class FolderGraphTests
     private static readonly string[] ProtocolListFiles = ["Program.cs"];
 
     /// <summary>Folders of Gateway.Protocols that are shared plumbing, not a protocol.</summary>
-    private static readonly string[] SharedProtocolFolders = ["Abstractions", "Configuration"];
+    private static readonly string[] SharedProtocolFolders = ["Abstractions", "Configuration", "Security"];
 
     [Fact]
     public void Folders_DependOnEachOther_WithoutCycle()

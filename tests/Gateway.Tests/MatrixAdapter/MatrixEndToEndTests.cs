@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Gateway.Runtime;
 using Gateway.Protocols.Matrix;
 using Gateway.Protocols.Abstractions;
@@ -60,10 +61,12 @@ public sealed class MatrixEndToEndTests(ITestOutputHelper output)
         {{extra}}
         """;
 
-    private async Task<(FakeHomeserver Hs, GatewayHost Gw)> StartAsync(string extra = "", Dictionary<string, string>? files = null)
+    private async Task<(FakeHomeserver Hs, GatewayHost Gw)> StartAsync(string extra = "", Dictionary<string, string>? files = null,
+        TimeProvider? time = null)
     {
         var hs = await FakeHomeserver.StartAsync();
-        var gw = await GatewayHost.StartAsync(Config(hs.Url, extra), files);
+        var gw = await GatewayHost.StartAsync(Config(hs.Url, extra), files,
+            configure: time is null ? null : (Action<Microsoft.AspNetCore.Builder.WebApplicationBuilder>)(b => b.Services.AddSingleton<TimeProvider>(time)));
         return (hs, gw);
     }
 
@@ -333,7 +336,8 @@ public sealed class MatrixEndToEndTests(ITestOutputHelper output)
     [Fact]
     public async Task Send_RevokedToken_IsNotTrustedAndHomeserverAnswers()
     {
-        var (hs, gw) = await StartAsync();
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var (hs, gw) = await StartAsync(time: time);
         await using var _ = hs;
         await using var __ = gw;
         var alice = hs.CreateUser("alice");
@@ -341,7 +345,7 @@ public sealed class MatrixEndToEndTests(ITestOutputHelper output)
         var ok = await gw.Client.SendAsync(Put(SendPath(room), alice.AccessToken, new { msgtype = "m.text", body = "darn" }));
         Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
         hs.RevokeToken(alice.AccessToken);
-        await Task.Delay(1200); // token_cache_seconds = 1
+        time.Advance(TimeSpan.FromSeconds(1.2)); // token_cache_seconds = 1: the cached whoami expires
         var revoked = await gw.Client.SendAsync(Put(SendPath(room), alice.AccessToken, new { msgtype = "m.text", body = "darn" }));
         Assert.Equal(HttpStatusCode.Unauthorized, revoked.StatusCode);
         Assert.Contains("M_UNKNOWN_TOKEN", await revoked.Content.ReadAsStringAsync());

@@ -1,3 +1,5 @@
+// Over 400 lines because the client-to-backend pump is one state machine (frame header, payload, reassembly, session
+// outcome, re-masked output) whose states share the buffers it reads into; splitting it would scatter that state.
 using System.Buffers;
 using System.Text.Unicode;
 using Gateway.Protocols.Abstractions;
