@@ -12,35 +12,18 @@ namespace Gateway.Configuration;
 /// <summary>Reads [server_acl] and [ip_blocks].</summary>
 internal static partial class ConfigLoader
 {
-    private static ServerAclSettings? ReadServerAcl(TomlTableReader? t)
+    private static ServerAclConfig? ReadServerAcl(TomlTableReader? t)
     {
         if (t is null)
         {
             return null;
         }
 
-        var result = ReadAclBody(t);
+        var result = ServerAclConfig.Read(t);
         t.Finish();
         return result;
     }
 
-    private static ServerAclSettings ReadAclBody(TomlTableReader t)
-    {
-        var allow = t.StringList("allow");
-        var deny = t.StringList("deny");
-        foreach (var (key, list) in new[] { ("allow", allow), ("deny", deny) })
-        {
-            foreach (var g in list)
-            {
-                if (!ServerNameGlob.TryValidate(g, out var error))
-                {
-                    t.Error(key, error!);
-                }
-            }
-        }
-
-        return new ServerAclSettings(allow, deny, t.Bool("allow_ip_literals", true));
-    }
 
     private static IReadOnlyList<IpBlockEntry> ReadIpBlocks(TomlTableReader? t, string baseDir, List<string> included, LimitSettings limits)
     {

@@ -33,7 +33,7 @@ internal static partial class ConfigLoader
 
             foreach (var u in upstreams)
             {
-                if (!Uri.TryCreate(u, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+                if (!ConfigUrls.TryParseHttp(u, out _))
                 {
                     t.Error("upstreams", $"\"{u}\" is not an http(s) URL");
                 }

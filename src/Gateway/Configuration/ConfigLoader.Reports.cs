@@ -39,19 +39,7 @@ internal static partial class ConfigLoader
             return d;
         }
 
-        Uri? url = null;
-        var urlText = t.String("url");
-        if (!string.IsNullOrEmpty(urlText))
-        {
-            if (Uri.TryCreate(urlText, UriKind.Absolute, out var u) && u.Scheme is "http" or "https")
-            {
-                url = u;
-            }
-            else
-            {
-                t.Error("url", $"\"{urlText}\" is not an http(s) URL");
-            }
-        }
+        var url = ConfigUrls.ReadHttp(t, "url");
 
         var format = t.Enum("format", "gateway", ("gateway", "gateway"), ("barertc", "barertc"));
         if (t.Has("secret"))
@@ -62,7 +50,9 @@ internal static partial class ConfigLoader
         var secretEnv = t.String("secret_env");
         var secretFile = t.String("secret_file");
         var source = !string.IsNullOrEmpty(secretEnv) ? "env:" + secretEnv : !string.IsNullOrEmpty(secretFile) ? "file:" + secretFile : null;
-        var secret = ReadSecret(t, "secret_env", "secret_file", baseDir, limits.MaxListFileBytes, required: url is not null, what: "the webhook signing secret");
+        // Secret files are read on every reload but not watched.
+        var secret = ConfigSecrets.Read(t, "secret_env", "secret_file", new ConfigFileReader(baseDir, limits.MaxListFileBytes), required: url is not null,
+            what: "the webhook signing secret");
         Secret? apiKey = null;
         var apiKeyEnv = t.String("barertc_api_key_env");
         if (!string.IsNullOrEmpty(apiKeyEnv))
@@ -118,49 +108,6 @@ internal static partial class ConfigLoader
         return result;
     }
 
-    /// <summary>A secret from an environment variable or a file, never from gateway.toml itself.</summary>
-    private static Secret? ReadSecret(TomlTableReader t, string envKey, string fileKey, string baseDir, long maxBytes, bool required, string what)
-    {
-        var env = t.String(envKey);
-        var file = t.String(fileKey);
-        if (!string.IsNullOrEmpty(env) && !string.IsNullOrEmpty(file))
-        {
-            t.Error(fileKey, $"give {envKey} or {fileKey}, not both");
-            return null;
-        }
-
-        if (!string.IsNullOrEmpty(env))
-        {
-            var v = Environment.GetEnvironmentVariable(env);
-            if (string.IsNullOrEmpty(v))
-            {
-                if (required)
-                {
-                    // A reload reads the variable again, but only from the process's own environment, which is fixed
-                    // when it starts: say so, or an operator who just added it to an env file waits for nothing.
-                    t.Error(envKey, $"environment variable {env} is not set (it holds {what}); the gateway sees its environment as it was " +
-                        $"when the process started, so a variable added since needs a restart, or use {fileKey}, which every reload reads again");
-                }
-
-                return null;
-            }
-
-            return new Secret(System.Text.Encoding.UTF8.GetBytes(v));
-        }
-
-        if (!string.IsNullOrEmpty(file))
-        {
-            var text = ReadListedFile(t, fileKey, "secret file", file, baseDir, included: null, maxBytes);
-            return text is null ? null : new Secret(System.Text.Encoding.UTF8.GetBytes(text.Trim()));
-        }
-
-        if (required)
-        {
-            t.Context.Error(t.Position, t.Path, $"set {envKey} (an environment variable name) or {fileKey}: {what}");
-        }
-
-        return null;
-    }
 
     /// <summary>
     /// Reads a file the config names through <see cref="ConfigFile"/>; any failure (missing, not a regular file, too

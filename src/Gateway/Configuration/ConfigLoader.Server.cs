@@ -48,7 +48,7 @@ internal static partial class ConfigLoader
         var listen = t.Has("listen") ? t.StringList("listen") : defaults.Listen;
         foreach (var url in listen)
         {
-            if (!Uri.TryCreate(url, UriKind.Absolute, out var u) || u.Scheme is not ("http" or "https") || u.AbsolutePath != "/")
+            if (!ConfigUrls.IsListenUrl(url))
             {
                 t.Error("listen", $"\"{url}\" is not a listen URL like \"http://127.0.0.1:8080\"");
             }

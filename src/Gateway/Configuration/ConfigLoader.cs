@@ -99,9 +99,11 @@ internal static partial class ConfigLoader
             }
         }
 
-        foreach (var f in reader.TableArray("MessageFilters"))
+        var bareRtcTables = reader.TableArray("MessageFilters");
+        for (var i = 0; i < bareRtcTables.Count; i++)
         {
-            var def = ReadBareRtcFilter(f, filters.Count, limits);
+            // Named by their own index, as the key paths of their errors are (not by how many [[filters]] precede them).
+            var def = ReadBareRtcFilter(bareRtcTables[i], i, limits);
             if (def is not null)
             {
                 filters.Add(def);

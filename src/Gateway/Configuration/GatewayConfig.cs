@@ -20,7 +20,7 @@ internal sealed record GatewayConfig
     public IReadOnlyList<FilterDefinition> Filters { get; init; } = Array.Empty<FilterDefinition>();
 
     /// <summary>Null when gateway.toml has no [server_acl] table: every server is allowed.</summary>
-    public ServerAclSettings? ServerAcl { get; init; }
+    public ServerAclConfig? ServerAcl { get; init; }
 
     public IReadOnlyList<IpBlockEntry> IpBlocks { get; init; } = Array.Empty<IpBlockEntry>();
 
@@ -129,8 +129,6 @@ internal enum CensorFallback
     Drop = 1,
     Forward = 2,
 }
-
-internal sealed record ServerAclSettings(IReadOnlyList<string> Allow, IReadOnlyList<string> Deny, bool AllowIpLiterals);
 
 /// <summary>RAM-only conversation buffers that give reports their context.</summary>
 internal sealed record ContextSettings

@@ -159,7 +159,7 @@ internal sealed class RuntimeSnapshot
     /// their own sources (Matrix policy lists) in their gates.
     /// </summary>
     private static ServerAcl ConfigServerAcl(GatewayConfig config) =>
-        config.ServerAcl is { } a ? ServerAcl.Create(a.Allow, a.Deny, a.AllowIpLiterals) : ServerAcl.AllowAll;
+        config.ServerAcl?.Compile() ?? ServerAcl.AllowAll;
 }
 
 /// <summary>The live snapshot. Requests read <see cref="Current"/> once; reloads swap it atomically.</summary>

@@ -119,4 +119,26 @@ public sealed class ConfigTypingTests
         Assert.Contains(gw.Logs.Lines, l => l.Contains("Config warning:", StringComparison.Ordinal)
             && l.Contains("backends[0].routes[0].methods: only POST", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Load_MessageFiltersAfterNativeFilters_AreNamedByTheirOwnIndex()
+    {
+        var result = ConfigLoader.Load("""
+            [[filters]]
+            name = "a"
+            keywords = ["alpha"]
+
+            [[filters]]
+            name = "b"
+            keywords = ["beta"]
+
+            [[MessageFilters]]
+            Enabled = true
+            PublicChannels = true
+            KeywordPhrases = ["gamma"]
+            """, "gateway.toml");
+
+        Assert.True(result.Ok, string.Join("\n", result.Errors));
+        Assert.Equal(new[] { "a", "b", "MessageFilters[0]" }, result.Config!.Filters.Select(f => f.Name).ToArray());
+    }
 }
