@@ -84,14 +84,20 @@ public sealed class JsonAdapter : IProtocolAdapter
     public ValueTask<AdapterParse> ParseAsync(HttpContext context, ReadOnlyMemory<byte> body, CancellationToken cancellationToken) =>
         ValueTask.FromResult(Parse(context.Request, body.Span));
 
-    internal AdapterParse Parse(HttpRequest request, ReadOnlySpan<byte> json)
+    internal AdapterParse Parse(HttpRequest request, ReadOnlySpan<byte> json) => Parse(json, name => Header(request, name));
+
+    /// <summary>
+    /// Reads one JSON document (a request body or a WebSocket frame) into a message: every candidate of every text
+    /// field, and identity from the document or, failing that, from <paramref name="header"/>.
+    /// </summary>
+    internal AdapterParse Parse(ReadOnlySpan<byte> json, Func<string?, string?> header)
     {
         // Parsing is synchronous and nothing keeps the hit list, so one per thread serves every request; a list a
         // hostile body grew large is let go rather than kept.
         var hits = t_hits ??= new List<JsonFieldHit>();
         try
         {
-            return Parse(request, json, hits);
+            return Parse(header, json, hits);
         }
         finally
         {
@@ -103,7 +109,7 @@ public sealed class JsonAdapter : IProtocolAdapter
         }
     }
 
-    private AdapterParse Parse(HttpRequest request, ReadOnlySpan<byte> json, List<JsonFieldHit> hits)
+    private AdapterParse Parse(Func<string?, string?> header, ReadOnlySpan<byte> json, List<JsonFieldHit> hits)
     {
         var error = _scanner.ScanAll(json, hits, out var detail);
         if (error != JsonScanError.None)
@@ -138,10 +144,10 @@ public sealed class JsonAdapter : IProtocolAdapter
         }
 
         string? ambiguous = null;
-        var sender = SingleText(json, hits, _senderSlot, ref ambiguous) ?? Header(request, _options.SenderHeader);
-        var room = SingleText(json, hits, _roomSlot, ref ambiguous) ?? Header(request, _options.RoomHeader);
-        var recipient = SingleText(json, hits, _recipientSlot, ref ambiguous) ?? Header(request, _options.RecipientHeader);
-        var isDirect = SingleFlag(json, hits, _directSlot, ref ambiguous) ?? IsTrue(Header(request, _options.DirectHeader));
+        var sender = SingleText(json, hits, _senderSlot, ref ambiguous) ?? header(_options.SenderHeader);
+        var room = SingleText(json, hits, _roomSlot, ref ambiguous) ?? header(_options.RoomHeader);
+        var recipient = SingleText(json, hits, _recipientSlot, ref ambiguous) ?? header(_options.RecipientHeader);
+        var isDirect = SingleFlag(json, hits, _directSlot, ref ambiguous) ?? IsTrue(header(_options.DirectHeader));
         if (ambiguous is not null)
         {
             return new AdapterParse { Messages = Array.Empty<ChatMessage>(), State = new AmbiguousField(ambiguous) };
@@ -169,7 +175,7 @@ public sealed class JsonAdapter : IProtocolAdapter
             Room = room,
             Recipient = recipient,
             IsDirect = isDirect,
-            SenderIsModerator = IsTrue(Header(request, _options.ModeratorHeader)),
+            SenderIsModerator = IsTrue(header(_options.ModeratorHeader)),
             Fields = fields,
         };
         return new AdapterParse { Messages = new[] { message }, State = locations.ToArray() };
@@ -202,7 +208,8 @@ public sealed class JsonAdapter : IProtocolAdapter
         }
     }
 
-    private static byte[] Rewrite(AdapterParse parsed, Verdict verdict, ReadOnlySpan<byte> json)
+    /// <summary>The document with every censored candidate rewritten in place; other bytes untouched.</summary>
+    internal static byte[] Rewrite(AdapterParse parsed, Verdict verdict, ReadOnlySpan<byte> json)
     {
         var locations = (JsonValueLocation[])parsed.State!;
         var original = parsed.Messages[0].Fields;

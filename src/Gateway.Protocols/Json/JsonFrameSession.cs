@@ -16,69 +16,37 @@ public sealed class JsonFrameSessionFactory : IFrameSessionFactory
 {
     private readonly JsonAdapterOptions _options;
     private readonly JsonFrameOptions _frames;
-    private readonly JsonFieldScanner _scanner;
-    private readonly FieldKind[] _textKinds;
-    private readonly int _senderSlot;
-    private readonly int _roomSlot;
-    private readonly int _directSlot;
-    private readonly int _recipientSlot;
-    private readonly int _matchSlot;
+
+    // Frames are read exactly as HTTP bodies are: every duplicate and case variant of a field is a candidate
+    // (issue 9, defect 4), identity must not be ambiguous, and censoring rewrites every candidate.
+    private readonly JsonAdapter _reader;
+    private readonly JsonFieldScanner? _matchScanner;
 
     public JsonFrameSessionFactory(JsonAdapterOptions options, JsonFrameOptions frames)
     {
         _options = options;
         _frames = frames;
-        var pointers = new List<JsonPointer>();
-        var kinds = new List<FieldKind>();
-        foreach (var (p, kind) in new[] { (options.Body, FieldKind.Body), (options.Title, FieldKind.Title), (options.Link, FieldKind.Link), (options.DisplayName, FieldKind.DisplayName) })
+        _reader = new JsonAdapter(options);
+        if (frames.Match.Count > 0)
         {
-            if (p is not null)
+            var pointers = new List<JsonPointer>();
+            foreach (var m in frames.Match)
             {
-                pointers.Add(p);
-                kinds.Add(kind);
-            }
-        }
-
-        _textKinds = kinds.ToArray();
-        int Slot(JsonPointer? p)
-        {
-            if (p is null)
-            {
-                return -1;
+                pointers.Add(m.Key);
             }
 
-            pointers.Add(p);
-            return pointers.Count - 1;
+            _matchScanner = new JsonFieldScanner(pointers, options.MaxDepth, foldKeyCase: options.Keys == JsonKeyMatching.AnyCase);
         }
-
-        _senderSlot = Slot(options.Sender);
-        _roomSlot = Slot(options.Room);
-        _directSlot = Slot(options.Direct);
-        _recipientSlot = Slot(options.Recipient);
-        _matchSlot = pointers.Count;
-        foreach (var m in frames.Match)
-        {
-            pointers.Add(m.Key);
-        }
-
-        _scanner = new JsonFieldScanner(pointers, options.MaxDepth);
     }
 
     public string Protocol => "json";
 
     public IFrameSession Create(FrameConnectionInfo info) => new Session(this, info);
 
-    private sealed record ParseState(JsonValueLocation?[] Found, ReadOnlyMemory<byte> Payload);
+    private sealed record ParseState(AdapterParse Parsed, ReadOnlyMemory<byte> Payload);
 
     private sealed class Session(JsonFrameSessionFactory f, FrameConnectionInfo info) : IFrameSession
     {
-        // Header-given identity is fixed for the connection: read once.
-        private readonly string? _headerSender = info.Header(f._options.SenderHeader);
-        private readonly string? _headerRoom = info.Header(f._options.RoomHeader);
-        private readonly string? _headerRecipient = info.Header(f._options.RecipientHeader);
-        private readonly bool _headerDirect = IsTrue(info.Header(f._options.DirectHeader));
-        private readonly bool _moderator = IsTrue(info.Header(f._options.ModeratorHeader));
-
         public bool InspectsBackendFrames => false;
 
         public FrameParse Parse(FrameDirection direction, ReadOnlyMemory<byte> textPayload)
@@ -89,55 +57,40 @@ public sealed class JsonFrameSessionFactory : IFrameSessionFactory
             }
 
             var json = textPayload.Span;
-            var found = new JsonValueLocation?[f._scanner.PointerCount];
-            var error = f._scanner.Scan(json, found, out var detail);
-            if (error != JsonScanError.None)
+            if (f._matchScanner is not null)
             {
-                var (code, text) = error switch
+                var hits = new List<JsonFieldHit>();
+                var error = f._matchScanner.ScanAll(json, hits, out var detail);
+                if (error != JsonScanError.None)
                 {
-                    JsonScanError.TooDeep => ("too_deep", $"the JSON nests deeper than {f._options.MaxDepth} levels"),
-                    JsonScanError.NotAnObject => ("not_an_object", "the frame must be a JSON object"),
-                    _ => ("invalid_json", "the frame is not valid JSON"),
-                };
-                return FrameParse.Failed(code, text, f.Reply(f._frames.ErrorFrame, detail is null ? text : $"{text} ({detail})"));
-            }
+                    return f.Failed(error == JsonScanError.NotAnObject ? "not_an_object" : "invalid_json",
+                        error == JsonScanError.NotAnObject ? "the frame must be a JSON object" : "the frame is not valid JSON", detail);
+                }
 
-            for (var i = 0; i < f._frames.Match.Count; i++)
-            {
-                if (found[f._matchSlot + i] is not { TokenType: JsonTokenType.String } loc
-                    || !string.Equals(JsonValues.ReadString(json, loc), f._frames.Match[i].Value, StringComparison.Ordinal))
+                if (!f.Matches(json, hits))
                 {
                     return FrameParse.Pass;
                 }
             }
 
-            var fields = new List<MessageField>(f._textKinds.Length);
-            for (var i = 0; i < f._textKinds.Length; i++)
+            var parsed = f._reader.Parse(json, info.Header);
+            if (parsed.Error is { } bad)
             {
-                if (found[i] is not { } loc || loc.TokenType == JsonTokenType.Null)
-                {
-                    continue;
-                }
-
-                if (loc.TokenType != JsonTokenType.String)
-                {
-                    return FrameParse.Failed("invalid_field", "a message field is not a string", f.Reply(f._frames.ErrorFrame, "a message field is not a string"));
-                }
-
-                fields.Add(new MessageField(f._textKinds[i], JsonValues.ReadString(json, loc) ?? string.Empty));
+                return FrameParse.Failed(bad.Code, bad.Detail, f.Reply(f._frames.ErrorFrame, bad.Detail.Replace("the request body", "the frame", StringComparison.Ordinal)));
             }
 
-            var message = new ChatMessage
+            if (parsed.State is AmbiguousField ambiguous)
             {
-                Protocol = "json",
-                Sender = Text(json, found, f._senderSlot) ?? _headerSender,
-                Room = Text(json, found, f._roomSlot) ?? _headerRoom,
-                Recipient = Text(json, found, f._recipientSlot) ?? _headerRecipient,
-                IsDirect = (f._directSlot < 0 || found[f._directSlot] is not { } d ? null : JsonValues.ReadBool(json, d)) ?? _headerDirect,
-                SenderIsModerator = _moderator,
-                Fields = fields,
-            };
-            return new FrameParse { Messages = new[] { message }, State = new ParseState(found, textPayload) };
+                var text = $"the frame gives {ambiguous.Pointer} more than one value (duplicate keys, or keys differing only in case); send it once";
+                return FrameParse.Failed("ambiguous_field", text, f.Reply(f._frames.ErrorFrame, text));
+            }
+
+            if (parsed.Messages.Count == 0)
+            {
+                return FrameParse.Pass;
+            }
+
+            return new FrameParse { Messages = parsed.Messages, State = new ParseState(parsed, textPayload) };
         }
 
         public FrameOutcome Apply(FrameParse parsed, ReadOnlySpan<Verdict> verdicts)
@@ -155,32 +108,45 @@ public sealed class JsonFrameSessionFactory : IFrameSessionFactory
                 case VerdictAction.Reject:
                     return FrameOutcome.Drop(new[] { f.Reply(f._frames.RejectFrame, verdict.Notice ?? JsonAdapter.DefaultRejectMessage) });
                 case VerdictAction.Censor when verdict.Rewritten is not null:
-                    return FrameOutcome.Rewritten(f.Rewrite(state, parsed.Messages[0], verdict));
+                    return FrameOutcome.Rewritten(JsonAdapter.Rewrite(state.Parsed, verdict, state.Payload.Span));
                 default:
                     return FrameOutcome.Forward;
             }
         }
     }
 
-    private byte[] Rewrite(ParseState state, ChatMessage message, Verdict verdict)
+    /// <summary>
+    /// A frame carries a message when every match pointer has a candidate holding its string. Any candidate counts:
+    /// a backend that reads keys case-insensitively, or takes the last duplicate, would see it as a message.
+    /// </summary>
+    private bool Matches(ReadOnlySpan<byte> json, List<JsonFieldHit> hits)
     {
-        var replacements = new List<(JsonValueLocation, string)>();
-        for (var i = 0; i < _textKinds.Length; i++)
+        for (var i = 0; i < _frames.Match.Count; i++)
         {
-            if (state.Found[i] is not { TokenType: JsonTokenType.String } loc)
+            var found = false;
+            foreach (var hit in hits)
             {
-                continue;
+                if (hit.Pointer == i && hit.Location.TokenType == JsonTokenType.String
+                    && string.Equals(JsonValues.ReadString(json, hit.Location), _frames.Match[i].Value, StringComparison.Ordinal))
+                {
+                    found = true;
+                    break;
+                }
             }
 
-            var before = Find(message.Fields, _textKinds[i]);
-            var after = Find(verdict.Rewritten!, _textKinds[i]);
-            if (after is not null && !string.Equals(before, after, StringComparison.Ordinal))
+            if (!found)
             {
-                replacements.Add((loc, after));
+                return false;
             }
         }
 
-        return JsonRewriter.Replace(state.Payload.Span, replacements.ToArray());
+        return true;
+    }
+
+    private FrameParse Failed(string code, string text, string? detail)
+    {
+        var message = detail is null ? text : $"{text} ({detail})";
+        return FrameParse.Failed(code, message, Reply(_frames.ErrorFrame, message));
     }
 
     /// <summary>A reply frame: the configured JSON object with the notice under <see cref="JsonFrameOptions.NoticeKey"/>.</summary>
@@ -190,34 +156,4 @@ public sealed class JsonFrameSessionFactory : IFrameSessionFactory
         node[_frames.NoticeKey] = notice;
         return Encoding.UTF8.GetBytes(node.ToJsonString());
     }
-
-    private static string? Find(IReadOnlyList<MessageField> fields, FieldKind kind)
-    {
-        foreach (var field in fields)
-        {
-            if (field.Kind == kind)
-            {
-                return field.Text;
-            }
-        }
-
-        return null;
-    }
-
-    private static string? Text(ReadOnlySpan<byte> json, JsonValueLocation?[] found, int slot)
-    {
-        if (slot < 0 || found[slot] is not { } loc)
-        {
-            return null;
-        }
-
-        return loc.TokenType switch
-        {
-            JsonTokenType.String => JsonValues.ReadString(json, loc),
-            JsonTokenType.Number => Encoding.UTF8.GetString(json.Slice(loc.Start, loc.Length)),
-            _ => null,
-        };
-    }
-
-    private static bool IsTrue(string? s) => s is not null && (s == "1" || s.Equals("true", StringComparison.OrdinalIgnoreCase));
 }

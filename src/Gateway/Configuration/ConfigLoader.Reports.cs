@@ -1,11 +1,4 @@
 using Gateway.Protocols.Configuration;
-using System.Globalization;
-using Gateway.Policy.Acl;
-using Gateway.Policy.Net;
-using Gateway.Policy.Rules;
-using Tomlyn;
-using Tomlyn.Model;
-using Tomlyn.Serialization;
 
 namespace Gateway.Configuration;
 

@@ -130,6 +130,27 @@ public sealed class WebSocketRelayEndToEndTests
         Assert.Equal("{\"type\":\"message\",\"text\":\"oh **** it\",\"n\":1.50}", await Within(conn.Texts.Reader.ReadAsync().AsTask()));
     }
 
+    // The HTTP key bypass (issue 9, defect 4) must not reopen over WebSocket: every case variant and duplicate of a
+    // field, and of a match pointer, is a candidate; a frame whose identity is ambiguous is refused.
+    [Fact]
+    public async Task Relay_CaseVariantsAndDuplicates_AreInspectedLikeHttpBodies()
+    {
+        await using var backend = await WsBackend.StartAsync();
+        await using var gw = await GatewayHost.StartAsync(Config(backend.Url));
+        using var ws = await ConnectAsync(gw);
+        var conn = await Within(backend.Connections.Reader.ReadAsync().AsTask());
+        await SendAsync(ws, "{\"type\":\"message\",\"TEXT\":\"oh darn it\"}");
+        Assert.Equal("{\"type\":\"message\",\"TEXT\":\"oh **** it\"}", await Within(conn.Texts.Reader.ReadAsync().AsTask()));
+        Assert.Equal("{\"type\":\"message\",\"TEXT\":\"oh **** it\"}", await ReceiveAsync(ws)); // the backend's echo
+        await SendAsync(ws, "{\"type\":\"message\",\"text\":\"hello\",\"Text\":\"darn\"}");
+        Assert.Equal("{\"type\":\"message\",\"text\":\"hello\",\"Text\":\"****\"}", await Within(conn.Texts.Reader.ReadAsync().AsTask()));
+        await ReceiveAsync(ws);
+        await SendAsync(ws, "{\"Type\":\"message\",\"text\":\"free crypto\"}");
+        Assert.Equal("{\"type\":\"error\",\"error\":\"rejected\",\"notice\":\"Scams are not welcome.\"}", await ReceiveAsync(ws));
+        await SendAsync(ws, "{\"type\":\"message\",\"text\":\"after\"}");
+        Assert.Equal("{\"type\":\"message\",\"text\":\"after\"}", await Within(conn.Texts.Reader.ReadAsync().AsTask()));
+    }
+
     [Fact]
     public async Task Relay_DroppedFrame_NeverReachesBackend_SenderGetsNotice()
     {
