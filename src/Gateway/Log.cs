@@ -69,14 +69,4 @@ internal static partial class Log
 
     [LoggerMessage(3105, LogLevel.Information, "User report on route {Route} not enriched: the reporter is not a participant of that conversation")]
     public static partial void UserReportNotParticipant(ILogger logger, string route);
-
-    // A server name is not private: the refusal names the origin so an operator can see who is knocking.
-    [LoggerMessage(4100, LogLevel.Information, "Federation request from {Origin} to {Endpoint} refused ({Reason})")]
-    public static partial void FederationDenied(ILogger logger, string origin, string endpoint, string reason);
-
-    [LoggerMessage(4101, LogLevel.Debug, "Antispam callback {Callback}: {Decision}")]
-    public static partial void AntispamDecision(ILogger logger, string callback, string decision);
-
-    [LoggerMessage(4102, LogLevel.Error, "Antispam callback {Callback} failed with {ExceptionType}; answering {Decision}")]
-    public static partial void AntispamFailed(ILogger logger, string callback, string exceptionType, string decision);
 }

@@ -100,7 +100,7 @@ internal static class MatrixConfigReader
             ModeratorLevel = level,
             TokenCacheSeconds = (int)t.Integer("token_cache_seconds", d.TokenCacheSeconds, 0, 86400),
             RoomCacheSeconds = (int)t.Integer("room_cache_seconds", d.RoomCacheSeconds, 0, 86400),
-            PublicRooms = Globs(t, "public_rooms"),
+            PublicRooms = ConfigGlobs.ReadGlobs(t, "public_rooms"),
             RejectEncryptedInPublicRooms = t.Bool("reject_encrypted_in_public_rooms", false),
             RoomAcls = acls,
         };
@@ -112,19 +112,5 @@ internal static class MatrixConfigReader
     {
         t.Error(key, message);
         return "kick";
-    }
-
-    private static IReadOnlyList<string> Globs(TomlTableReader t, string key)
-    {
-        var globs = t.StringList(key);
-        foreach (var g in globs)
-        {
-            if (!NameGlob.TryValidate(g, out var error))
-            {
-                t.Error(key, error!);
-            }
-        }
-
-        return globs;
     }
 }

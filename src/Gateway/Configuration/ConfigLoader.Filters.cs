@@ -52,9 +52,9 @@ internal static partial class ConfigLoader
             };
         }
 
-        var rooms = Globs(t, "rooms");
-        var excludeRooms = Globs(t, "exclude_rooms");
-        var exemptUsers = Globs(t, "exempt_users");
+        var rooms = ConfigGlobs.ReadGlobs(t, "rooms");
+        var excludeRooms = ConfigGlobs.ReadGlobs(t, "exclude_rooms");
+        var exemptUsers = ConfigGlobs.ReadGlobs(t, "exempt_users");
         var def = new FilterDefinition
         {
             Name = name,
@@ -144,20 +144,6 @@ internal static partial class ConfigLoader
                 t.Error(key, error!);
             }
         }
-    }
-
-    private static IReadOnlyList<string> Globs(TomlTableReader t, string key)
-    {
-        var globs = t.StringList(key);
-        foreach (var g in globs)
-        {
-            if (!NameGlob.TryValidate(g, out var error))
-            {
-                t.Error(key, error!);
-            }
-        }
-
-        return globs;
     }
 
     private static void CheckUniqueFilterNames(TomlTableReader root, List<FilterDefinition> filters)
