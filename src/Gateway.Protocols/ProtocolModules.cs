@@ -1,4 +1,5 @@
 using Gateway.Protocols.Abstractions;
+using Gateway.Protocols.BareRtc;
 using Gateway.Protocols.Json;
 using Gateway.Protocols.Matrix;
 
@@ -29,6 +30,7 @@ public sealed class ProtocolModules
     /// <summary>The built-in protocols.</summary>
     public static ProtocolModules BuiltIn { get; } = new(new IProtocolModule[]
     {
+        new BareRtcModule(),
         new JsonModule(),
         new MatrixModule(),
     });
