@@ -1,5 +1,6 @@
 using Gateway.Protocols.Abstractions;
 using Gateway.Protocols.Json;
+using Gateway.Protocols.Lemmy;
 using Gateway.Protocols.Matrix;
 
 namespace Gateway.Protocols;
@@ -30,6 +31,7 @@ public sealed class ProtocolModules
     public static ProtocolModules BuiltIn { get; } = new(new IProtocolModule[]
     {
         new JsonModule(),
+        new LemmyModule(),
         new MatrixModule(),
     });
 
