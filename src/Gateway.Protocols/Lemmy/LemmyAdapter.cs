@@ -107,6 +107,7 @@ public sealed class LemmyAdapter : IProtocolAdapter
             VerdictAction.Reject => Rejected(verdict.Notice ?? DefaultRejectMessage),
             // A well-formed success: the poster's client shows the item as posted; nothing reaches Lemmy.
             VerdictAction.Drop => AdapterOutcome.Respond(200, LemmyDrops.Body(state.Path, state.Content, state.Who, _time.GetUtcNow())),
+            VerdictAction.Censor when _settings.SlurSemantics => LemmySlurs.Apply(state.Content, verdict, body.Span),
             VerdictAction.Censor => AdapterOutcome.Rewritten(LemmyCodec.Rewrite(state.Content, verdict, body.Span)),
             _ => AdapterOutcome.ForwardUnchanged,
         };

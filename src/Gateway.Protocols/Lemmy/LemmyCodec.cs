@@ -89,12 +89,16 @@ internal sealed class LemmyCodec
     }
 
     /// <summary>The body with each censored field replaced by its rewritten text, in place.</summary>
-    public static byte[] Rewrite(LemmyContent content, Verdict verdict, ReadOnlySpan<byte> json)
+    public static byte[] Rewrite(LemmyContent content, Verdict verdict, ReadOnlySpan<byte> json) =>
+        Rewrite(content, verdict.Rewritten ?? content.Fields, json);
+
+    /// <summary>The body with each field whose text differs in <paramref name="rewritten"/> (same order as the fields) replaced.</summary>
+    public static byte[] Rewrite(LemmyContent content, IReadOnlyList<MessageField> rewritten, ReadOnlySpan<byte> json)
     {
         var replacements = new List<(JsonValueLocation, string)>();
         for (var fi = 0; fi < content.Slots.Count; fi++)
         {
-            if (verdict.Rewritten is { } rewritten && fi < rewritten.Count && content.Found[content.Slots[fi]] is { } loc
+            if (fi < rewritten.Count && content.Found[content.Slots[fi]] is { } loc
                 && !string.Equals(rewritten[fi].Text, content.Fields[fi].Text, StringComparison.Ordinal))
             {
                 replacements.Add((loc, rewritten[fi].Text));

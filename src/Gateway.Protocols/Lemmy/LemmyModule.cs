@@ -26,6 +26,7 @@ public sealed class LemmyModule : IProtocolModule
             TokenCacheSeconds = (int)table.Integer("token_cache_seconds", d.TokenCacheSeconds, 0, 86400),
             CommunityCacheSeconds = (int)table.Integer("community_cache_seconds", d.CommunityCacheSeconds, 0, 86400),
             AdminsExempt = table.Bool("admins_exempt", d.AdminsExempt),
+            SlurSemantics = table.Bool("slur_semantics", d.SlurSemantics),
         };
         table.Finish();
         return settings;

@@ -16,4 +16,10 @@ public sealed record LemmyBackendSettings
 
     /// <summary>Site admins count as moderators everywhere (filters with <c>exempt_moderators</c> skip them).</summary>
     public bool AdminsExempt { get; init; } = true;
+
+    /// <summary>
+    /// Lemmy's own slur-filter answers for censor verdicts: matches in bodies become <c>*removed*</c>; a match in a
+    /// title, display name or link refuses the request with <c>{"error":"slurs"}</c>, which never names the words.
+    /// </summary>
+    public bool SlurSemantics { get; init; }
 }
