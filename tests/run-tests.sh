@@ -4,8 +4,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
-# Matrix client harnesses (matrix-nio, matrix-js-sdk): installed when missing; if that fails their tests fail.
-bash tests/clients/install.sh || echo "tests/clients/install.sh failed: the Matrix client tests will fail" >&2
+# Client harnesses (matrix-nio, matrix-js-sdk, lemmy-js-client): installed when missing; if that fails their tests fail.
+bash tests/clients/install.sh || echo "tests/clients/install.sh failed: the Matrix and Lemmy client tests will fail" >&2
 dotnet build Gateway.sln -c Release --nologo -v quiet || { echo "0 passed, 1 failed (build failed)"; exit 1; }
 status=0
 for proj in tests/*/*.Tests.csproj; do

@@ -1,6 +1,7 @@
 using Gateway.Protocols.Abstractions;
 using Gateway.Protocols.BareRtc;
 using Gateway.Protocols.Json;
+using Gateway.Protocols.Lemmy;
 using Gateway.Protocols.Matrix;
 
 namespace Gateway.Protocols;
@@ -32,6 +33,7 @@ public sealed class ProtocolModules
     {
         new BareRtcModule(),
         new JsonModule(),
+        new LemmyModule(),
         new MatrixModule(),
     });
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what the Matrix client harnesses in tests/clients need, only when it is missing, quietly:
+# Installs what the client harnesses in tests/clients (Matrix, Lemmy) need, only when it is missing, quietly:
 #   - Debian's python3-matrix-nio for the system interpreter /usr/bin/python3 (nio_client.py)
 #   - Node.js (Debian's, only if there is no node at all) and matrix-js-sdk from jssdk/package-lock.json (npm ci)
+#   - lemmy-js-client from lemmyjs/package-lock.json (npm ci), for the Lemmy tests
 # Safe to run on every test run; a fresh CI machine starts with none of it.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,4 +36,12 @@ have=$(node -e 'try { console.log(require(process.argv[1]).version) } catch { co
 if [ "$wanted" != "$have" ]; then
   echo "install.sh: npm ci in tests/clients/jssdk (matrix-js-sdk $wanted)" >&2
   (cd "$here/jssdk" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
+wanted=$(node -e 'console.log(require(process.argv[1]).packages["node_modules/lemmy-js-client"].version)' "$here/lemmyjs/package-lock.json")
+have=$(node -e 'try { console.log(require(process.argv[1]).version) } catch { console.log("") }' \
+  "$here/lemmyjs/node_modules/lemmy-js-client/package.json")
+if [ "$wanted" != "$have" ]; then
+  echo "install.sh: npm ci in tests/clients/lemmyjs (lemmy-js-client $wanted)" >&2
+  (cd "$here/lemmyjs" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi

@@ -1,0 +1,39 @@
+using Gateway.Protocols.Abstractions;
+using Gateway.Protocols.Configuration;
+
+namespace Gateway.Protocols.Lemmy;
+
+/// <summary>
+/// Lemmy: the client API of 0.19 (<c>/api/v3</c>) and 1.0 (<c>/api/v4</c>) — posts, comments, private messages,
+/// community texts and profile texts, rewritten in place. Owns <c>[backends.lemmy]</c>.
+/// </summary>
+public sealed class LemmyModule : IProtocolModule
+{
+    public string Name => LemmyAdapter.ProtocolName;
+
+    /// <summary>The <c>[backends.lemmy]</c> table: a <see cref="LemmyBackendSettings"/> (the defaults when absent).</summary>
+    public object? ReadBackend(ModuleConfigContext context, BackendDraft backend, TomlTableReader? table)
+    {
+        if (table is null)
+        {
+            return LemmyBackendSettings.Default;
+        }
+
+        var d = LemmyBackendSettings.Default;
+        var settings = new LemmyBackendSettings
+        {
+            Api = ConfigUrls.ReadHttp(table, "api"),
+            TokenCacheSeconds = (int)table.Integer("token_cache_seconds", d.TokenCacheSeconds, 0, 86400),
+            CommunityCacheSeconds = (int)table.Integer("community_cache_seconds", d.CommunityCacheSeconds, 0, 86400),
+            AdminsExempt = table.Bool("admins_exempt", d.AdminsExempt),
+            SlurSemantics = table.Bool("slur_semantics", d.SlurSemantics),
+        };
+        table.Finish();
+        return settings;
+    }
+
+    /// <summary>A Lemmy backend with no routes is inspected whole: the adapter picks the requests that carry text.</summary>
+    public IReadOnlyList<RouteDefaults> DefaultRoutes(object? backendSettings) => new[] { new RouteDefaults("/", Inspect: true) };
+
+    public IModuleRuntime CreateRuntime(IServiceProvider services) => new LemmyRuntime(services);
+}
