@@ -35,6 +35,12 @@ internal sealed partial class WebSocketRelay
         {
             await RelayDownAsync(data, cancellationToken);
         }
+        catch (Exception ex) when (_clientAborted && !cancellationToken.IsCancellationRequested
+            && ex is IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The client is gone: what the backend sends (its answer to our 1001) is dropped, and YARP keeps the
+            // backend side open until the close handshake ends it.
+        }
         finally
         {
             _clientWrite.Release();

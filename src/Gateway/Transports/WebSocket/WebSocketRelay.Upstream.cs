@@ -45,7 +45,7 @@ internal sealed partial class WebSocketRelay
         if (buffer.Length == 0)
         {
             // YARP's zero-byte read waits for data before it rents its copy buffer: keep that saving.
-            if (OutputPending || _upEnded || _closeRequest is not null || _inEnd > _inStart)
+            if (OutputPending || _upEnded || _closeRequest is not null || _clientAborted || _inEnd > _inStart)
             {
                 return 0;
             }
@@ -54,8 +54,9 @@ internal sealed partial class WebSocketRelay
             {
                 _ = await _client.ReadAsync(Memory<byte>.Empty, token);
             }
-            catch (OperationCanceledException) when (StoppedByGateway(cancellationToken))
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
+                // The gateway's stop or the client's abort: handled by the real read that follows.
             }
             catch (Exception ex) when (ex is IOException or ObjectDisposedException)
             {
@@ -431,7 +432,7 @@ internal sealed partial class WebSocketRelay
         return n;
     }
 
-    private bool StoppedByGateway(CancellationToken yarpToken) => _closeRequest is not null && !yarpToken.IsCancellationRequested;
+    private bool StoppedByGateway(CancellationToken yarpToken) => _closeRequest is not null && !_clientAborted && !yarpToken.IsCancellationRequested;
 
     /// <summary>YARP passes the same token to every read: link it once with the gateway's own stop signal.</summary>
     private CancellationToken ReadToken(CancellationToken yarpToken)
