@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Text.Unicode;
 using Gateway.Protocols.Abstractions;
 
@@ -28,6 +29,7 @@ internal sealed partial class WebSocketRelay
 
     private bool InspectsBackend => _inspector.InspectsBackendFrames;
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         await _clientWrite.WaitAsync(cancellationToken);
@@ -47,6 +49,7 @@ internal sealed partial class WebSocketRelay
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask RelayDownAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         var i = 0;
