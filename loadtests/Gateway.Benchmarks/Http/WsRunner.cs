@@ -58,18 +58,34 @@ internal static class WsRunner
         var relayed = new Uri($"ws://127.0.0.1:{gatewayPort}/ws");
         var tunnelled = new Uri($"ws://127.0.0.1:{gatewayPort}/tunnel");
         Console.WriteLine($"WebSocket relay load: {connections} connections, {seconds} s per round, {rounds} rounds each, echo of a ~120-byte JSON frame");
-        _ = await MeasureAsync(direct, connections, 1); // warm-up: JIT, connection pools
-        _ = await MeasureAsync(relayed, connections, 1);
+        var cpu = new CpuClock(backend.Pid, gateway.Pid);
+        _ = await MeasureAsync(direct, connections, 1, cpu); // warm-up: JIT, connection pools
+        _ = await MeasureAsync(relayed, connections, 1, cpu);
+        _ = await MeasureAsync(tunnelled, connections, 1, cpu);
         var directRates = new List<double>();
         var relayRates = new List<double>();
         var tunnelRates = new List<double>();
+        var costs = new Dictionary<string, List<CpuCost>> { ["direct"] = new(), ["relay"] = new(), ["tunnel"] = new() };
         for (var r = 0; r < rounds; r++)
         {
-            directRates.Add(await MeasureAsync(direct, connections, seconds));
-            relayRates.Add(await MeasureAsync(relayed, connections, seconds));
-            tunnelRates.Add(await MeasureAsync(tunnelled, connections, seconds));
+            foreach (var (name, uri, rates) in new[] { ("direct", direct, directRates), ("relay", relayed, relayRates), ("tunnel", tunnelled, tunnelRates) })
+            {
+                var (rate, cost) = await MeasureAsync(uri, connections, seconds, cpu);
+                rates.Add(rate);
+                costs[name].Add(cost);
+            }
+
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  round {r + 1}: direct {directRates[^1],8:F0}   relay {relayRates[^1],8:F0}   YARP tunnel {tunnelRates[^1],8:F0} frames/s"));
+        }
+
+        // CPU per frame of each process (utime+stime from /proc over the timed window, all rounds): with the client,
+        // the gateway and the backend on the same cores, the gateway's share is what a hop costs.
+        foreach (var (name, list) in costs)
+        {
+            var frames = list.Sum(c => c.Frames);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  cpu µs/frame {name,-6}: client {list.Sum(c => c.Client) / frames * 1e6,6:F1}   gateway {list.Sum(c => c.Gateway) / frames * 1e6,6:F1}   backend {list.Sum(c => c.Backend) / frames * 1e6,6:F1}   machine busy {list.Average(c => c.MachineBusy) * 100,5:F1}%"));
         }
 
         var d = Median(directRates);
@@ -91,8 +107,8 @@ internal static class WsRunner
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
-    /// <summary>Frames per second counted both ways (each echo is one frame up, one down).</summary>
-    private static async Task<double> MeasureAsync(Uri uri, int connections, double seconds)
+    /// <summary>Frames per second counted both ways (each echo is one frame up, one down), and the CPU they took.</summary>
+    private static async Task<(double Rate, CpuCost Cost)> MeasureAsync(Uri uri, int connections, double seconds, CpuClock cpu)
     {
         var sockets = new ClientWebSocket[connections];
         for (var i = 0; i < connections; i++)
@@ -122,11 +138,13 @@ internal static class WsRunner
                 Interlocked.Increment(ref echoes);
             }
         })).ToArray();
+        var before = cpu.Read();
         var clock = Stopwatch.StartNew();
         start.SetResult();
         await Task.Delay(TimeSpan.FromSeconds(seconds));
         var counted = Interlocked.Read(ref echoes);
         var elapsed = clock.Elapsed.TotalSeconds;
+        var after = cpu.Read();
         await stop.CancelAsync();
         await Task.WhenAll(loops);
         foreach (var s in sockets)
@@ -135,6 +153,43 @@ internal static class WsRunner
             s.Dispose();
         }
 
-        return counted * 2 / elapsed;
+        var busy = (after.MachineBusy - before.MachineBusy) / Math.Max(1e-9, after.MachineTotal - before.MachineTotal);
+        return (counted * 2 / elapsed, new CpuCost(counted * 2, after.Client - before.Client, after.Gateway - before.Gateway, after.Backend - before.Backend, busy));
+    }
+}
+
+/// <summary>CPU seconds of the three processes over one timed window; MachineBusy is the share of all cores in use.</summary>
+internal readonly record struct CpuCost(long Frames, double Client, double Gateway, double Backend, double MachineBusy);
+
+/// <summary>Reads process CPU time (utime+stime, all threads) from /proc, and the machine's busy/total jiffies.</summary>
+internal sealed class CpuClock(int backendPid, int gatewayPid)
+{
+    public (double Client, double Gateway, double Backend, double MachineBusy, double MachineTotal) Read()
+    {
+        var (busy, total) = Machine();
+        return (Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds, ProcessSeconds(gatewayPid), ProcessSeconds(backendPid), busy, total);
+    }
+
+    private static double ProcessSeconds(int pid)
+    {
+        try
+        {
+            // Fields after the command (which may hold spaces) start at state: utime and stime are the 12th and 13th.
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var rest = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return (long.Parse(rest[11], CultureInfo.InvariantCulture) + long.Parse(rest[12], CultureInfo.InvariantCulture)) / 100.0;
+        }
+        catch (IOException)
+        {
+            return double.NaN;
+        }
+    }
+
+    private static (double Busy, double Total) Machine()
+    {
+        var cpu = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries)[1..].Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+        var idle = cpu[3] + cpu[4];
+        var total = cpu.Take(8).Sum();
+        return (total - idle, total);
     }
 }

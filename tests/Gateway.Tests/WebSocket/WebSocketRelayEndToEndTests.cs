@@ -1,5 +1,6 @@
 using Gateway.Configuration;
 using System.Net;
+using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
 using Gateway.Admin;
@@ -317,5 +318,61 @@ public sealed class WebSocketRelayEndToEndTests
         var close = await Within(client.ReadAsync());
         Assert.Equal(WsOpcode.Close, close!.Opcode);
         Assert.Equal(1011, close.Close.Code);
+    }
+
+    /// <summary>
+    /// A client that disappears without a close frame (FIN or reset): the gateway itself tells the backend 1001. With
+    /// <paramref name="lateEof"/> Kestrel's RequestAborted fires before the relay's read sees the end, the order that
+    /// made YARP cancel its copies and drop the backend connection without a close frame.
+    /// </summary>
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public async Task Relay_ClientVanishesWithoutCloseFrame_BackendGets1001(bool reset, bool lateEof)
+    {
+        await using var backend = await WsBackend.StartAsync();
+        await using var gw = await GatewayHost.StartAsync(Config(backend.Url), configure: lateEof ? LateEofUpgrade.Install : null);
+        var (client, tcp) = await RawFrameStream.ConnectAsync(gw.Client.BaseAddress!, "/ws");
+        var conn = await Within(backend.Connections.Reader.ReadAsync().AsTask());
+        await client.SendAsync(WsOpcode.Text, "{\"type\":\"typing\"}");
+        Assert.Equal("{\"type\":\"typing\"}", await Within(conn.Texts.Reader.ReadAsync().AsTask()));
+
+        if (reset)
+        {
+            // Linger 0: the socket closes with a TCP reset, as when a client process dies.
+            tcp.Client.LingerState = new LingerOption(true, 0);
+        }
+
+        tcp.Client.Close();
+        tcp.Dispose();
+
+        // Well inside YARP's activity timeout and the backend's keep-alive: the close must come from the gateway.
+        var closed = await conn.Closed.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(((WebSocketCloseStatus?)WebSocketCloseStatus.EndpointUnavailable, "client went away"), closed);
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, true)]
+    public async Task Relay_ClientVanishes_RawBackendReadsMasked1001(bool reset, bool lateEof)
+    {
+        await using var backend = await WsBackend.StartAsync();
+        await using var gw = await GatewayHost.StartAsync(Config(backend.Url), configure: lateEof ? LateEofUpgrade.Install : null);
+        var (client, tcp) = await RawFrameStream.ConnectAsync(gw.Client.BaseAddress!, "/raw");
+        var server = new RawFrameStream(await Within(backend.RawConnections.Reader.ReadAsync().AsTask()), maskOutgoing: false);
+        await client.SendAsync(WsOpcode.Text, "{\"text\":\"bye\"}");
+        Assert.Equal("{\"text\":\"bye\"}", (await Within(server.ReadAsync()))!.Text);
+        if (reset)
+        {
+            tcp.Client.LingerState = new LingerOption(true, 0);
+        }
+
+        tcp.Dispose();
+        var close = await server.ReadAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.NotNull(close);
+        Assert.Equal((WsOpcode.Close, 1001, true), (close.Opcode, close.Close.Code, close.Masked));
+        await server.Stream.DisposeAsync();
     }
 }

@@ -17,8 +17,11 @@ namespace Gateway.Transports.WebSocket;
 /// could not be inspected.
 /// </summary>
 internal sealed class FrameRelayMiddleware(RequestDelegate next, GatewayState state, MessageEvaluator evaluator, FrameRelayRegistry registry,
-    GatewayTelemetry telemetry, RelayTelemetry relayTelemetry, ILogger<FrameRelayMiddleware> logger)
+    GatewayTelemetry telemetry, RelayTelemetry relayTelemetry, TimeProvider time, ILogger<FrameRelayMiddleware> logger)
 {
+    /// <summary>How long YARP's copies may go on after the client vanished: time for the backend to answer the 1001.</summary>
+    internal static readonly TimeSpan ClientGoneGrace = TimeSpan.FromSeconds(5);
+
     public Task InvokeAsync(HttpContext context)
     {
         var routeId = context.GetReverseProxyFeature().Route.Config.RouteId;
@@ -81,12 +84,31 @@ internal sealed class FrameRelayMiddleware(RequestDelegate next, GatewayState st
             context.Features.Set<IHttpExtendedConnectFeature>(new RelayConnectFeature(connect!, holder));
         }
 
+        // YARP links its copies to RequestAborted, and Kestrel fires it the moment the client's connection drops, often
+        // before the relay's read sees the end: YARP then cancelled both copies and dropped the backend connection
+        // without a close frame. YARP gets a token of its own instead; the client's abort makes the relay end its
+        // side (1001 to the backend through YARP's still-running copy) and cancels YARP's token only after a grace.
+        var lifetime = context.Features.Get<IHttpRequestLifetimeFeature>();
+        using var proxyAborted = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+        var registration = default(CancellationTokenRegistration);
+        if (lifetime is not null)
+        {
+            context.Features.Set<IHttpRequestLifetimeFeature>(new RelayLifetimeFeature(lifetime, proxyAborted.Token));
+            registration = lifetime.RequestAborted.UnsafeRegister(static s => ((ClientAbort)s!).Fire(), new ClientAbort(holder, proxyAborted));
+        }
+
         try
         {
             await next(context);
         }
         finally
         {
+            await registration.DisposeAsync();
+            if (lifetime is not null)
+            {
+                context.Features.Set(lifetime);
+            }
+
             if (holder.Relay is { } relay)
             {
                 try
@@ -100,6 +122,23 @@ internal sealed class FrameRelayMiddleware(RequestDelegate next, GatewayState st
                     Log.RelayClosed(logger, binding.RouteId, relay.GatewayCloseCode);
                 }
             }
+        }
+    }
+}
+
+/// <summary>The client's connection dropped: the relay ends its side now, YARP's copies after the grace.</summary>
+internal sealed class ClientAbort(RelayHolder holder, CancellationTokenSource proxyAborted)
+{
+    public void Fire()
+    {
+        if (holder.Relay is { } relay)
+        {
+            relay.ClientAborted();
+            proxyAborted.CancelAfter(FrameRelayMiddleware.ClientGoneGrace);
+        }
+        else
+        {
+            proxyAborted.Cancel(); // not upgraded yet: nothing to tell the backend
         }
     }
 }

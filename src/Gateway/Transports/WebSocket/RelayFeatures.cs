@@ -31,3 +31,11 @@ internal sealed class RelayConnectFeature(IHttpExtendedConnectFeature inner, Rel
 
     public async ValueTask<Stream> AcceptAsync() => holder.Wrap(await inner.AcceptAsync());
 }
+
+/// <summary>What YARP sees as RequestAborted on a relayed request: a token the relay cancels, not Kestrel's.</summary>
+internal sealed class RelayLifetimeFeature(IHttpRequestLifetimeFeature inner, CancellationToken aborted) : IHttpRequestLifetimeFeature
+{
+    public CancellationToken RequestAborted { get => aborted; set => throw new NotSupportedException("the relay owns this token"); }
+
+    public void Abort() => inner.Abort();
+}

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Text.Unicode;
 using Gateway.Protocols.Abstractions;
 
@@ -28,6 +29,7 @@ internal sealed partial class WebSocketRelay
 
     private bool InspectsBackend => _inspector.InspectsBackendFrames;
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         await _clientWrite.WaitAsync(cancellationToken);
@@ -35,12 +37,19 @@ internal sealed partial class WebSocketRelay
         {
             await RelayDownAsync(data, cancellationToken);
         }
+        catch (Exception ex) when (_clientAborted && !cancellationToken.IsCancellationRequested
+            && ex is IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The client is gone: what the backend sends (its answer to our 1001) is dropped, and YARP keeps the
+            // backend side open until the close handshake ends it.
+        }
         finally
         {
             _clientWrite.Release();
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask RelayDownAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         var i = 0;

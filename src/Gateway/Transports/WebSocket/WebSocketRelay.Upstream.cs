@@ -1,6 +1,8 @@
 // Over 400 lines because the client-to-backend pump is one state machine (frame header, payload, reassembly, session
 // outcome, re-masked output) whose states share the buffers it reads into; splitting it would scatter that state.
 using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
 using System.Text.Unicode;
 using Gateway.Protocols.Abstractions;
 
@@ -31,6 +33,8 @@ internal sealed partial class WebSocketRelay
     private bool _assembleFin;
 
     private bool _upEnded;
+    private byte[]? _maskKeys;
+    private int _maskKeyPos;
     private bool _clientSentClose;
 
     private CancellationToken _yarpToken;
@@ -39,13 +43,14 @@ internal sealed partial class WebSocketRelay
     // Nothing of a frame is half sent to the backend (a text message being assembled has sent nothing yet).
     private bool UpAtBoundary => _passRemaining == 0 && _upMessage != WsOpcode.Binary;
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         var token = ReadToken(cancellationToken);
         if (buffer.Length == 0)
         {
             // YARP's zero-byte read waits for data before it rents its copy buffer: keep that saving.
-            if (OutputPending || _upEnded || _closeRequest is not null || _inEnd > _inStart)
+            if (OutputPending || _upEnded || _closeRequest is not null || _clientAborted || _inEnd > _inStart)
             {
                 return 0;
             }
@@ -54,8 +59,9 @@ internal sealed partial class WebSocketRelay
             {
                 _ = await _client.ReadAsync(Memory<byte>.Empty, token);
             }
-            catch (OperationCanceledException) when (StoppedByGateway(cancellationToken))
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
+                // The gateway's stop or the client's abort: handled by the real read that follows.
             }
             catch (Exception ex) when (ex is IOException or ObjectDisposedException)
             {
@@ -184,6 +190,7 @@ internal sealed partial class WebSocketRelay
         return copied;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask OnClientHeaderAsync(WsFrameHeader header, CancellationToken cancellationToken)
     {
         if (!header.Masked)
@@ -228,6 +235,18 @@ internal sealed partial class WebSocketRelay
             return;
         }
 
+        if (starts && header.Fin && _inEnd - _inStart >= header.PayloadLength)
+        {
+            // The common case, a whole unfragmented text frame in the read buffer: unmasked, inspected and re-masked
+            // where it lies, no copy. The buffer is not moved before YARP has taken the frame (FillAsync runs only
+            // once the output is drained).
+            var payload = _in.AsMemory(_inStart, (int)header.PayloadLength);
+            _inStart += payload.Length;
+            WebSocketFrameCodec.Mask(payload.Span, header.MaskKey, 0);
+            await TextMessageAsync(payload, cancellationToken);
+            return;
+        }
+
         // Text: assembled, unmasked, here.
         if (starts)
         {
@@ -247,6 +266,7 @@ internal sealed partial class WebSocketRelay
     }
 
     /// <summary>Moves payload bytes of the text frame into the message buffer; false when the client went away.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> AssembleAsync(CancellationToken token, CancellationToken yarpToken)
     {
         int n;
@@ -273,14 +293,18 @@ internal sealed partial class WebSocketRelay
         return true;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask TextFrameCompleteAsync(CancellationToken cancellationToken)
     {
-        if (!_assembleFin)
+        if (_assembleFin)
         {
-            return;
+            await TextMessageAsync(_text.Memory, cancellationToken);
         }
+    }
 
-        var message = _text.Memory;
+    /// <summary>A whole, unmasked text message (ours to mask in place): validated, inspected, the outcome applied.</summary>
+    private async ValueTask TextMessageAsync(Memory<byte> message, CancellationToken cancellationToken)
+    {
         if (!Utf8.IsValid(message.Span))
         {
             await CloseBothAsync(1007, "text message is not valid UTF-8", cancellationToken);
@@ -329,7 +353,7 @@ internal sealed partial class WebSocketRelay
     /// <summary>One unfragmented text frame to the backend, masked in place with a fresh key (the buffer is ours).</summary>
     private void EmitText(Memory<byte> payload)
     {
-        var key = WebSocketFrameCodec.NewMaskKey();
+        var key = NextMaskKey();
         Span<byte> header = stackalloc byte[WebSocketFrameCodec.MaxHeaderLength];
         var h = WebSocketFrameCodec.WriteHeader(header, fin: true, WsOpcode.Text, payload.Length, key);
         _out.Append(header[..h]);
@@ -386,6 +410,7 @@ internal sealed partial class WebSocketRelay
         await CloseBothAsync(1001, "client went away", cancellationToken);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask FillAsync(CancellationToken token, CancellationToken yarpToken)
     {
         _in ??= ArrayPool<byte>.Shared.Rent(ReadBufferSize);
@@ -404,6 +429,7 @@ internal sealed partial class WebSocketRelay
     }
 
     /// <summary>Reads from the client; 0 or less when it went away or the gateway is closing (both already handled).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> ReadClientAsync(Memory<byte> destination, CancellationToken token, CancellationToken yarpToken)
     {
         int n;
@@ -431,7 +457,24 @@ internal sealed partial class WebSocketRelay
         return n;
     }
 
-    private bool StoppedByGateway(CancellationToken yarpToken) => _closeRequest is not null && !yarpToken.IsCancellationRequested;
+    /// <summary>
+    /// A fresh masking key from the CSPRNG (RFC 6455 §5.3), drawn 16 at a time: one RandomNumberGenerator call per
+    /// frame cost more than the rest of the framing.
+    /// </summary>
+    private uint NextMaskKey()
+    {
+        _maskKeys ??= new byte[64];
+        if (_maskKeyPos == 0)
+        {
+            RandomNumberGenerator.Fill(_maskKeys);
+        }
+
+        var key = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(_maskKeys.AsSpan(_maskKeyPos));
+        _maskKeyPos = (_maskKeyPos + 4) % _maskKeys.Length;
+        return key;
+    }
+
+    private bool StoppedByGateway(CancellationToken yarpToken) => _closeRequest is not null && !_clientAborted && !yarpToken.IsCancellationRequested;
 
     /// <summary>YARP passes the same token to every read: link it once with the gateway's own stop signal.</summary>
     private CancellationToken ReadToken(CancellationToken yarpToken)

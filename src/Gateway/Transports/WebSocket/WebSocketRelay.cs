@@ -35,6 +35,8 @@ internal sealed partial class WebSocketRelay : Stream
     private TaskCompletionSource? _pendingDrained;
     private volatile CloseRequest? _closeRequest;
     private int _finished;
+    private volatile bool _clientAborted;
+    private bool _clientClosed;
 
     public WebSocketRelay(Stream client, ITextFrameInspector inspector, long maxMessageBytes)
     {
@@ -46,7 +48,7 @@ internal sealed partial class WebSocketRelay : Stream
     public long MaxMessageBytes { get; }
 
     /// <summary>The gateway sent a close frame to the client (or the client can no longer be written to).</summary>
-    public bool ClientClosed { get; private set; }
+    public bool ClientClosed { get => _clientClosed || _clientAborted; private set => _clientClosed = value; }
 
     /// <summary>The close code the gateway itself sent to the client, if it did.</summary>
     public int? GatewayCloseCode { get; private set; }
@@ -60,6 +62,22 @@ internal sealed partial class WebSocketRelay : Stream
     public void RequestClose(int code, string reason)
     {
         _closeRequest ??= new CloseRequest(code, reason);
+        try
+        {
+            _stop.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    /// <summary>
+    /// The client's connection dropped (Kestrel's RequestAborted): nothing more is written to it, and the read side
+    /// stops waiting for it and tells the backend 1001 "going away". Safe from any thread.
+    /// </summary>
+    public void ClientAborted()
+    {
+        _clientAborted = true;
         try
         {
             _stop.Cancel();
