@@ -1,7 +1,7 @@
-using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Gateway.Protocols.Abstractions;
 using Microsoft.Extensions.Caching.Memory;
 
 namespace Gateway.Protocols.Lemmy;
@@ -46,7 +46,7 @@ public sealed class LemmyDirectory : ILemmyDirectory, IDisposable
         _api = api.AbsoluteUri.EndsWith('/') ? api : new Uri(api.AbsoluteUri + "/");
         _tokenTime = tokenTime;
         _communityTime = communityTime;
-        _cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = 200_000, Clock = new TimeProviderClock(time ?? TimeProvider.System) });
+        _cache = BackendLookups.CreateCache(time);
     }
 
     public async ValueTask<LemmyUser?> UserAsync(string jwt, int version, CancellationToken cancellationToken)
@@ -160,32 +160,8 @@ public sealed class LemmyDirectory : ILemmyDirectory, IDisposable
     private static bool IsTrue(JsonElement view, string obj, string flag) =>
         view.TryGetProperty(obj, out var o) && o.ValueKind == JsonValueKind.Object && o.TryGetProperty(flag, out var f) && f.ValueKind == JsonValueKind.True;
 
-    private async Task<JsonDocument?> GetJsonAsync(string relative, string jwt, CancellationToken ct)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_api, relative));
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", jwt);
-        try
-        {
-            using var response = await _http.SendAsync(request, ct);
-            if (!response.IsSuccessStatusCode)
-            {
-                return null;
-            }
-
-            var bytes = await response.Content.ReadAsByteArrayAsync(ct);
-            return JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 64 });
-        }
-        catch (Exception ex) when (ex is HttpRequestException or JsonException or TaskCanceledException && !ct.IsCancellationRequested)
-        {
-            return null;
-        }
-    }
+    private Task<JsonDocument?> GetJsonAsync(string relative, string jwt, CancellationToken ct) =>
+        BackendLookups.GetJsonAsync(_http, _api, relative, jwt, ct);
 
     public void Dispose() => _cache.Dispose();
-
-    /// <summary>MemoryCache still takes its clock as an ISystemClock: this one reads the injected TimeProvider.</summary>
-    private sealed class TimeProviderClock(TimeProvider time) : Microsoft.Extensions.Internal.ISystemClock
-    {
-        public DateTimeOffset UtcNow => time.GetUtcNow();
-    }
 }

@@ -1,7 +1,7 @@
-using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Gateway.Protocols.Abstractions;
 using Microsoft.Extensions.Caching.Memory;
 
 namespace Gateway.Protocols.Matrix;
@@ -60,7 +60,7 @@ public sealed class MatrixDirectory : IMatrixDirectory, IDisposable
     {
         _http = http;
         _options = options;
-        _cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = 200_000, Clock = new TimeProviderClock(time ?? TimeProvider.System) });
+        _cache = BackendLookups.CreateCache(time);
     }
 
     public async ValueTask<string?> WhoAmIAsync(string accessToken, CancellationToken cancellationToken)
@@ -207,34 +207,10 @@ public sealed class MatrixDirectory : IMatrixDirectory, IDisposable
         return rooms;
     }
 
-    private async Task<JsonDocument?> GetJsonAsync(string relative, string token, CancellationToken ct)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_options.Homeserver, relative));
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        try
-        {
-            using var response = await _http.SendAsync(request, ct);
-            if (!response.IsSuccessStatusCode)
-            {
-                return null;
-            }
-
-            var bytes = await response.Content.ReadAsByteArrayAsync(ct);
-            return JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 64 });
-        }
-        catch (Exception ex) when (ex is HttpRequestException or JsonException or TaskCanceledException && !ct.IsCancellationRequested)
-        {
-            return null;
-        }
-    }
+    private Task<JsonDocument?> GetJsonAsync(string relative, string token, CancellationToken ct) =>
+        BackendLookups.GetJsonAsync(_http, _options.Homeserver, relative, token, ct);
 
     public void Dispose() => _cache.Dispose();
-
-    /// <summary>MemoryCache still takes its clock as an ISystemClock: this one reads the injected TimeProvider.</summary>
-    private sealed class TimeProviderClock(TimeProvider time) : Microsoft.Extensions.Internal.ISystemClock
-    {
-        public DateTimeOffset UtcNow => time.GetUtcNow();
-    }
 
     /// <summary>The parts of m.room.power_levels that decide who moderates (spec defaults when absent).</summary>
     internal sealed record PowerLevels(Dictionary<string, long> Users, long UsersDefault, long Kick, long Redact, long Ban)

@@ -90,7 +90,7 @@ internal static partial class ConfigLoader
     /// BareRTC's [[MessageFilters]] read verbatim. Its KeywordPhrases are RE2 regexes matched case-insensitively
     /// against the raw message; PublicChannels/PrivateChannels are enforced here (upstream never checks them).
     /// </summary>
-    private static FilterDefinition? ReadBareRtcFilter(TomlTableReader t, int index, LimitSettings limits)
+    private static FilterDefinition? ReadMessageFilter(TomlTableReader t, int index, LimitSettings limits)
     {
         var enabled = t.Bool("Enabled", false);
         var isPublic = t.Bool("PublicChannels", false);

@@ -99,11 +99,11 @@ internal static partial class ConfigLoader
             }
         }
 
-        var bareRtcTables = reader.TableArray("MessageFilters");
-        for (var i = 0; i < bareRtcTables.Count; i++)
+        var messageFilterTables = reader.TableArray("MessageFilters");
+        for (var i = 0; i < messageFilterTables.Count; i++)
         {
             // Named by their own index, as the key paths of their errors are (not by how many [[filters]] precede them).
-            var def = ReadBareRtcFilter(bareRtcTables[i], i, limits);
+            var def = ReadMessageFilter(messageFilterTables[i], i, limits);
             if (def is not null)
             {
                 filters.Add(def);

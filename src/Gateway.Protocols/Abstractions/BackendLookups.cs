@@ -1,0 +1,49 @@
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Microsoft.Extensions.Caching.Memory;
+
+namespace Gateway.Protocols.Abstractions;
+
+/// <summary>
+/// What module directories share when they ask the backend who a token belongs to, who moderates a room, and cache
+/// the answers: one authenticated GET that never throws for a backend's failure, and a MemoryCache on the injected
+/// clock.
+/// </summary>
+public static class BackendLookups
+{
+    /// <summary>
+    /// GETs <paramref name="relative"/> under <paramref name="baseUri"/> as the bearer of <paramref name="token"/>.
+    /// Null for any non-success answer, unreadable JSON, a dead backend or a timeout (callers then treat the sender as
+    /// an ordinary, unknown user); a cancellation of the caller's request still throws.
+    /// </summary>
+    public static async Task<JsonDocument?> GetJsonAsync(HttpClient http, Uri baseUri, string relative, string token, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(baseUri, relative));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        try
+        {
+            using var response = await http.SendAsync(request, ct);
+            if (!response.IsSuccessStatusCode)
+            {
+                return null;
+            }
+
+            var bytes = await response.Content.ReadAsByteArrayAsync(ct);
+            return JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 64 });
+        }
+        catch (Exception ex) when (ex is HttpRequestException or JsonException or TaskCanceledException && !ct.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A size-limited cache whose expiries follow <paramref name="time"/> (FakeTimeProvider in tests).</summary>
+    public static MemoryCache CreateCache(TimeProvider? time, long sizeLimit = 200_000) =>
+        new(new MemoryCacheOptions { SizeLimit = sizeLimit, Clock = new TimeProviderClock(time ?? TimeProvider.System) });
+
+    /// <summary>MemoryCache still takes its clock as an ISystemClock: this one reads the injected TimeProvider.</summary>
+    private sealed class TimeProviderClock(TimeProvider time) : Microsoft.Extensions.Internal.ISystemClock
+    {
+        public DateTimeOffset UtcNow => time.GetUtcNow();
+    }
+}
