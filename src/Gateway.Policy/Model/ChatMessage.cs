@@ -9,6 +9,15 @@ public enum FieldKind
     DisplayName = 3,
 }
 
+/// <summary>What a message is: something said, or someone joining a room (which protections count).</summary>
+public enum MessageKind
+{
+    Message = 0,
+
+    /// <summary>A join to <see cref="ChatMessage.Room"/> (Matrix join, a BareRTC login): no text fields.</summary>
+    Join = 1,
+}
+
 /// <summary>One text field of a message, as the protocol adapter extracted it.</summary>
 public readonly record struct MessageField(FieldKind Kind, string Text);
 
@@ -40,4 +49,12 @@ public sealed record ChatMessage
     public bool SenderIsModerator { get; init; }
 
     public required IReadOnlyList<MessageField> Fields { get; init; }
+
+    public MessageKind Kind { get; init; }
+
+    /// <summary>The users the message mentions, when the protocol lists them (Matrix <c>m.mentions</c>); null: found in the text.</summary>
+    public IReadOnlyList<string>? Mentions { get; init; }
+
+    /// <summary>Set by the adapter when the message carries media (an image, a file).</summary>
+    public bool HasMedia { get; init; }
 }
