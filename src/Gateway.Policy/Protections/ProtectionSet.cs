@@ -45,7 +45,7 @@ public sealed record ProtectionResult(IReadOnlyList<ProtectionHit> Hits, Verdict
         return list;
     }
 
-    private static string BlockNotice(SenderBlock block) => "You are blocked from sending messages until " + block.Until.UtcDateTime.ToString("u", System.Globalization.CultureInfo.InvariantCulture) + ".";
+    internal static string BlockNotice(SenderBlock block) => "You are blocked from sending messages until " + block.Until.UtcDateTime.ToString("u", System.Globalization.CultureInfo.InvariantCulture) + ".";
 }
 
 /// <summary>
@@ -399,16 +399,19 @@ public sealed class ProtectionSet
                 EscalationKind.Warn => hit with { Action = VerdictAction.Forward, Detail = hit.Detail + " (warning)" },
                 EscalationKind.Drop => hit with { Action = VerdictAction.Drop },
                 EscalationKind.Reject => hit with { Action = VerdictAction.Reject },
-                _ => hit with
-                {
-                    Action = VerdictAction.Reject,
-                    Report = true,
-                    Detail = hit.Detail + $" (blocked for {Describe(step.Duration)})",
-                    Block = blocks.Add(message.Sender!, step.Duration, "rule:" + hit.Rule, hit.Detail),
-                },
+                _ => Blocked(hit, blocks.Add(message.Sender!, step.Duration, "rule:" + hit.Rule, hit.Detail), step.Duration),
             };
         }
     }
+
+    private static ProtectionHit Blocked(ProtectionHit hit, SenderBlock block, TimeSpan duration) => hit with
+    {
+        Action = VerdictAction.Reject,
+        Report = true,
+        Notice = hit.Notice ?? ProtectionResult.BlockNotice(block),
+        Detail = hit.Detail + $" (blocked for {Describe(duration)})",
+        Block = block,
+    };
 
     private static ProtectionResult Combine(List<ProtectionHit> hits)
     {

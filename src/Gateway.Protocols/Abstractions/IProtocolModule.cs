@@ -1,3 +1,4 @@
+using Gateway.Policy.Protections;
 using Gateway.Policy.Rules;
 using Gateway.Protocols.Configuration;
 using Microsoft.AspNetCore.Routing;
@@ -54,6 +55,12 @@ public interface IProtocolModule
     /// module read through <see cref="ModuleConfigContext.Files"/> are watched).
     /// </summary>
     IReadOnlyList<FilterDefinition> BackendFilters(object? backendSettings) => Array.Empty<FilterDefinition>();
+
+    /// <summary>
+    /// Protections the module read from the backend's own files (BareRTC's <c>[DMLinkSpamProtection]</c>, SOGS's post
+    /// rate limit), scoped and named by the host the way <see cref="BackendFilters"/> are.
+    /// </summary>
+    IReadOnlyList<ProtectionDefinition> BackendProtections(object? backendSettings) => Array.Empty<ProtectionDefinition>();
 
     /// <summary>The routes of a backend that names none.</summary>
     IReadOnlyList<RouteDefaults> DefaultRoutes(object? backendSettings) => new[] { new RouteDefaults("/", Inspect: false) };

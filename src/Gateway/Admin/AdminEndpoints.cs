@@ -49,6 +49,7 @@ internal static partial class AdminEndpoints
         app.MapGet("/acl", Acl);
         app.MapPost("/acl", AddAclDenyAsync);
         app.MapDelete("/acl", (HttpContext c, OverlayStore store) => Changed(store.RemoveAclDeny(c.Request.Query["server"]), null));
+        MapProtections(app);
     }
 
     /// <summary>Security headers on every answer; the bearer token on everything that is not public.</summary>

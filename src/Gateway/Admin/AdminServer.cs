@@ -46,6 +46,7 @@ internal sealed class AdminServer(IServiceProvider services, GatewayState state,
         builder.Services.AddSingleton(services.GetRequiredService<GatewayTelemetry>());
         builder.Services.AddSingleton(services.GetRequiredService<RecentVerdicts>());
         builder.Services.AddSingleton(services.GetRequiredService<OverlayStore>());
+        builder.Services.AddSingleton(services.GetRequiredService<Gateway.Inspection.ProtectionState>());
         builder.Services.AddSingleton(services.GetRequiredService<TimeProvider>());
 
         var app = builder.Build();

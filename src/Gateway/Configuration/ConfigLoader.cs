@@ -3,6 +3,7 @@ using Gateway.Protocols.Configuration;
 using System.Globalization;
 using Gateway.Policy.Acl;
 using Gateway.Policy.Net;
+using Gateway.Policy.Protections;
 using Gateway.Policy.Rules;
 using Tomlyn;
 using Tomlyn.Model;
@@ -112,6 +113,25 @@ internal static partial class ConfigLoader
 
         AddBackendFilters(backends, modules, filters);
         CheckUniqueFilterNames(reader, filters);
+        var protections = new List<ProtectionDefinition>();
+        foreach (var p in reader.TableArray("protections"))
+        {
+            if (ReadProtection(p) is { } def)
+            {
+                protections.Add(def);
+            }
+        }
+
+        AddBackendProtections(backends, modules, protections);
+        foreach (var p in protections)
+        {
+            if (filters.Any(f => f.Name == p.Name))
+            {
+                reader.Error("protections", $"\"{p.Name}\" names both a filter and a protection; names identify rules in reports and metrics");
+            }
+        }
+
+        var counters = ReadCounters(reader.Table("counters"));
         var acl = ReadServerAcl(reader.Table("server_acl"));
         var ipBlocks = ReadIpBlocks(reader.Table("ip_blocks"), baseDir, included, limits);
         var context = ReadContext(reader.Table("context"));
@@ -144,6 +164,13 @@ internal static partial class ConfigLoader
 
         if (ctx.Errors.Count == 0)
         {
+            var protectionErrors = new List<string>();
+            ProtectionSet.Compile(protections, protectionErrors);
+            foreach (var e in protectionErrors)
+            {
+                ctx.Errors.Add(new ConfigError(fileName, 1, 1, "protections", e));
+            }
+
             try
             {
                 PolicyCompiler.Compile(filters, limits.Policy);
@@ -170,6 +197,8 @@ internal static partial class ConfigLoader
             Limits = limits,
             Backends = backends,
             Filters = filters,
+            Protections = protections,
+            Counters = counters,
             ServerAcl = acl,
             IpBlocks = ipBlocks,
             Context = context,

@@ -2,6 +2,7 @@ using Gateway.Protocols;
 using Gateway.Protocols.Abstractions;
 using Gateway.Protocols.Configuration;
 using Gateway.Policy.Net;
+using Gateway.Policy.Protections;
 using Gateway.Policy.Rules;
 
 namespace Gateway.Configuration;
@@ -18,6 +19,11 @@ internal sealed record GatewayConfig
     public IReadOnlyList<BackendSettings> Backends { get; init; } = Array.Empty<BackendSettings>();
 
     public IReadOnlyList<FilterDefinition> Filters { get; init; } = Array.Empty<FilterDefinition>();
+
+    /// <summary>[[protections]] plus those modules imported from backends' own files (already scoped to them).</summary>
+    public IReadOnlyList<ProtectionDefinition> Protections { get; init; } = Array.Empty<ProtectionDefinition>();
+
+    public CounterSettings Counters { get; init; } = new();
 
     /// <summary>Null when gateway.toml has no [server_acl] table: every server is allowed.</summary>
     public ServerAclConfig? ServerAcl { get; init; }
@@ -182,4 +188,13 @@ internal sealed record AuditSettings
     public long MaxFileBytes { get; init; } = 10L * 1024 * 1024;
 
     public int MaxFiles { get; init; } = 5;
+}
+
+/// <summary>[counters]: the memory bounds of the protections' counters and the sender block list.</summary>
+internal sealed record CounterSettings
+{
+    /// <summary>Counter keys kept in process; the least recently used go first (counted).</summary>
+    public int MaxKeys { get; init; } = 100_000;
+
+    public int MaxSenderBlocks { get; init; } = 100_000;
 }

@@ -1,3 +1,4 @@
+using Gateway.Policy.Protections;
 using Gateway.Protocols.Configuration;
 using Gateway.Admin;
 using Gateway.Configuration;
@@ -119,6 +120,10 @@ internal static class GatewayApp
             IdleExpiry = TimeSpan.FromMinutes(config.Context.IdleMinutes),
         }, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<AuditTrail>();
+        services.AddSingleton<ICounterStore>(sp => new LocalCounterStore(sp.GetRequiredService<TimeProvider>(), config.Counters.MaxKeys));
+        services.AddSingleton(sp => new SenderBlockList(sp.GetRequiredService<TimeProvider>(), config.Counters.MaxSenderBlocks));
+        services.AddSingleton(sp => new RuleHits(sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<ProtectionState>();
         services.AddSingleton<ReportingPipeline>();
         services.AddHostedService<WebhookSender>();
         WebhookSender.AddWebhookClient(services, config.Reports);

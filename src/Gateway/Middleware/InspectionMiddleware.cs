@@ -96,7 +96,7 @@ internal sealed class InspectionMiddleware(RequestDelegate next, GatewayState st
                     return;
                 }
 
-                outcome = Decide(context, snapshot, binding, adapter, parsed, body);
+                outcome = await DecideAsync(context, snapshot, binding, adapter, parsed, body);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -131,13 +131,13 @@ internal sealed class InspectionMiddleware(RequestDelegate next, GatewayState st
         }
     }
 
-    private AdapterOutcome Decide(HttpContext context, RuntimeSnapshot snapshot, RouteBinding binding, IProtocolAdapter adapter,
+    private async ValueTask<AdapterOutcome> DecideAsync(HttpContext context, RuntimeSnapshot snapshot, RouteBinding binding, IProtocolAdapter adapter,
         AdapterParse parsed, ReadOnlyMemory<byte> body)
     {
         var messages = parsed.Messages;
         var clientIp = context.Features.Get<ClientIpFeature>()?.Address;
         var verdicts = messages.Count <= 1 ? new Verdict[1] : new Verdict[messages.Count];
-        evaluator.Evaluate(snapshot, binding, adapter.Protocol, messages, clientIp, verdicts);
+        await evaluator.EvaluateAsync(snapshot, binding, adapter.Protocol, messages, clientIp, verdicts, context.RequestAborted);
         for (var i = 0; i < messages.Count; i++)
         {
             var v = verdicts[i];

@@ -1,6 +1,7 @@
 using Gateway.Configuration;
 using Gateway.Policy.Acl;
 using Gateway.Policy.Net;
+using Gateway.Policy.Protections;
 using Gateway.Policy.Rules;
 using Gateway.Protocols.Abstractions;
 using Gateway.Protocols.Configuration;
@@ -36,6 +37,9 @@ internal sealed class RuntimeSnapshot
     public required GatewayConfig Config { get; init; }
 
     public required PolicySnapshot Policy { get; init; }
+
+    /// <summary>The compiled [[protections]] (shapes of abuse: floods, duplicates, waves); their counters outlive reloads.</summary>
+    public ProtectionSet Protections { get; init; } = ProtectionSet.Empty;
 
     /// <summary>
     /// The one gateway-wide server ACL: gateway.toml's [server_acl], the policy lists' server bans and the admin API's
@@ -144,6 +148,7 @@ internal sealed class RuntimeSnapshot
             LoadedAt = now,
             Config = config,
             Policy = policy,
+            Protections = config.Protections.Count == 0 ? ProtectionSet.Empty : ProtectionSet.Compile(config.Protections, new List<string>()),
             Acl = acl,
             ConfigAcl = acl,
             IpBlocks = IpBlockList.Build(config.IpBlocks),

@@ -38,6 +38,7 @@ internal static class OverlayMerge
             LoadedAt = snapshot.LoadedAt,
             Config = snapshot.Config,
             Policy = snapshot.Policy,
+            Protections = snapshot.Protections,
             Acl = acl,
             ConfigAcl = snapshot.ConfigAcl,
             IpBlocks = ipBlocks,

@@ -49,6 +49,10 @@ internal sealed class GatewayTelemetry : IDisposable
     public const string ConfigReloads = "gateway.config.reloads";
     public const string ConfigVersion = "gateway.config.version";
     public const string ClientFaults = "gateway.client.faults";
+    public const string RuleHits = "gateway.rule.hits";
+    public const string CounterKeys = "gateway.counters.keys";
+    public const string CounterEvictions = "gateway.counters.evictions";
+    public const string SenderBlocks = "gateway.sender_blocks";
 
     // Span names.
     public const string ParseSpan = "gateway.adapter.parse";
@@ -64,6 +68,8 @@ internal sealed class GatewayTelemetry : IDisposable
     public const string OutcomeTag = "gateway.report.outcome";
     public const string ResultTag = "gateway.reload.result";
     public const string ReasonTag = "reason";
+    public const string RuleTag = "gateway.rule";
+    public const string DryRunTag = "gateway.dry_run";
 
     private static readonly string[] ActionNames = ["forward", "censor", "drop", "reject"];
     private static readonly string[] OpaqueNames = ["encrypted", "signed", "onion"];
@@ -80,6 +86,8 @@ internal sealed class GatewayTelemetry : IDisposable
     private readonly Counter<long> _aclDenials;
     private readonly Counter<long> _ipDenials;
     private readonly Counter<long> _clientFaults;
+    private readonly Counter<long> _ruleHits;
+    private readonly BoundedTagValues _rules = new(MaxTagValues);
     private readonly TimeProvider _time;
     private readonly BoundedTagValues _routes = new(MaxTagValues);
     private readonly BoundedTagValues _filters = new(MaxTagValues);
@@ -106,6 +114,7 @@ internal sealed class GatewayTelemetry : IDisposable
         _opaque = Meter.CreateCounter<long>(OpaqueMessages, "{message}", "Messages that could not be inspected: encrypted, signed or onion-routed.");
         _aclDenials = Meter.CreateCounter<long>(AclDenials, "{request}", "Federation requests refused by the server ACL.");
         _ipDenials = Meter.CreateCounter<long>(IpDenials, "{request}", "Requests refused by the IP block list.");
+        _ruleHits = Meter.CreateCounter<long>(RuleHits, "{hit}", "Hits per filter or protection, dry runs included (gateway.dry_run).");
         _clientFaults = Meter.CreateCounter<long>(ClientFaults, "{request}",
             "Requests that failed on the client's side: malformed body framing, a body too slow, a client gone mid-request.");
 
@@ -186,6 +195,23 @@ internal sealed class GatewayTelemetry : IDisposable
         }
 
         return activity;
+    }
+
+    /// <summary>A filter or protection matched a message (whether or not it acted: dry runs are tagged).</summary>
+    public void RuleHit(string rule, bool dryRun)
+    {
+        if (_ruleHits.Enabled)
+        {
+            _ruleHits.Add(1, new KeyValuePair<string, object?>(RuleTag, _rules.Get(rule)), new KeyValuePair<string, object?>(DryRunTag, dryRun));
+        }
+    }
+
+    /// <summary>The protections' memory: counter keys held, keys evicted to stay in bounds, senders blocked.</summary>
+    public void ObserveProtections(Func<long> keys, Func<long> evictions, Func<long> blocks)
+    {
+        Meter.CreateObservableUpDownCounter(CounterKeys, keys, "{key}", "Protection counter keys held in process.");
+        Meter.CreateObservableCounter(CounterEvictions, evictions, "{key}", "Protection counter keys evicted to stay within [counters] max_keys.");
+        Meter.CreateObservableUpDownCounter(SenderBlocks, blocks, "{sender}", "Senders blocked now (escalation or the admin API).");
     }
 
     /// <summary>Call before evaluating; 0 when the duration histogram has no listener (no clock read).</summary>

@@ -31,6 +31,9 @@ public sealed partial class DeployFilesTests
     {
         using var telemetry = TelemetryTests.NewTelemetry();
         _ = new Gateway.Telemetry.RelayTelemetry(telemetry);
+        var time = TimeProvider.System;
+        _ = new Gateway.Inspection.ProtectionState(new Gateway.Policy.Protections.LocalCounterStore(time),
+            new Gateway.Policy.Protections.SenderBlockList(time), new Gateway.Telemetry.RuleHits(time), telemetry);
         var names = new Dictionary<string, string>(StringComparer.Ordinal);
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, _) =>
@@ -114,7 +117,7 @@ public sealed partial class DeployFilesTests
     public void Dashboard_QueriesExactlyTheMetricNamesTheGatewayEmits()
     {
         var metrics = PrometheusNames();
-        Assert.Equal(15, metrics.Count);
+        Assert.Equal(19, metrics.Count);
         var labels = typeof(GatewayTelemetry).GetFields().Concat(typeof(RelayTelemetry).GetFields())
             .Where(f => f.IsLiteral && f.Name.EndsWith("Tag", StringComparison.Ordinal))
             .Select(f => ((string)f.GetRawConstantValue()!).Replace('.', '_'))

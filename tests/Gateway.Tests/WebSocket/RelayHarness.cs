@@ -11,7 +11,7 @@ internal sealed class FakeInspector(Func<FrameDirection, string, FrameOutcome>? 
 
     public bool InspectsBackendFrames => backend;
 
-    public FrameOutcome Inspect(FrameDirection direction, ReadOnlyMemory<byte> payload)
+    public ValueTask<FrameOutcome> InspectAsync(FrameDirection direction, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
         var text = System.Text.Encoding.UTF8.GetString(payload.Span);
         lock (Seen)
@@ -19,7 +19,7 @@ internal sealed class FakeInspector(Func<FrameDirection, string, FrameOutcome>? 
             Seen.Add((direction, text));
         }
 
-        return decide?.Invoke(direction, text) ?? FrameOutcome.Forward;
+        return new ValueTask<FrameOutcome>(decide?.Invoke(direction, text) ?? FrameOutcome.Forward);
     }
 }
 

@@ -19,7 +19,7 @@ internal sealed class SessionInspector(IFrameSession session, string protocol, R
 {
     public bool InspectsBackendFrames => session.InspectsBackendFrames;
 
-    public FrameOutcome Inspect(FrameDirection direction, ReadOnlyMemory<byte> payload)
+    public async ValueTask<FrameOutcome> InspectAsync(FrameDirection direction, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
         try
         {
@@ -44,8 +44,18 @@ internal sealed class SessionInspector(IFrameSession session, string protocol, R
             }
 
             var verdicts = parsed.Messages.Count == 0 ? Array.Empty<Verdict>() : new Verdict[parsed.Messages.Count];
-            evaluator.Evaluate(state.Current, binding, protocol, parsed.Messages, clientIp, verdicts);
-            return session.Apply(parsed, verdicts);
+            await evaluator.EvaluateAsync(state.Current, binding, protocol, parsed.Messages, clientIp, verdicts, cancellationToken);
+            var outcome = session.Apply(parsed, verdicts);
+            foreach (var v in verdicts)
+            {
+                if (v.DecidingFilter == MessageEvaluator.SenderBlockRule && v.Action == VerdictAction.Reject)
+                {
+                    // A blocked sender's connection closes after the notice (the protocol's own reject frames).
+                    return FrameOutcome.Close(1008, "sender blocked", outcome.Replies);
+                }
+            }
+
+            return outcome;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -203,7 +203,7 @@ internal sealed partial class WebSocketRelay
 
         var payload = _downText.Memory;
         var outcome = Utf8.IsValid(payload.Span)
-            ? _inspector.Inspect(FrameDirection.BackendToClient, payload)
+            ? await _inspector.InspectAsync(FrameDirection.BackendToClient, payload, cancellationToken)
             : FrameOutcome.Forward; // the backend's own bytes: not ours to judge, only to pass
         switch (outcome.Action)
         {

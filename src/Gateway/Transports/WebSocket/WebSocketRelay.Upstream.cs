@@ -311,7 +311,7 @@ internal sealed partial class WebSocketRelay
             return;
         }
 
-        var outcome = _inspector.Inspect(FrameDirection.ClientToBackend, message);
+        var outcome = await _inspector.InspectAsync(FrameDirection.ClientToBackend, message, cancellationToken);
         switch (outcome.Action)
         {
             case FrameAction.Forward:

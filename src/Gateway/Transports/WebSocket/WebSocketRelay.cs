@@ -7,7 +7,7 @@ internal interface ITextFrameInspector
 {
     bool InspectsBackendFrames { get; }
 
-    FrameOutcome Inspect(FrameDirection direction, ReadOnlyMemory<byte> payload);
+    ValueTask<FrameOutcome> InspectAsync(FrameDirection direction, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken);
 }
 
 /// <summary>
