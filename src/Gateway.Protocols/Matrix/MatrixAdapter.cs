@@ -88,6 +88,12 @@ public sealed class MatrixAdapter : IProtocolAdapter
                 : AdapterParse.NoMessages;
         }
 
+        if (path.Kind == MatrixRequestKind.Join)
+        {
+            var join = new ChatMessage { Protocol = ProtocolName, Sender = sender, Room = path.RoomId, Kind = MessageKind.Join, Fields = Array.Empty<MessageField>() };
+            return new AdapterParse { Messages = new[] { join }, State = new JoinState() };
+        }
+
         var extracted = _codec.Read(MatrixCodec.KindOfRequest(path), body.Span);
         if (extracted.Error != JsonScanError.None)
         {
@@ -112,6 +118,7 @@ public sealed class MatrixAdapter : IProtocolAdapter
         }
 
         var roomFacts = path.RoomId is null ? default : await _directory.RoomFactsAsync(token, sender, path.RoomId, cancellationToken);
+        var (mentions, hasMedia) = path.Kind == MatrixRequestKind.Send ? MatrixShape.Read(body.Span) : (null, false);
         var message = new ChatMessage
         {
             Protocol = ProtocolName,
@@ -121,6 +128,8 @@ public sealed class MatrixAdapter : IProtocolAdapter
             Recipients = roomFacts.OtherMembers,
             SenderIsModerator = roomFacts.SenderIsModerator,
             Fields = fields,
+            Mentions = mentions,
+            HasMedia = hasMedia,
         };
         return new AdapterParse { Messages = new[] { message }, State = new ParseState(path, extracted) };
     }
@@ -130,6 +139,12 @@ public sealed class MatrixAdapter : IProtocolAdapter
         if (parsed.State is Refusal refusal)
         {
             return Forbidden(refusal.Message);
+        }
+
+        if (parsed.State is JoinState && verdicts.Length > 0 && verdicts[0].Action is VerdictAction.Drop or VerdictAction.Reject)
+        {
+            // A join cannot be "dropped" (the client would believe it joined): any refusal is M_FORBIDDEN with the notice.
+            return Forbidden(verdicts[0].Notice ?? "Too many people are joining this room right now. Try again in a few minutes.");
         }
 
         if (verdicts.Length == 0 || parsed.State is not ParseState state)
@@ -184,6 +199,8 @@ public sealed class MatrixAdapter : IProtocolAdapter
     }
 
     private sealed record Refusal(string Message);
+
+    private sealed record JoinState;
 
     private sealed record ParseState(MatrixPath Path, MatrixContent Content);
 }

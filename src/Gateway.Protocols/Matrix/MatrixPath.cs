@@ -11,6 +11,9 @@ public enum MatrixRequestKind
     ReportRoom,
     ReportUser,
     Federation,
+
+    /// <summary>A join: <c>POST /rooms/{roomId}/join</c> or <c>POST /join/{roomIdOrAlias}</c> (protections count waves).</summary>
+    Join,
 }
 
 /// <summary>
@@ -84,7 +87,14 @@ public readonly record struct MatrixPath(
                     return new MatrixPath(MatrixRequestKind.ReportEvent, RoomId: room, EventId: s[3]);
                 case "report" when isPost && s.Length == 3:
                     return new MatrixPath(MatrixRequestKind.ReportRoom, RoomId: room);
+                case "join" when isPost && s.Length == 3:
+                    return new MatrixPath(MatrixRequestKind.Join, RoomId: room);
             }
+        }
+
+        if (isPost && s.Length == 2 && s[0] == "join")
+        {
+            return new MatrixPath(MatrixRequestKind.Join, RoomId: s[1]);
         }
 
         if (isPut && s.Length == 3 && s[0] == "profile" && s[2] == "displayname")
