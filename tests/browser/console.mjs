@@ -61,7 +61,15 @@ try {
   await page.click('#check-button');
   await page.waitForSelector('#verdict:not([hidden])', { timeout: 15_000 });
 
+  await page.fill('#block-sender', 'mallory');
+  await page.fill('#block-reason', 'console test');
+  await page.click('#block-button');
+  await page.waitForSelector('#blocks tbody tr', { timeout: 15_000 });
+  await page.waitForFunction(() => [...document.querySelectorAll('#rules tbody tr')].some((r) => r.cells[5].textContent === '1'), null, { timeout: 15_000 });
+
   const result = await page.evaluate(() => ({
+    blocks: [...document.querySelectorAll('#blocks tbody tr')].map((r) => [...r.cells].map((c) => c.textContent)),
+    rules: [...document.querySelectorAll('#rules tbody tr')].map((r) => [...r.cells].map((c) => c.textContent)),
     action: document.getElementById('verdict-action').textContent,
     filter: document.getElementById('verdict-filter').textContent,
     delivered: document.getElementById('verdict-text').textContent,

@@ -75,7 +75,7 @@ internal static class EngineRunner
             config = config.AddFilter(new BenchmarkDotNet.Filters.GlobFilter([filter]));
         }
 
-        var summaries = BenchmarkRunner.Run([typeof(Stages), typeof(Censoring), typeof(Hostile)], config);
+        var summaries = BenchmarkRunner.Run([typeof(Stages), typeof(Censoring), typeof(Hostile), typeof(Protections)], config);
         var results = new List<EngineResult>();
         foreach (var summary in summaries)
         {
@@ -115,7 +115,7 @@ internal static class EngineRunner
     private static void WarmUp()
     {
         var sw = Stopwatch.StartNew();
-        foreach (var type in new[] { typeof(Stages), typeof(Censoring), typeof(Hostile) })
+        foreach (var type in new[] { typeof(Stages), typeof(Censoring), typeof(Hostile), typeof(Protections) })
         {
             var messages = (string[])type.GetProperty("Message")!.GetCustomAttributes(typeof(BenchmarkDotNet.Attributes.ParamsAttribute), false)
                 .Cast<BenchmarkDotNet.Attributes.ParamsAttribute>().Single().Values.Cast<string>().ToArray();

@@ -41,6 +41,9 @@ public sealed class BrowserConsoleTests
         Assert.Equal("darn", (string?)result["matches"]![0]![1]);
         Assert.Equal("1", (string?)result["counters"]!["messages inspected"]);
         Assert.Equal("censor", (string?)result["recent"]![0]![1]);
+        Assert.Equal("mallory", (string?)result["blocks"]![0]![0]);
+        Assert.Equal("admin", (string?)result["blocks"]![0]![2]);
+        Assert.Contains(result["rules"]!.AsArray(), r => (string?)r![0] == "profanity" && (string?)r[3] == "live" && (string?)r[5] == "1");
         Assert.True((bool)result["tokenInputEmpty"]!);
         Assert.False((bool)result["tokenStored"]!, "the token ended up in storage, a cookie or the URL");
         Assert.Empty(result["consoleErrors"]!.AsArray());

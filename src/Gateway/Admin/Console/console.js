@@ -85,11 +85,52 @@
     }
   }
 
+  function renderRules(data) {
+    const body = $('rules').tBodies[0];
+    body.replaceChildren();
+    for (const r of data.rules) {
+      const tr = document.createElement('tr');
+      cell(tr, r.rule);
+      cell(tr, r.type);
+      cell(tr, r.kind);
+      cell(tr, !r.enabled ? 'off' : r.dry_run ? 'dry run' : 'live', r.dry_run ? 'dry-run' : '');
+      cell(tr, r.hits_last_minute);
+      cell(tr, r.hits_since_load);
+      cell(tr, r.hits_last_hour);
+      body.append(tr);
+    }
+  }
+
+  function renderBlocks(data) {
+    const body = $('blocks').tBodies[0];
+    body.replaceChildren();
+    for (const b of data.sender_blocks) {
+      const tr = document.createElement('tr');
+      cell(tr, b.sender);
+      cell(tr, b.until);
+      cell(tr, b.source);
+      cell(tr, b.reason);
+      const td = document.createElement('td');
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.textContent = 'Unblock';
+      button.addEventListener('click', async () => {
+        await api('DELETE', '/sender-blocks?sender=' + encodeURIComponent(b.sender));
+        refresh();
+      });
+      td.append(button);
+      tr.append(td);
+      body.append(tr);
+    }
+  }
+
   async function refresh() {
     try {
-      const [status, recent] = await Promise.all([api('GET', '/status'), api('GET', '/verdicts')]);
+      const [status, recent, rules, blocks] = await Promise.all([api('GET', '/status'), api('GET', '/verdicts'), api('GET', '/rules'), api('GET', '/sender-blocks')]);
       renderCounters(status);
       renderRecent(recent);
+      renderRules(rules);
+      renderBlocks(blocks);
       setConnection('connected', true);
     } catch (e) {
       setConnection(e.status === 401 ? 'wrong token' : 'error: ' + e.message, false);
@@ -109,6 +150,16 @@
     stop();
     refresh();
     timer = setInterval(refresh, 2000);
+  });
+
+  $('block-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const sender = $('block-sender').value.trim();
+    if (!sender) return;
+    const minutes = Math.max(1, parseInt($('block-minutes').value, 10) || 60);
+    await api('POST', '/sender-blocks', { sender, ttl_seconds: minutes * 60, reason: $('block-reason').value.trim() || null });
+    $('block-sender').value = '';
+    refresh();
   });
 
   $('check-form').addEventListener('submit', async (event) => {
