@@ -15,9 +15,9 @@ public class Protections
 {
     private static readonly ProtectionDefinition[] Typical =
     [
-        new() { Name = "flood", Kind = ProtectionKind.Flood, Max = 1_000_000, Window = TimeSpan.FromMinutes(1) },
-        new() { Name = "dup", Kind = ProtectionKind.Duplicate, Max = 1_000_000, Window = TimeSpan.FromMinutes(5) },
-        new() { Name = "dmlinks", Kind = ProtectionKind.Duplicate, LinksOnly = true, DirectOnly = true, Max = 1_000_000 },
+        new() { Name = "flood", Kind = ProtectionKind.Flood, Max = 10_000, Window = TimeSpan.FromMinutes(1) },
+        new() { Name = "dup", Kind = ProtectionKind.Duplicate, Max = 10_000, Window = TimeSpan.FromMinutes(5) },
+        new() { Name = "dmlinks", Kind = ProtectionKind.Duplicate, LinksOnly = true, DirectOnly = true, Max = 10_000 },
         new() { Name = "pings", Kind = ProtectionKind.Mentions, Max = 20 },
         new() { Name = "links", Kind = ProtectionKind.Links, DenyDomains = ["paypal.com", "*.scam.example", "bit.ly"] },
         new() { Name = "caps", Kind = ProtectionKind.Shouting, Percent = 90, MinLength = 20 },

@@ -165,9 +165,14 @@ public sealed class LocalCounterStore : ICounterStore
 
         public long AddEvent(long now, long since, int cap)
         {
-            if (_times is null || _times.Length != cap)
+            // Grown on demand up to the cap: a limit of thousands costs memory only for senders who come near it.
+            if (_times is null)
             {
-                Resize(cap);
+                _times = new long[Math.Min(cap, 4)];
+            }
+            else if (_times.Length > cap || (_count == _times.Length && _times.Length < cap))
+            {
+                Resize(Math.Min(cap, _times.Length * 2));
             }
 
             var times = _times!;

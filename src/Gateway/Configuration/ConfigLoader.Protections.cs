@@ -44,7 +44,7 @@ internal static partial class ConfigLoader
             Protocols = t.StringList("protocols"),
             ExemptModerators = t.Bool("exempt_moderators", true),
             ExemptUsers = ConfigGlobs.ReadGlobs(t, "exempt_users"),
-            Max = (int)t.Integer("max", 0, 0, 1_000_000),
+            Max = (int)t.Integer("max", 0, 0, 10_000),
             Window = Duration(t, "window", d.Window),
             PerRoom = t.Bool("per_room", false),
             LinksOnly = target == "links",
