@@ -1,6 +1,7 @@
 // Over 400 lines because one message's protections are planned, counted in one batch and decided in one place: the
 // plan and the decision index the same operation list, and splitting them would hide which result belongs to which rule.
 using System.Buffers;
+using System.IO.Hashing;
 using System.Security.Cryptography;
 using System.Text;
 using Gateway.Policy.Acl;
@@ -55,8 +56,8 @@ public sealed record ProtectionResult(IReadOnlyList<ProtectionHit> Hits, Verdict
 /// </summary>
 public sealed class ProtectionSet
 {
-    /// <summary>Keys the text hashes for duplicate detection; new per process, so a hash says nothing outside it.</summary>
-    private static readonly byte[] HashKey = RandomNumberGenerator.GetBytes(32);
+    /// <summary>Seeds the text hashes for duplicate detection; new per process, so a hash says nothing outside it.</summary>
+    private static readonly long HashSeed = BitConverter.ToInt64(RandomNumberGenerator.GetBytes(8));
 
     private readonly Compiled[] _rules;
     private readonly bool _needsFirstSeen;
@@ -479,14 +480,13 @@ public sealed class ProtectionSet
         var rented = max <= 1024 ? null : ArrayPool<byte>.Shared.Rent(max);
         Span<byte> bytes = rented ?? stackalloc byte[1024];
         var n = Encoding.UTF8.GetBytes(value, bytes);
-        Span<byte> mac = stackalloc byte[32];
-        HMACSHA256.HashData(HashKey, bytes[..n], mac);
+        var hash = XxHash3.HashToUInt64(bytes[..n], HashSeed);
         if (rented is not null)
         {
             ArrayPool<byte>.Shared.Return(rented);
         }
 
-        return BitConverter.ToUInt64(mac);
+        return hash;
     }
 
     private static string Hex(ulong value) => value.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
