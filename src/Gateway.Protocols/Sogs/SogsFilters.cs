@@ -30,7 +30,7 @@ internal static class SogsFilters
     private static void Add(List<FilterDefinition> filters, SogsIniSettings ini, string backend, string? room, bool profanity, bool profanitySilent,
         IReadOnlySet<string> alphabets, IReadOnlyList<string> excludeRooms)
     {
-        var scope = room is null ? "" : ":" + room;
+        var scope = room is null ? "" : "@" + room;
         var rooms = room is null ? Array.Empty<string>() : new[] { room };
         // persian, arabic, cyrillic: SOGS's order (persian is a subset of arabic and names the match first).
         var priority = 1000;
@@ -41,7 +41,7 @@ internal static class SogsFilters
                 continue;
             }
 
-            filters.Add(Base(backend, $"sogs.ini {backend} alphabet {lang}{scope}", ini, rooms, excludeRooms) with
+            filters.Add(Base(backend, $"sogs-ini-alphabet-{lang}{scope}", ini, rooms, excludeRooms) with
             {
                 Priority = priority--,
                 Regexes = new[] { pattern },
@@ -55,7 +55,7 @@ internal static class SogsFilters
 
         if (profanity && ini.ProfanityWords.Count > 0)
         {
-            filters.Add(Base(backend, $"sogs.ini {backend} profanity{scope}", ini, rooms, excludeRooms) with
+            filters.Add(Base(backend, $"sogs-ini-profanity{scope}", ini, rooms, excludeRooms) with
             {
                 Priority = 900,
                 Keywords = ini.ProfanityWords,
@@ -73,5 +73,6 @@ internal static class SogsFilters
         ExcludeRooms = excludeRooms,
         ExemptModerators = !ini.FilterMods,
         Scope = FilterScope.Both,
+        Backends = new[] { backend },
     };
 }

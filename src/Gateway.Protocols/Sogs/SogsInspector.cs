@@ -26,12 +26,12 @@ public sealed class SogsInspector
     private readonly SogsDrops _drops;
     private readonly OpaqueTraffic? _opaque;
     private readonly IModuleHost? _host;
-    private readonly string _routeId;
+    private readonly string _backend;
     private readonly SogsCensorFallback _censorFallback;
     private readonly int _maxJsonDepth;
 
     internal SogsInspector(SogsBackendSettings settings, SogsAuth auth, SogsDirectory directory, SogsDrops drops, OpaqueTraffic? opaque,
-        IModuleHost? host, string routeId, SogsCensorFallback censorFallback, int maxJsonDepth)
+        IModuleHost? host, string backend, SogsCensorFallback censorFallback, int maxJsonDepth)
     {
         _settings = settings;
         _auth = auth;
@@ -39,7 +39,7 @@ public sealed class SogsInspector
         _drops = drops;
         _opaque = opaque;
         _host = host;
-        _routeId = routeId;
+        _backend = backend;
         _censorFallback = censorFallback;
         _maxJsonDepth = maxJsonDepth;
     }
@@ -69,7 +69,7 @@ public sealed class SogsInspector
         var verdicts = new Verdict[prepared.Messages.Count];
         for (var i = 0; i < verdicts.Length; i++)
         {
-            var v = _host?.Evaluate(prepared.Messages[i], _routeId) ?? Verdict.Clean;
+            var v = _host?.Evaluate(prepared.Messages[i], _backend) ?? Verdict.Clean;
             verdicts[i] = v.Action == VerdictAction.Censor ? v with { Action = _censorFallback.Apply(), Rewritten = null } : v;
         }
 
