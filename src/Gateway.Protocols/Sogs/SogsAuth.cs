@@ -65,7 +65,7 @@ internal sealed class SogsAuth(byte[] serverPubkey, bool requireBlindKeys, SogsN
 
         var blinded = key[0] == 0x15;
         var ed = key.AsSpan(1).ToArray();
-        if (!SogsCrypto.IsValidPoint(ed))
+        if (!SogsCrypto.IsCanonicalPoint(ed))
         {
             return SogsAuthResult.Fail(BadRequest, "Invalid authentication: given X-SOGS-Pubkey is not a valid Ed25519 pubkey");
         }
@@ -79,7 +79,7 @@ internal sealed class SogsAuth(byte[] serverPubkey, bool requireBlindKeys, SogsN
         {
             return SogsAuthResult.Fail(BadRequest, "Invalid authentication: this server requires the use of blinded ids");
         }
-        else if (SogsCrypto.Ed25519ToX25519(ed) is { } x)
+        else if (SogsCrypto.Ed25519ToX25519(ed, checkSubgroup: false) is { } x)
         {
             sessionId = "05" + Convert.ToHexStringLower(x);
         }
@@ -120,6 +120,13 @@ internal sealed class SogsAuth(byte[] serverPubkey, bool requireBlindKeys, SogsN
         if (!SogsCrypto.VerifyEd25519(ed, SignedBytes(serverPubkey, nonce, tsText, request), sig))
         {
             return SogsAuthResult.Fail(Unauthorized, "Invalid authentication: X-SOGS-Signature verification failed");
+        }
+
+        // pysogs checks this before the nonce; the gateway after the signature, so only signed keys cost a scalar
+        // multiplication. Either way the request is refused with SOGS's answer and nothing is forwarded.
+        if (!SogsCrypto.InPrimeSubgroup(ed))
+        {
+            return SogsAuthResult.Fail(BadRequest, "Invalid authentication: given X-SOGS-Pubkey is not a valid Ed25519 pubkey");
         }
 
         return new SogsAuthResult(new SogsUser(sessionId, blinded, ed), 0, null);
