@@ -30,7 +30,7 @@ public sealed class ConfigLoaderTests
     [InlineData("[ip_blocks]\ndeny = [\"10.0.0.1/8\"]\n", "gateway.toml:2:1: ip_blocks.deny: 10.0.0.1/8 has host bits set; did you mean 10.0.0.0/8?")]
     [InlineData("[server_acl]\ndeny = [\"\"]\n", "gateway.toml:2:1: server_acl.deny: server name glob is empty")]
     [InlineData("[[backends]]\nname = \"b\"\nprotocol = \"jsonx\"\nupstreams = [\"http://127.0.0.1:1\"]\n",
-        "gateway.toml:3:1: backends[0].protocol: unknown protocol \"jsonx\"; known: barertc, json, lemmy, matrix, none")]
+        "gateway.toml:3:1: backends[0].protocol: unknown protocol \"jsonx\"; known: barertc, json, lemmy, matrix, sogs, none")]
     [InlineData("[[backends]]\nname = \"b\"\nprotocol = \"none\"\nupstreams = [\"ftp://x\"]\n", "gateway.toml:4:1: backends[0].upstreams: \"ftp://x\" is not an http(s) URL")]
     [InlineData("[[backends]]\nname = \"b\"\nprotocol = \"json\"\nupstreams = [\"http://127.0.0.1:1\"]\n[[backends.routes]]\npath = \"/m\"\n",
         "gateway.toml:6:1: backends[0].routes[0].json: an inspected route of a \"json\" backend needs a [backends.routes.json] table naming its fields")]

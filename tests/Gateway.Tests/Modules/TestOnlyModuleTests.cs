@@ -170,7 +170,7 @@ public sealed class TestOnlyModuleTests
             """, "gateway.toml");
 
         var error = Assert.Single(result.Errors);
-        Assert.Contains("unknown protocol \"plaintext\"; known: barertc, json, lemmy, matrix, none", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("unknown protocol \"plaintext\"; known: barertc, json, lemmy, matrix, sogs, none", error.ToString(), StringComparison.Ordinal);
     }
 
     private static Task<HttpResponseMessage> Post(GatewayHost gw, string path, string text)
