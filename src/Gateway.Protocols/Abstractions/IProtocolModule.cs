@@ -42,6 +42,12 @@ public interface IProtocolModule
     object? ReadGlobal(ModuleConfigContext context, IReadOnlyDictionary<string, TomlTableReader?> tables) => null;
 
     /// <summary>
+    /// Non-null when a backend of this protocol cannot work without its module table (<c>[backends.&lt;name&gt;]</c>):
+    /// the text says what the table must give, and the host makes a missing table a config error.
+    /// </summary>
+    string? RequiredBackendTable => null;
+
+    /// <summary>
     /// Reads a backend's module table (<c>[backends.&lt;name&gt;]</c>, null when absent). Errors go to the context with
     /// the reader's key paths and positions.
     /// </summary>

@@ -16,6 +16,8 @@ public sealed class SogsModule : IProtocolModule
 
     public ModuleCapabilities Capabilities { get; } = new() { CanRewrite = false };
 
+    public string RequiredBackendTable => "the server's public key (server_pubkey, or x25519_key_file, the key file SOGS itself uses)";
+
     public object? ReadBackend(ModuleConfigContext context, BackendDraft backend, TomlTableReader? table) =>
         table is null ? new SogsBackendSettings { Backend = backend.Name } : SogsConfigReader.Read(context, backend, table);
 

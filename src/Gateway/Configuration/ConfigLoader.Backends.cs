@@ -59,7 +59,13 @@ internal static partial class ConfigLoader
 
             if (module is not null)
             {
-                backendSettings = module.ReadBackend(session.ModuleContext, draft, t.Table(module.Name));
+                var table = t.Table(module.Name);
+                if (table is null && module.RequiredBackendTable is { } needs)
+                {
+                    t.Error("protocol", $"protocol = \"{protocol}\" needs a [backends.{module.Name}] table giving {needs}");
+                }
+
+                backendSettings = module.ReadBackend(session.ModuleContext, draft, table);
             }
 
             var routes = new List<RouteSettings>();

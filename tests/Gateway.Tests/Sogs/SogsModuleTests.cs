@@ -71,6 +71,20 @@ public sealed class SogsModuleTests
     }
 
     [Fact]
+    public void Config_NoSogsTable_IsAConfigError_NotACrashAtRouteBuild()
+    {
+        var result = ConfigLoader.Load("""
+            [[backends]]
+            name = "community"
+            protocol = "sogs"
+            upstreams = ["http://127.0.0.1:8080"]
+            """, Path.Combine(Path.GetTempPath(), "gateway.toml"));
+
+        Assert.False(result.Ok);
+        Assert.Contains(result.Errors, e => e.ToString().Contains("needs a [backends.sogs] table giving the server's public key", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Config_KeyFile_DerivesThePublicKey()
     {
         var dir = Directory.CreateTempSubdirectory("sogs-key").FullName;
