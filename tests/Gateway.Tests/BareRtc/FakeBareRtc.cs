@@ -132,14 +132,32 @@ internal sealed partial class FakeBareRtc : IAsyncDisposable
 
     private async Task PollAsync(HttpContext ctx)
     {
+        ctx.Response.ContentType = "application/json";
+        if (ctx.Request.ContentType != "application/json")
+        {
+            // Upstream compares the header exactly.
+            ctx.Response.StatusCode = 400;
+            await ctx.Response.WriteAsync(PollError("Only application/json content-types allowed"));
+            return;
+        }
+
         var body = await new StreamReader(ctx.Request.Body).ReadToEndAsync();
         Received.Enqueue(body);
         var request = JsonNode.Parse(body) as JsonObject ?? new JsonObject();
         var msg = request["msg"] as JsonObject ?? new JsonObject();
         var username = (string?)request["username"];
         Subscriber? sub = null;
-        if (username is not null && _users.TryGetValue(username, out var found) && found.SessionId == (string?)request["session_id"])
+        if (username is not null || (string?)request["session_id"] is not null)
         {
+            if (username is null || !_users.TryGetValue(username, out var found) || found.SessionId != (string?)request["session_id"])
+            {
+                ctx.Response.StatusCode = 400;
+                var expired = new JsonArray(JsonNode.Parse(Notice("Your authentication has expired, please log back into the chat again.")),
+                    new JsonObject { ["action"] = "disconnect" });
+                await ctx.Response.WriteAsync(new JsonObject { ["messages"] = expired }.ToJsonString(Indented) + "\n");
+                return;
+            }
+
             sub = found;
             await OnClientMessageAsync(sub, msg);
         }
@@ -151,7 +169,7 @@ internal sealed partial class FakeBareRtc : IAsyncDisposable
         else
         {
             ctx.Response.StatusCode = 400;
-            await ctx.Response.WriteAsync("""{"messages":[{"action":"error","username":"ChatServer","message":"Not logged in."}]}""");
+            await ctx.Response.WriteAsync(PollError("Not logged in."));
             return;
         }
 
@@ -161,9 +179,15 @@ internal sealed partial class FakeBareRtc : IAsyncDisposable
             messages.Add(JsonNode.Parse(queued));
         }
 
-        ctx.Response.ContentType = "application/json";
-        await ctx.Response.WriteAsync(new JsonObject { ["username"] = sub.Username, ["session_id"] = sub.SessionId, ["messages"] = messages }.ToJsonString());
+        // Go's json.Encoder with SetIndent("", "  "): indented, one trailing newline.
+        var answer = new JsonObject { ["username"] = sub.Username, ["session_id"] = sub.SessionId, ["messages"] = messages };
+        await ctx.Response.WriteAsync(answer.ToJsonString(Indented) + "\n");
     }
+
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private static string PollError(string text) =>
+        new JsonObject { ["messages"] = new JsonArray(JsonNode.Parse(Notice(text))) }.ToJsonString(Indented) + "\n";
 
     private async Task OnClientMessageAsync(Subscriber sub, JsonObject msg)
     {
@@ -174,6 +198,19 @@ internal sealed partial class FakeBareRtc : IAsyncDisposable
                 break;
             case "message":
                 await OnMessageAsync(sub, msg);
+                break;
+            case "ping":
+                break;
+            case "report":
+            case "typing":
+            case "react":
+            case "candidate":
+            case "sdp":
+            case "who":
+            case "me":
+                break;
+            default:
+                await sub.SendAsync(Notice($"Unsupported message type: {(string?)msg["action"]}"));
                 break;
         }
     }
