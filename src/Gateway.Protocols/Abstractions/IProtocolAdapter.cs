@@ -48,9 +48,11 @@ public sealed class AdapterParse
 /// <summary>
 /// A user's report of a conversation or user, as the protocol's report endpoint carried it. <paramref name="Members"/>:
 /// the other participants of a direct conversation, when known (named in the report when <paramref name="About"/> is not given).
+/// <paramref name="Comment"/> and <paramref name="Text"/>: the reporter's own comment and the reported message as the
+/// report carried them, when the protocol has such fields (BareRTC's <c>report</c> frame).
 /// </summary>
 public sealed record UserReport(string Protocol, string Reporter, string? About, string? Room, bool IsDirect, string? Reason,
-    IReadOnlyList<string>? Members = null);
+    IReadOnlyList<string>? Members = null, string? Comment = null, string? Text = null);
 
 /// <summary>
 /// A request body the adapter could not read: <paramref name="Code"/> is stable, <paramref name="Detail"/> human;

@@ -37,7 +37,7 @@ internal sealed class BareRtcPollAdapter(BareRtcIds ids) : IProtocolAdapter
             return ValueTask.FromResult(AdapterParse.Failed("invalid_json", error!, PollAnswer(null, null, new[] { BareRtcCodec.NoticeFrame("Your message could not be read, so it was not sent.") })));
         }
 
-        if (frame.Action != "message")
+        if (frame.Action is not ("message" or "report"))
         {
             return ValueTask.FromResult(AdapterParse.NoMessages);
         }
@@ -46,6 +46,14 @@ internal sealed class BareRtcPollAdapter(BareRtcIds ids) : IProtocolAdapter
         Scanner.Scan(json, found, out _);
         var username = BareRtcCodec.Str(json, found[5]);
         var sessionId = BareRtcCodec.Str(json, found[6]);
+        if (frame.Action == "report")
+        {
+            // The reporter is the session's user (the server refuses a username that does not match the session).
+            return ValueTask.FromResult(BareRtcCodec.ToUserReport(username, frame, json, BareRtcCodec.PollReportScanner) is { } report
+                ? new AdapterParse { Messages = Array.Empty<ChatMessage>(), UserReport = report }
+                : AdapterParse.NoMessages);
+        }
+
         var message = BareRtcCodec.ToChatMessage(username, moderator: false, frame.Channel, frame.Message ?? string.Empty);
         return ValueTask.FromResult(new AdapterParse { Messages = new[] { message }, State = new PollState(frame, username, sessionId, found[7]!.Value) });
     }

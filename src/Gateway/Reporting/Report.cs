@@ -54,6 +54,12 @@ internal sealed class Report
 
     public string? Reason { get; init; }
 
+    /// <summary>User reports: the reporter's comment, when the protocol's report carries one.</summary>
+    public string? Comment { get; init; }
+
+    /// <summary>User reports: the reported message as the report carried it, when it does.</summary>
+    public string? ReportedText { get; init; }
+
     public string? ClientIp { get; init; }
 
     /// <summary>Never prints text: a report is only ever described by its id.</summary>
@@ -122,6 +128,15 @@ internal sealed class Report
             {
                 WriteNullable(w, "reporter", Reporter);
                 WriteNullable(w, "reason", Reason);
+                if (Comment is not null)
+                {
+                    w.WriteString("comment", Comment);
+                }
+
+                if (ReportedText is not null)
+                {
+                    w.WriteString("message", ReportedText);
+                }
             }
             else
             {

@@ -94,6 +94,8 @@ internal sealed class ReportingPipeline(
             Sender = report.Reporter,
             Reporter = report.Reporter,
             Reason = report.Reason,
+            Comment = report.Comment,
+            ReportedText = report.Text,
             Recipients = report.About is not null ? new[] { report.About } : report.IsDirect && report.Members is { } members ? members : Array.Empty<string>(),
             Context = context,
             ClientIp = config.Reports.IncludeClientIp ? clientIp?.ToString() : null,
