@@ -97,13 +97,17 @@ internal sealed class BareRtcFrameSession(BareRtcJwt? jwt, BareRtcIds ids) : IFr
             case VerdictAction.Censor when verdict.Rewritten is not null && state.Frame.MessageAt is { } at:
                 var censored = verdict.DeliveredText(parsed.Messages[0], FieldKind.Body) ?? text;
                 var wire = BareRtcCodec.EscapeCensorStars(text, censored, verdict.Matches);
-                return FrameOutcome.Rewritten(JsonRewriter.Replace(state.Payload.Span, new[] { (at, wire) }));
+                return FrameOutcome.Rewritten(JsonRewriter.Replace(state.Payload.Span, new[] { (at, wire) }), Notice(verdict));
             case VerdictAction.Drop or VerdictAction.Reject:
                 return FrameOutcome.Drop(BareRtcCodec.SenderReplies(verdict, state.Frame.Channel, state.Sender, text, ids.Next()));
             default:
-                return FrameOutcome.Forward;
+                // A delivered message can still carry the filter's notice (upstream's ChatServerResponse on any match).
+                return Notice(verdict) is { } notice ? new FrameOutcome(FrameAction.Forward, Replies: notice) : FrameOutcome.Forward;
         }
     }
+
+    private static byte[][]? Notice(Verdict verdict) =>
+        verdict.Notice is { Length: > 0 } notice ? new[] { BareRtcCodec.NoticeFrame(notice) } : null;
 
     private void OnLogin(BareRtcFrame frame)
     {

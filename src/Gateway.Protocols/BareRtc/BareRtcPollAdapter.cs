@@ -72,12 +72,18 @@ internal sealed class BareRtcPollAdapter(BareRtcIds ids) : IProtocolAdapter
             case VerdictAction.Censor when verdict.Rewritten is not null && state.Frame.MessageAt is { } at:
                 var censored = verdict.DeliveredText(parsed.Messages[0], FieldKind.Body) ?? text;
                 var wire = BareRtcCodec.EscapeCensorStars(text, censored, verdict.Matches);
-                return AdapterOutcome.Rewritten(JsonRewriter.Replace(body.Span, new[] { (at, wire) }));
+                var rewritten = JsonRewriter.Replace(body.Span, new[] { (at, wire) });
+                return verdict.Notice is { Length: > 0 } censorNotice
+                    ? AdapterOutcome.Rewritten(rewritten, new PollMerge(new[] { BareRtcCodec.NoticeFrame(censorNotice) }))
+                    : AdapterOutcome.Rewritten(rewritten);
             case VerdictAction.Drop or VerdictAction.Reject:
                 var replies = BareRtcCodec.SenderReplies(verdict, state.Frame.Channel, state.Username, text, ids.Next());
                 return AdapterOutcome.Rewritten(WithPing(body.Span, state.MsgAt), new PollMerge(replies));
             default:
-                return AdapterOutcome.ForwardUnchanged;
+                // A delivered message can still carry the filter's notice (upstream's ChatServerResponse on any match).
+                return verdict.Notice is { Length: > 0 } notice
+                    ? new AdapterOutcome(OutcomeKind.Forward, Response: new PollMerge(new[] { BareRtcCodec.NoticeFrame(notice) }))
+                    : AdapterOutcome.ForwardUnchanged;
         }
     }
 

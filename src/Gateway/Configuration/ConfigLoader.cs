@@ -99,14 +99,11 @@ internal static partial class ConfigLoader
             }
         }
 
-        var messageFilterTables = reader.TableArray("MessageFilters");
-        for (var i = 0; i < messageFilterTables.Count; i++)
+        foreach (var module in modules.All)
         {
-            // Named by their own index, as the key paths of their errors are (not by how many [[filters]] precede them).
-            var def = ReadMessageFilter(messageFilterTables[i], i, limits);
-            if (def is not null)
+            foreach (var table in module.GlobalFilterTables)
             {
-                filters.Add(def);
+                filters.AddRange(module.ReadGlobalFilters(session.ModuleContext, table, reader.TableArray(table)));
             }
         }
 
