@@ -68,6 +68,9 @@ public interface IProtocolModule
     /// </summary>
     IReadOnlyList<FilterDefinition> BackendFilters(object? backendSettings) => Array.Empty<FilterDefinition>();
 
+    /// <summary>Webhook payload formats the module offers to <c>[reports]</c> tables (<c>format = "&lt;name&gt;"</c>).</summary>
+    IReadOnlyList<IReportFormat> ReportFormats => Array.Empty<IReportFormat>();
+
     /// <summary>The routes of a backend that names none.</summary>
     IReadOnlyList<RouteDefaults> DefaultRoutes(object? backendSettings) => new[] { new RouteDefaults("/", Inspect: false) };
 

@@ -52,6 +52,8 @@ public sealed class BareRtcModule : IProtocolModule
     public IReadOnlyList<FilterDefinition> BackendFilters(object? backendSettings) =>
         (backendSettings as BareRtcBackendSettings)?.Filters ?? (IReadOnlyList<FilterDefinition>)Array.Empty<FilterDefinition>();
 
+    public IReadOnlyList<IReportFormat> ReportFormats { get; } = new IReportFormat[] { new BareRtcReportFormat() };
+
     public IReadOnlyList<string> GlobalFilterTables { get; } = new[] { BareRtcMessageFilters.Table };
 
     public IReadOnlyList<FilterDefinition> ReadGlobalFilters(ModuleConfigContext context, string table, IReadOnlyList<TomlTableReader> items) =>

@@ -112,7 +112,7 @@ internal static partial class ConfigLoader
         var acl = ReadServerAcl(reader.Table("server_acl"));
         var ipBlocks = ReadIpBlocks(reader.Table("ip_blocks"), baseDir, included, limits);
         var context = ReadContext(reader.Table("context"));
-        var reports = ReadReports(reader.Table("reports"), baseDir, limits);
+        var reports = ReadReports(reader.Table("reports"), baseDir, limits, modules);
         var audit = ReadAudit(reader.Table("audit"), baseDir);
         var moduleSettings = new Dictionary<string, object?>(StringComparer.Ordinal);
         foreach (var module in modules.All)
