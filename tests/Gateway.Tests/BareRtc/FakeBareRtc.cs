@@ -35,6 +35,40 @@ internal sealed partial class FakeBareRtc : IAsyncDisposable
     /// <summary>How long the server waits after a login before its <c>me</c> frame (to open the login race wide).</summary>
     public TimeSpan MeDelay { get; set; }
 
+    /// <summary>
+    /// A minimal chat page in the way of upstream's ChatClient.js: opens <c>/ws</c> on its own origin, logs in as
+    /// <c>?user=</c>, shows every frame (a message's HTML as the real client does, through innerHTML) and keeps them in
+    /// <c>window.received</c>; <c>window.sendDm(to, text)</c> sends a DM.
+    /// </summary>
+    internal const string ChatPage = """
+        <!doctype html>
+        <html><head><meta charset="utf-8"><title>BareRTC test page</title></head>
+        <body>
+        <h1 id="me">connecting</h1>
+        <div id="messages"></div>
+        <script>
+        const user = new URLSearchParams(location.search).get('user');
+        const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws');
+        window.received = [];
+        ws.onopen = () => ws.send(JSON.stringify({ action: 'login', username: user }));
+        ws.onmessage = (e) => {
+          const msg = JSON.parse(e.data);
+          window.received.push(msg);
+          if (msg.action === 'me') document.getElementById('me').textContent = msg.username;
+          if (msg.action === 'message' || msg.action === 'error') {
+            const div = document.createElement('div');
+            div.className = msg.action;
+            div.dataset.channel = msg.channel || '';
+            div.dataset.username = msg.username || '';
+            div.innerHTML = msg.message;
+            document.getElementById('messages').appendChild(div);
+          }
+        };
+        window.sendDm = (to, text) => ws.send(JSON.stringify({ action: 'message', channel: '@' + to, message: text }));
+        </script>
+        </body></html>
+        """;
+
     public static async Task<FakeBareRtc> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -45,6 +79,7 @@ internal sealed partial class FakeBareRtc : IAsyncDisposable
         app.UseWebSockets();
         app.Map("/ws", fake.WebSocketAsync);
         app.Map("/poll", fake.PollAsync);
+        app.MapGet("/", () => Results.Content(ChatPage, "text/html; charset=utf-8"));
         await app.StartAsync();
         fake.Url = app.Urls.First();
         return fake;
