@@ -75,6 +75,26 @@ public sealed class BareRtcPollTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Poll_AnswerOverTheBodyLimit_StreamsUnchanged_WithoutTheMerge()
+    {
+        await using var fake = await FakeBareRtc.StartAsync();
+        await using var gw = await GatewayHost.StartAsync("[limits]\nmax_body_bytes = 2048\n\n" + BareRtcEndToEndTests.Config(fake.Url));
+        await using var bob = await Client.LoginAsync(gw, "bob");
+        var sid = (string)(await BareRtcKit.Poll(gw, """{"msg":{"action":"login","username":"polly"}}"""))["session_id"]!;
+        var big = new string('x', 3000);
+        await bob.SendAsync("{\"action\":\"message\",\"channel\":\"@polly\",\"message\":\"" + big + "\"}");
+        await bob.NextAsync("message", m => (string?)m["channel"] == "@polly");
+
+        var answer = await BareRtcKit.PollRaw(gw, BareRtcKit.PollMessage(sid, "@bob", "send me your address"));
+        var frames = JsonNode.Parse(answer.Body)!["messages"]!.AsArray();
+
+        Assert.Equal(200, answer.Status);
+        Assert.Contains(frames, f => ((string?)f!["message"])?.Contains(big, StringComparison.Ordinal) == true);
+        Assert.DoesNotContain(frames, f => (string?)f!["username"] == "polly" || (string?)f!["username"] == "ChatServer" && ((string?)f!["message"])!.Contains("better choices", StringComparison.Ordinal));
+        Assert.DoesNotContain(fake.Received, r => r.Contains("address", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Poll_DropWhileTheSessionExpired_TheServersRefusalPassesUnchanged()
     {
         await using var fake = await FakeBareRtc.StartAsync();
