@@ -68,6 +68,12 @@ public sealed class FrameParse
     public AdapterError? Error { get; init; }
 
     /// <summary>
+    /// Set when the frame is a user's "report this": the host forwards it unchanged and also sends an enriched report
+    /// with the conversation's context (when the reporter took part in it). Messages are then not evaluated.
+    /// </summary>
+    public UserReport? UserReport { get; init; }
+
+    /// <summary>
     /// With <see cref="Error"/>: the text payload answered to the sender when the route fails closed (the error
     /// frame); null answers nothing.
     /// </summary>

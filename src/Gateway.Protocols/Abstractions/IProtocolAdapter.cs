@@ -48,9 +48,11 @@ public sealed class AdapterParse
 /// <summary>
 /// A user's report of a conversation or user, as the protocol's report endpoint carried it. <paramref name="Members"/>:
 /// the other participants of a direct conversation, when known (named in the report when <paramref name="About"/> is not given).
+/// <paramref name="Comment"/> and <paramref name="Text"/>: the reporter's own comment and the reported message as the
+/// report carried them, when the protocol has such fields (BareRTC's <c>report</c> frame).
 /// </summary>
 public sealed record UserReport(string Protocol, string Reporter, string? About, string? Room, bool IsDirect, string? Reason,
-    IReadOnlyList<string>? Members = null);
+    IReadOnlyList<string>? Members = null, string? Comment = null, string? Text = null);
 
 /// <summary>
 /// A request body the adapter could not read: <paramref name="Code"/> is stable, <paramref name="Detail"/> human;
@@ -70,13 +72,32 @@ public enum OutcomeKind
     Respond = 2,
 }
 
-/// <summary>What the host does with the request after the verdicts.</summary>
-public readonly record struct AdapterOutcome(OutcomeKind Kind, int Status = 200, byte[]? Body = null, string ContentType = "application/json")
+/// <summary>
+/// What the host does with the request after the verdicts. <paramref name="Response"/> (with <see cref="OutcomeKind.Forward"/>
+/// or <see cref="OutcomeKind.ForwardRewritten"/> only): the backend's answer is buffered (bounded by the body limit) and
+/// handed to it before it reaches the client, so frames the gateway owes the sender can ride on the server's own answer.
+/// </summary>
+public readonly record struct AdapterOutcome(OutcomeKind Kind, int Status = 200, byte[]? Body = null, string ContentType = "application/json",
+    IResponseRewriter? Response = null)
 {
     public static AdapterOutcome ForwardUnchanged => new(OutcomeKind.Forward);
 
     public static AdapterOutcome Rewritten(byte[] body) => new(OutcomeKind.ForwardRewritten, Body: body);
 
+    /// <summary>Forward <paramref name="body"/> and let <paramref name="response"/> rewrite the backend's answer.</summary>
+    public static AdapterOutcome Rewritten(byte[] body, IResponseRewriter response) => new(OutcomeKind.ForwardRewritten, Body: body, Response: response);
+
     public static AdapterOutcome Respond(int status, byte[] body, string contentType = "application/json") =>
         new(OutcomeKind.Respond, status, body, contentType);
+}
+
+/// <summary>
+/// Rewrites one backend answer (e.g. merges the frames the gateway owes the sender into a poll answer). Called once,
+/// with the whole answer, when it fits the body limit and carries no content coding; a larger answer passes unchanged
+/// without a call.
+/// </summary>
+public interface IResponseRewriter
+{
+    /// <summary>The new body, or null to pass the answer unchanged (a status or shape the rewriter does not understand).</summary>
+    byte[]? Rewrite(int status, string? contentType, ReadOnlySpan<byte> body);
 }

@@ -48,6 +48,19 @@ public interface IProtocolModule
     string? RequiredBackendTable => null;
 
     /// <summary>
+    /// Top-level gateway.toml arrays of tables the module reads as filters in its protocol's own syntax (BareRTC's
+    /// <c>[[MessageFilters]]</c>); the host refuses others as unknown.
+    /// </summary>
+    IReadOnlyList<string> GlobalFilterTables => Array.Empty<string>();
+
+    /// <summary>
+    /// Reads one of <see cref="GlobalFilterTables"/> (its tables in file order) into filter definitions. The host
+    /// compiles them with the <c>[[filters]]</c>, unscoped: like those, they see every backend's traffic.
+    /// </summary>
+    IReadOnlyList<FilterDefinition> ReadGlobalFilters(ModuleConfigContext context, string table, IReadOnlyList<TomlTableReader> items) =>
+        Array.Empty<FilterDefinition>();
+
+    /// <summary>
     /// Reads a backend's module table (<c>[backends.&lt;name&gt;]</c>, null when absent). Errors go to the context with
     /// the reader's key paths and positions.
     /// </summary>
@@ -67,6 +80,9 @@ public interface IProtocolModule
     /// rate limit), scoped and named by the host the way <see cref="BackendFilters"/> are.
     /// </summary>
     IReadOnlyList<ProtectionDefinition> BackendProtections(object? backendSettings) => Array.Empty<ProtectionDefinition>();
+
+    /// <summary>Webhook payload formats the module offers to <c>[reports]</c> tables (<c>format = "&lt;name&gt;"</c>).</summary>
+    IReadOnlyList<IReportFormat> ReportFormats => Array.Empty<IReportFormat>();
 
     /// <summary>The routes of a backend that names none.</summary>
     IReadOnlyList<RouteDefaults> DefaultRoutes(object? backendSettings) => new[] { new RouteDefaults("/", Inspect: false) };

@@ -70,6 +70,9 @@ public sealed record ConfigLimits
     public int MaxJsonDepth { get; init; } = 64;
 
     public int MaxFrameBytes { get; init; } = 1024 * 1024;
+
+    /// <summary><c>limits.max_regex_length</c>, for modules that read regexes of their own.</summary>
+    public int MaxRegexLength { get; init; } = 512;
 }
 
 /// <summary>Everything a module needs to build one route's handler under one config version.</summary>

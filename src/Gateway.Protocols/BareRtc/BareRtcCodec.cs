@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Gateway.Policy.Model;
 using Gateway.Policy.Rules;
+using Gateway.Protocols.Abstractions;
 using Gateway.Protocols.Json;
 
 namespace Gateway.Protocols.BareRtc;
@@ -88,6 +89,31 @@ internal static class BareRtcCodec
             SenderIsModerator = moderator,
             Fields = new[] { new MessageField(FieldKind.Body, text) },
         };
+    }
+
+    private static readonly JsonFieldScanner ReportScanner = Scanner("/reason", "/comment");
+
+    internal static readonly JsonFieldScanner PollReportScanner = Scanner("/msg/reason", "/msg/comment");
+
+    /// <summary>
+    /// A user's <c>report</c> frame (<c>{"action":"report","channel","username","timestamp","reason","comment","message"}</c>)
+    /// as the gateway's user report: <c>username</c> is who is reported, a channel <c>@name</c> makes it a DM (the
+    /// context is that pair's, as upstream's getDirectMessageContext(reporter, username)). Null without a reporter.
+    /// </summary>
+    public static UserReport? ToUserReport(string? reporter, BareRtcFrame frame, ReadOnlySpan<byte> json, JsonFieldScanner? scanner = null)
+    {
+        if (string.IsNullOrEmpty(reporter))
+        {
+            return null;
+        }
+
+        scanner ??= ReportScanner;
+        Span<JsonValueLocation?> found = stackalloc JsonValueLocation?[scanner.PointerCount];
+        scanner.Scan(json, found, out _);
+        var direct = frame.Channel is { Length: > 1 } && frame.Channel[0] == '@';
+        var about = string.IsNullOrEmpty(frame.Username) ? direct ? frame.Channel![1..] : null : frame.Username;
+        return new UserReport(ProtocolName, reporter, about, direct ? null : frame.Channel, direct, Str(json, found[0]),
+            direct ? new[] { frame.Channel![1..] } : null, Str(json, found[1]), frame.Message);
     }
 
     /// <summary>

@@ -23,7 +23,8 @@ internal sealed class BareRtcIds(TimeProvider time)
 
 /// <summary>
 /// One BareRTC WebSocket connection: who is logged in (the verified token's subject, else the login name corrected
-/// by the server's <c>me</c> frame), and every <c>message</c> frame turned into a <see cref="ChatMessage"/>. Other
+/// by the server's <c>me</c> frame), and every <c>message</c> frame turned into a <see cref="ChatMessage"/>; a
+/// <c>report</c> frame is forwarded and also becomes the gateway's enriched user report. Other
 /// actions pass byte for byte. A <c>message</c> sent before <c>me</c> arrives is evaluated under the login name:
 /// nothing is forwarded uninspected.
 /// </summary>
@@ -56,6 +57,16 @@ internal sealed class BareRtcFrameSession(BareRtcJwt? jwt, BareRtcIds ids) : IFr
             case "login":
                 OnLogin(frame);
                 return FrameParse.Pass;
+            case "report":
+                string? reporter;
+                lock (_gate)
+                {
+                    reporter = _username;
+                }
+
+                return BareRtcCodec.ToUserReport(reporter, frame, textPayload.Span) is { } report
+                    ? new FrameParse { Messages = Array.Empty<ChatMessage>(), UserReport = report }
+                    : FrameParse.Pass;
             case "message":
                 string? sender;
                 bool op;
@@ -86,13 +97,17 @@ internal sealed class BareRtcFrameSession(BareRtcJwt? jwt, BareRtcIds ids) : IFr
             case VerdictAction.Censor when verdict.Rewritten is not null && state.Frame.MessageAt is { } at:
                 var censored = verdict.DeliveredText(parsed.Messages[0], FieldKind.Body) ?? text;
                 var wire = BareRtcCodec.EscapeCensorStars(text, censored, verdict.Matches);
-                return FrameOutcome.Rewritten(JsonRewriter.Replace(state.Payload.Span, new[] { (at, wire) }));
+                return FrameOutcome.Rewritten(JsonRewriter.Replace(state.Payload.Span, new[] { (at, wire) }), Notice(verdict));
             case VerdictAction.Drop or VerdictAction.Reject:
                 return FrameOutcome.Drop(BareRtcCodec.SenderReplies(verdict, state.Frame.Channel, state.Sender, text, ids.Next()));
             default:
-                return FrameOutcome.Forward;
+                // A delivered message can still carry the filter's notice (upstream's ChatServerResponse on any match).
+                return Notice(verdict) is { } notice ? new FrameOutcome(FrameAction.Forward, Replies: notice) : FrameOutcome.Forward;
         }
     }
+
+    private static byte[][]? Notice(Verdict verdict) =>
+        verdict.Notice is { Length: > 0 } notice ? new[] { BareRtcCodec.NoticeFrame(notice) } : null;
 
     private void OnLogin(BareRtcFrame frame)
     {

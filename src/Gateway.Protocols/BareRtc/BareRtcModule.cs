@@ -1,16 +1,22 @@
+using Gateway.Policy.Rules;
 using Gateway.Protocols.Abstractions;
 using Gateway.Protocols.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Gateway.Protocols.BareRtc;
 
-/// <summary>What <c>[backends.barertc]</c> says: the site's JWT secret, when the gateway should verify logins itself.</summary>
-internal sealed record BareRtcBackendSettings(Secret? JwtSecret);
+/// <summary>
+/// What <c>[backends.barertc]</c> says: the site's JWT secret, when the gateway should verify logins itself, and the
+/// <c>[[MessageFilters]]</c> imported from BareRTC's own settings.toml.
+/// </summary>
+internal sealed record BareRtcBackendSettings(Secret? JwtSecret, IReadOnlyList<FilterDefinition>? Filters = null);
 
 /// <summary>
 /// BareRTC (a WebRTC chat server): <c>/ws</c> relayed frame by frame through a <see cref="BareRtcFrameSession"/>,
 /// <c>POST /poll</c> inspected over HTTP with the same verdicts, everything else passed through. Owns
-/// <c>[backends.barertc]</c> (<c>jwt_secret_env</c> / <c>jwt_secret_file</c>).
+/// <c>[backends.barertc]</c> (<c>jwt_secret_env</c> / <c>jwt_secret_file</c>; <c>settings</c>: BareRTC's settings.toml,
+/// whose <c>[[MessageFilters]]</c> become filters scoped to that backend, reloaded when the file changes) and the
+/// top-level <c>[[MessageFilters]]</c> of gateway.toml (unscoped, like <c>[[filters]]</c>).
 /// </summary>
 public sealed class BareRtcModule : IProtocolModule
 {
@@ -37,9 +43,21 @@ public sealed class BareRtcModule : IProtocolModule
 
         var secret = ConfigSecrets.Read(table, "jwt_secret_env", "jwt_secret_file", context.Files, required: false,
             "BareRTC's [JWT] SecretKey, to verify login tokens", "JWT secret file");
+        var settingsFile = table.String("settings");
+        var filters = string.IsNullOrEmpty(settingsFile) ? null : BareRtcMessageFilters.ReadSettingsFile(context, table, "settings", settingsFile);
         table.Finish();
-        return new BareRtcBackendSettings(secret);
+        return new BareRtcBackendSettings(secret, filters);
     }
+
+    public IReadOnlyList<FilterDefinition> BackendFilters(object? backendSettings) =>
+        (backendSettings as BareRtcBackendSettings)?.Filters ?? (IReadOnlyList<FilterDefinition>)Array.Empty<FilterDefinition>();
+
+    public IReadOnlyList<IReportFormat> ReportFormats { get; } = new IReportFormat[] { new BareRtcReportFormat() };
+
+    public IReadOnlyList<string> GlobalFilterTables { get; } = new[] { BareRtcMessageFilters.Table };
+
+    public IReadOnlyList<FilterDefinition> ReadGlobalFilters(ModuleConfigContext context, string table, IReadOnlyList<TomlTableReader> items) =>
+        BareRtcMessageFilters.Read(items, context.Limits.MaxRegexLength);
 
     public IModuleRuntime CreateRuntime(IServiceProvider services) =>
         new Runtime(services.GetService<TimeProvider>() ?? TimeProvider.System);

@@ -68,6 +68,13 @@ internal static partial class ConfigLoader
                 backendSettings = module.ReadBackend(session.ModuleContext, draft, table);
             }
 
+            ReportSettings? reports = null;
+            if (t.Table("reports") is { } reportTable)
+            {
+                reports = ReadReportTarget(reportTable, session.BaseDirectory, session.Limits, session.Modules);
+                reportTable.Finish();
+            }
+
             var routes = new List<RouteSettings>();
             foreach (var r in t.TableArray("routes"))
             {
@@ -96,6 +103,7 @@ internal static partial class ConfigLoader
                 Upstreams = upstreams,
                 Routes = routes,
                 Module = backendSettings,
+                Reports = reports,
             });
         }
 

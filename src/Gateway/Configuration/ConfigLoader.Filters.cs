@@ -5,7 +5,7 @@ using Gateway.Protocols.Configuration;
 
 namespace Gateway.Configuration;
 
-/// <summary>Reads [[filters]] and BareRTC's [[MessageFilters]].</summary>
+/// <summary>Reads [[filters]] and the filters modules contribute (their own top-level tables, their backends' files).</summary>
 internal static partial class ConfigLoader
 {
     private static FilterDefinition? ReadFilter(TomlTableReader t, string baseDir, List<string> included, LimitSettings limits)
@@ -85,49 +85,6 @@ internal static partial class ConfigLoader
 
         t.Finish();
         return def;
-    }
-
-    /// <summary>
-    /// BareRTC's [[MessageFilters]] read verbatim. Its KeywordPhrases are RE2 regexes matched case-insensitively
-    /// against the raw message; PublicChannels/PrivateChannels are enforced here (upstream never checks them).
-    /// </summary>
-    private static FilterDefinition? ReadMessageFilter(TomlTableReader t, int index, LimitSettings limits)
-    {
-        var enabled = t.Bool("Enabled", false);
-        var isPublic = t.Bool("PublicChannels", false);
-        var isPrivate = t.Bool("PrivateChannels", false);
-        var phrases = t.StringList("KeywordPhrases");
-        for (var i = 0; i < phrases.Count; i++)
-        {
-            if (!RegexRules.TryCompile(phrases[i], false, limits.Policy.MaxRegexLength, out _, out var error))
-            {
-                t.Context.Error(t.At("KeywordPhrases"), $"{t.KeyPath("KeywordPhrases")}[{i}]", error!);
-            }
-        }
-
-        var censor = t.Bool("CensorMessage", false);
-        var forward = t.Bool("ForwardMessage", true);
-        var report = t.Bool("ReportMessage", false);
-        var response = NullIfEmpty(t.String("ChatServerResponse"));
-        t.Finish();
-        if (!isPublic && !isPrivate)
-        {
-            // Neither channel kind selected: the filter applies nowhere. Keep it valid but inert, as upstream would
-            // have intended once the flags were honoured.
-            enabled = false;
-        }
-
-        return new FilterDefinition
-        {
-            Name = $"MessageFilters[{index}]",
-            Enabled = enabled && phrases.Count > 0,
-            Action = !forward ? FilterAction.Drop : censor ? FilterAction.Censor : FilterAction.Forward,
-            Notice = response,
-            Report = report,
-            Regexes = phrases,
-            Scope = isPublic && isPrivate ? FilterScope.Both : isPublic ? FilterScope.Public : FilterScope.Direct,
-            Normalize = false,
-        };
     }
 
     private static IReadOnlyList<string> ReadWordList(TomlTableReader t, string key, string file, string baseDir, List<string> included, LimitSettings limits)

@@ -1,3 +1,5 @@
+using Gateway.Protocols;
+using Gateway.Protocols.Abstractions;
 using Gateway.Protocols.Configuration;
 
 namespace Gateway.Configuration;
@@ -24,7 +26,7 @@ internal static partial class ConfigLoader
         return result;
     }
 
-    private static ReportSettings ReadReports(TomlTableReader? t, string baseDir, LimitSettings limits)
+    private static ReportSettings ReadReports(TomlTableReader? t, string baseDir, LimitSettings limits, ProtocolModules modules)
     {
         var d = new ReportSettings();
         if (t is null)
@@ -32,45 +34,9 @@ internal static partial class ConfigLoader
             return d;
         }
 
-        var url = ConfigUrls.ReadHttp(t, "url");
-
-        var format = t.Enum("format", "gateway", ("gateway", "gateway"), ("barertc", "barertc"));
-        if (t.Has("secret"))
+        var target = ReadReportTarget(t, baseDir, limits, modules);
+        var result = target with
         {
-            t.Error("secret", "the webhook secret is never written in gateway.toml: use secret_env (an environment variable name) or secret_file");
-        }
-
-        var secretEnv = t.String("secret_env");
-        var secretFile = t.String("secret_file");
-        var source = !string.IsNullOrEmpty(secretEnv) ? "env:" + secretEnv : !string.IsNullOrEmpty(secretFile) ? "file:" + secretFile : null;
-        // Secret files are read on every reload but not watched.
-        var secret = ConfigSecrets.Read(t, "secret_env", "secret_file", new ConfigFileReader(baseDir, limits.MaxListFileBytes), required: url is not null,
-            what: "the webhook signing secret");
-        Secret? apiKey = null;
-        var apiKeyEnv = t.String("barertc_api_key_env");
-        if (!string.IsNullOrEmpty(apiKeyEnv))
-        {
-            var v = Environment.GetEnvironmentVariable(apiKeyEnv);
-            if (string.IsNullOrEmpty(v))
-            {
-                if (url is not null && format == "barertc")
-                {
-                    t.Error("barertc_api_key_env", $"environment variable {apiKeyEnv} is not set");
-                }
-            }
-            else
-            {
-                apiKey = new Secret(System.Text.Encoding.UTF8.GetBytes(v));
-            }
-        }
-
-        var result = new ReportSettings
-        {
-            Url = url,
-            Format = format,
-            Secret = secret,
-            SecretSource = source,
-            BareRtcApiKey = apiKey,
             QueueCapacity = (int)t.Integer("queue_capacity", d.QueueCapacity, 1, 1_000_000),
             MaxAttempts = (int)t.Integer("max_attempts", d.MaxAttempts, 1, 100),
             TimeoutSeconds = (int)t.Integer("timeout_seconds", d.TimeoutSeconds, 1, 600),
@@ -80,6 +46,51 @@ internal static partial class ConfigLoader
         };
         t.Finish();
         return result;
+    }
+
+    /// <summary>
+    /// A report target: <c>url</c>, <c>format</c> ("gateway" or a format a module offers), <c>secret_env</c> /
+    /// <c>secret_file</c> (signing), <c>api_key_env</c> / <c>api_key_file</c> (a key the format embeds). Read for
+    /// <c>[reports]</c> and for a backend's own <c>[backends.reports]</c> (which takes only these keys).
+    /// </summary>
+    internal static ReportSettings ReadReportTarget(TomlTableReader t, string baseDir, LimitSettings limits, ProtocolModules modules)
+    {
+        var url = ConfigUrls.ReadHttp(t, "url");
+        var format = t.String("format", "gateway")!;
+        IReportFormat? writer = null;
+        if (format != "gateway")
+        {
+            writer = modules.All.SelectMany(m => m.ReportFormats).FirstOrDefault(f => f.Name == format);
+            if (writer is null)
+            {
+                var known = modules.All.SelectMany(m => m.ReportFormats).Select(f => f.Name).Prepend("gateway");
+                t.Error("format", $"unknown report format \"{format}\"; known: {string.Join(", ", known)}");
+            }
+        }
+
+        if (t.Has("secret"))
+        {
+            t.Error("secret", "the webhook secret is never written in gateway.toml: use secret_env (an environment variable name) or secret_file");
+        }
+
+        var secretEnv = t.String("secret_env");
+        var secretFile = t.String("secret_file");
+        var source = !string.IsNullOrEmpty(secretEnv) ? "env:" + secretEnv : !string.IsNullOrEmpty(secretFile) ? "file:" + secretFile : null;
+        // Secret files are read on every reload but not watched.
+        var files = new ConfigFileReader(baseDir, limits.MaxListFileBytes);
+        var secret = ConfigSecrets.Read(t, "secret_env", "secret_file", files, required: url is not null,
+            what: "the webhook signing secret");
+        var apiKey = ConfigSecrets.Read(t, "api_key_env", "api_key_file", files, required: t.Has("api_key_env") || t.Has("api_key_file"),
+            what: "the API key the report format embeds");
+        return new ReportSettings
+        {
+            Url = url,
+            Format = format,
+            Writer = writer,
+            Secret = secret,
+            SecretSource = source,
+            ApiKey = apiKey,
+        };
     }
 
     private static AuditSettings ReadAudit(TomlTableReader? t, string baseDir)

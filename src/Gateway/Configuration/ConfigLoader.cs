@@ -100,14 +100,11 @@ internal static partial class ConfigLoader
             }
         }
 
-        var messageFilterTables = reader.TableArray("MessageFilters");
-        for (var i = 0; i < messageFilterTables.Count; i++)
+        foreach (var module in modules.All)
         {
-            // Named by their own index, as the key paths of their errors are (not by how many [[filters]] precede them).
-            var def = ReadMessageFilter(messageFilterTables[i], i, limits);
-            if (def is not null)
+            foreach (var table in module.GlobalFilterTables)
             {
-                filters.Add(def);
+                filters.AddRange(module.ReadGlobalFilters(session.ModuleContext, table, reader.TableArray(table)));
             }
         }
 
@@ -135,7 +132,7 @@ internal static partial class ConfigLoader
         var acl = ReadServerAcl(reader.Table("server_acl"));
         var ipBlocks = ReadIpBlocks(reader.Table("ip_blocks"), baseDir, included, limits);
         var context = ReadContext(reader.Table("context"));
-        var reports = ReadReports(reader.Table("reports"), baseDir, limits);
+        var reports = ReadReports(reader.Table("reports"), baseDir, limits, modules);
         var audit = ReadAudit(reader.Table("audit"), baseDir);
         var moduleSettings = new Dictionary<string, object?>(StringComparer.Ordinal);
         foreach (var module in modules.All)

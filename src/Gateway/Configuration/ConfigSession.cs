@@ -22,6 +22,7 @@ internal sealed class ConfigSession
             MaxBodyBytes = limits.MaxBodyBytes,
             MaxJsonDepth = limits.MaxJsonDepth,
             MaxFrameBytes = (int)Math.Min(limits.MaxFrameBytes, int.MaxValue),
+            MaxRegexLength = limits.Policy.MaxRegexLength,
         }, Files);
     }
 

@@ -34,6 +34,26 @@ internal sealed record GatewayConfig
 
     public ReportSettings Reports { get; init; } = new();
 
+    /// <summary>
+    /// Where a backend's reports go: its own <c>[backends.reports]</c> target when it has one, else the global
+    /// <c>[reports]</c>. Queue, retry and drain settings are always the global ones.
+    /// </summary>
+    public ReportSettings ReportsFor(string? backend)
+    {
+        if (backend is not null)
+        {
+            foreach (var b in Backends)
+            {
+                if (b.Reports is { } own && string.Equals(b.Name, backend, StringComparison.Ordinal))
+                {
+                    return own;
+                }
+            }
+        }
+
+        return Reports;
+    }
+
     public AuditSettings Audit { get; init; } = new();
 
     /// <summary>Word-list and IP-list files the config reads: a change to any of them reloads.</summary>
@@ -102,6 +122,9 @@ internal sealed record BackendSettings
 
     /// <summary>What the backend's protocol module read from its table (<c>[backends.&lt;protocol&gt;]</c>), if anything.</summary>
     public object? Module { get; init; }
+
+    /// <summary><c>[backends.reports]</c>: this backend's own report target (url, format, secret), or null for the global one.</summary>
+    public ReportSettings? Reports { get; init; }
 }
 
 internal sealed record RouteSettings
@@ -154,15 +177,18 @@ internal sealed record ReportSettings
     /// <summary>Webhook URL; null = reports off.</summary>
     public Uri? Url { get; init; }
 
-    /// <summary>"gateway" (versioned JSON) or "barertc" (BareRTC's own report payload).</summary>
+    /// <summary>"gateway" (versioned JSON) or the name of a format a protocol module offers.</summary>
     public string Format { get; init; } = "gateway";
+
+    /// <summary>The module's payload writer for <see cref="Format"/>; null for the gateway's own format.</summary>
+    public IReportFormat? Writer { get; init; }
 
     public Secret? Secret { get; init; }
 
     public string? SecretSource { get; init; }
 
-    /// <summary>APIKey field of BareRTC-format reports.</summary>
-    public Secret? BareRtcApiKey { get; init; }
+    /// <summary>A key the format embeds in its payload (<c>api_key_env</c>/<c>api_key_file</c>), e.g. a chat server's admin API key.</summary>
+    public Secret? ApiKey { get; init; }
 
     public int QueueCapacity { get; init; } = 1000;
 

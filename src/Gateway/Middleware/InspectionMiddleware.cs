@@ -117,8 +117,14 @@ internal sealed class InspectionMiddleware(RequestDelegate next, GatewayState st
                 case OutcomeKind.Respond:
                     await WriteAsync(context, outcome.Status, outcome.ContentType, outcome.Body ?? Array.Empty<byte>());
                     return;
+                case OutcomeKind.ForwardRewritten when outcome.Response is { } rewriter:
+                    await ForwardRewritingAsync(context, binding, outcome.Body!, rewriter, limit);
+                    return;
                 case OutcomeKind.ForwardRewritten:
                     await ForwardAsync(context, outcome.Body!);
+                    return;
+                case OutcomeKind.Forward when outcome.Response is { } rewriter:
+                    await ForwardRewritingAsync(context, binding, body, rewriter, limit);
                     return;
                 default:
                     await ForwardAsync(context, body);
@@ -170,6 +176,11 @@ internal sealed class InspectionMiddleware(RequestDelegate next, GatewayState st
         request.Headers.Remove("Transfer-Encoding");
         return next(context);
     }
+
+    /// <summary>Forwards, holding the backend's answer (bounded by the body limit) for the adapter's rewriter.</summary>
+    private Task ForwardRewritingAsync(HttpContext context, RouteBinding binding, ReadOnlyMemory<byte> body, IResponseRewriter rewriter, long limit) =>
+        ResponseRewriting.RunAsync(context, rewriter, limit, () => ForwardAsync(context, body),
+            ex => Log.InspectionFailed(logger, binding.RouteId, ex.GetType().Name, "pass the answer unchanged"));
 
     private static byte[] TooLargeBody(long limit) =>
         ErrorBody("body_too_large", $"The request body is larger than the limit of {limit} bytes.");

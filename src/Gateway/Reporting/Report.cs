@@ -6,6 +6,7 @@ using Gateway.Presentation;
 using Gateway.Policy.Context;
 using Gateway.Policy.Model;
 using Gateway.Policy.Rules;
+using Gateway.Protocols.Abstractions;
 
 namespace Gateway.Reporting;
 
@@ -53,6 +54,12 @@ internal sealed class Report
     public string? Reporter { get; init; }
 
     public string? Reason { get; init; }
+
+    /// <summary>User reports: the reporter's comment, when the protocol's report carries one.</summary>
+    public string? Comment { get; init; }
+
+    /// <summary>User reports: the reported message as the report carried it, when it does.</summary>
+    public string? ReportedText { get; init; }
 
     public string? ClientIp { get; init; }
 
@@ -122,6 +129,15 @@ internal sealed class Report
             {
                 WriteNullable(w, "reporter", Reporter);
                 WriteNullable(w, "reason", Reason);
+                if (Comment is not null)
+                {
+                    w.WriteString("comment", Comment);
+                }
+
+                if (ReportedText is not null)
+                {
+                    w.WriteString("message", ReportedText);
+                }
             }
             else
             {
@@ -181,52 +197,28 @@ internal sealed class Report
         return buffer.WrittenSpan.ToArray();
     }
 
-    /// <summary>
-    /// BareRTC's own report payload, so existing BareRTC report receivers work unchanged:
-    /// {"Action":"report","APIKey":…,"Report":{"FromUsername","AboutUsername","Channel","Timestamp","Reason","Comment","Message"}}.
-    /// Filter reports: From = About = the sender; Reason names the filters; Message is the transcript (context, then the message).
-    /// </summary>
-#pragma warning disable CA1507 // "Action", "Reason": BareRTC's wire names, not references to our members
-    public byte[] ToBareRtcJson(string apiKey)
+    /// <summary>The protocol-neutral view a module's report format writes from.</summary>
+    public ReportView ToView() => new()
     {
-        var transcript = new StringBuilder();
-        foreach (var c in Context)
-        {
-            transcript.Append('[').Append(c.Time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)).Append("] ")
-                .Append(c.Sender).Append(": ").Append(c.Text).Append('\n');
-        }
-
-        if (Kind != "user_report")
-        {
-            foreach (var f in Original)
-            {
-                transcript.Append('[').Append(Time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)).Append("] ")
-                    .Append(Sender).Append(": ").Append(f.Text).Append('\n');
-            }
-        }
-
-        var channel = Direct ? "@" + (Recipients.Count > 0 ? Recipients[0] : Room ?? "") : Room ?? "";
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var w = new Utf8JsonWriter(buffer))
-        {
-            w.WriteStartObject();
-            w.WriteString("Action", "report");
-            w.WriteString("APIKey", apiKey);
-            w.WriteStartObject("Report");
-            w.WriteString("FromUsername", Kind == "user_report" ? Reporter : Sender);
-            w.WriteString("AboutUsername", Kind == "user_report" ? Recipients.Count > 0 ? Recipients[0] : Sender : Sender);
-            w.WriteString("Channel", channel);
-            w.WriteString("Timestamp", Time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture));
-            w.WriteString("Reason", Kind == "user_report" ? Reason ?? "User report" : "Message Filter: " + string.Join(", ", Filters));
-            w.WriteString("Comment", Kind == "user_report" ? "Reported through the gateway" : $"Action taken: {Action}");
-            w.WriteString("Message", transcript.ToString());
-            w.WriteEndObject();
-            w.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
-    }
-#pragma warning restore CA1507
+        Id = Id,
+        Time = Time,
+        Kind = Kind,
+        Protocol = Protocol,
+        Backend = Backend,
+        Route = Route,
+        Room = Room,
+        Direct = Direct,
+        Sender = Sender,
+        Recipients = Recipients,
+        Filters = Filters,
+        Action = Action,
+        Original = Original,
+        Context = Context,
+        Reporter = Reporter,
+        Reason = Reason,
+        Comment = Comment,
+        ReportedText = ReportedText,
+    };
 
     private static void WriteNullable(Utf8JsonWriter w, string name, string? value)
     {

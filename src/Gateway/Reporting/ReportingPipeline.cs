@@ -37,7 +37,7 @@ internal sealed class ReportingPipeline(
         recent.Record(message, verdict, binding.RouteId);
 
         var key = KeyFor(message.Protocol, message.Sender, message.Recipient, message.Room, message.IsDirect, config.Context);
-        if (verdict.Report && config.Reports.Enabled)
+        if (verdict.Report && config.ReportsFor(binding.Backend).Enabled)
         {
             // Context first: the conversation that led up to this message, without the message itself.
             var context = key is { } k ? store.Snapshot(k) : Array.Empty<ContextMessage>();
@@ -61,7 +61,7 @@ internal sealed class ReportingPipeline(
     public void OnUserReport(UserReport report, RouteBinding binding, IPAddress? clientIp)
     {
         var config = state.Current.Config;
-        if (!config.Reports.Enabled)
+        if (!config.ReportsFor(binding.Backend).Enabled)
         {
             return;
         }
@@ -94,6 +94,8 @@ internal sealed class ReportingPipeline(
             Sender = report.Reporter,
             Reporter = report.Reporter,
             Reason = report.Reason,
+            Comment = report.Comment,
+            ReportedText = report.Text,
             Recipients = report.About is not null ? new[] { report.About } : report.IsDirect && report.Members is { } members ? members : Array.Empty<string>(),
             Context = context,
             ClientIp = config.Reports.IncludeClientIp ? clientIp?.ToString() : null,

@@ -133,7 +133,7 @@ internal sealed class WebhookSender(
     /// <summary>(true, _) when the report is finished with (sent, or refused for good); otherwise when to try again.</summary>
     private async Task<(bool Done, TimeSpan? RetryAfter)> DeliverAsync(Report report, CancellationToken cancellationToken)
     {
-        var settings = state.Current.Config.Reports;
+        var settings = state.Current.Config.ReportsFor(report.Backend);
         if (!settings.Enabled || settings.Secret is null)
         {
             // Reports were switched off by a reload: nothing to deliver to.
@@ -142,9 +142,7 @@ internal sealed class WebhookSender(
         }
 
         using var span = telemetry.StartReport(report.Kind, report.Id);
-        var body = settings.Format == "barertc"
-            ? report.ToBareRtcJson(settings.BareRtcApiKey is null ? "" : Encoding.UTF8.GetString(settings.BareRtcApiKey.Value))
-            : report.ToGatewayJson();
+        var body = settings.Writer is { } writer ? writer.Write(report.ToView(), settings.ApiKey) : report.ToGatewayJson();
         using var request = new HttpRequestMessage(HttpMethod.Post, settings.Url);
         request.Content = new ByteArrayContent(body);
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
@@ -171,7 +169,7 @@ internal sealed class WebhookSender(
             }
 
             Log.ReportDeferred(logger, report.Id, status.ToString(CultureInfo.InvariantCulture));
-            return (false, CappedRetryAfter(response, time.GetUtcNow(), settings));
+            return (false, CappedRetryAfter(response, time.GetUtcNow(), state.Current.Config.Reports));
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or TimeoutException or Polly.Timeout.TimeoutRejectedException
                                        && !cancellationToken.IsCancellationRequested)

@@ -73,6 +73,7 @@ internal sealed class RuntimeSnapshot
             MaxBodyBytes = config.Limits.MaxBodyBytes,
             MaxJsonDepth = config.Limits.MaxJsonDepth,
             MaxFrameBytes = (int)Math.Min(config.Limits.MaxFrameBytes, int.MaxValue),
+            MaxRegexLength = config.Limits.Policy.MaxRegexLength,
         };
         var acl = ConfigServerAcl(config);
         var trusted = new List<IpBlockEntry>();

@@ -35,6 +35,40 @@ internal sealed partial class FakeBareRtc : IAsyncDisposable
     /// <summary>How long the server waits after a login before its <c>me</c> frame (to open the login race wide).</summary>
     public TimeSpan MeDelay { get; set; }
 
+    /// <summary>
+    /// A minimal chat page in the way of upstream's ChatClient.js: opens <c>/ws</c> on its own origin, logs in as
+    /// <c>?user=</c>, shows every frame (a message's HTML as the real client does, through innerHTML) and keeps them in
+    /// <c>window.received</c>; <c>window.sendDm(to, text)</c> sends a DM.
+    /// </summary>
+    internal const string ChatPage = """
+        <!doctype html>
+        <html><head><meta charset="utf-8"><title>BareRTC test page</title></head>
+        <body>
+        <h1 id="me">connecting</h1>
+        <div id="messages"></div>
+        <script>
+        const user = new URLSearchParams(location.search).get('user');
+        const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws');
+        window.received = [];
+        ws.onopen = () => ws.send(JSON.stringify({ action: 'login', username: user }));
+        ws.onmessage = (e) => {
+          const msg = JSON.parse(e.data);
+          window.received.push(msg);
+          if (msg.action === 'me') document.getElementById('me').textContent = msg.username;
+          if (msg.action === 'message' || msg.action === 'error') {
+            const div = document.createElement('div');
+            div.className = msg.action;
+            div.dataset.channel = msg.channel || '';
+            div.dataset.username = msg.username || '';
+            div.innerHTML = msg.message;
+            document.getElementById('messages').appendChild(div);
+          }
+        };
+        window.sendDm = (to, text) => ws.send(JSON.stringify({ action: 'message', channel: '@' + to, message: text }));
+        </script>
+        </body></html>
+        """;
+
     public static async Task<FakeBareRtc> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -45,6 +79,7 @@ internal sealed partial class FakeBareRtc : IAsyncDisposable
         app.UseWebSockets();
         app.Map("/ws", fake.WebSocketAsync);
         app.Map("/poll", fake.PollAsync);
+        app.MapGet("/", () => Results.Content(ChatPage, "text/html; charset=utf-8"));
         await app.StartAsync();
         fake.Url = app.Urls.First();
         return fake;
@@ -132,14 +167,32 @@ internal sealed partial class FakeBareRtc : IAsyncDisposable
 
     private async Task PollAsync(HttpContext ctx)
     {
+        ctx.Response.ContentType = "application/json";
+        if (ctx.Request.ContentType != "application/json")
+        {
+            // Upstream compares the header exactly.
+            ctx.Response.StatusCode = 400;
+            await ctx.Response.WriteAsync(PollError("Only application/json content-types allowed"));
+            return;
+        }
+
         var body = await new StreamReader(ctx.Request.Body).ReadToEndAsync();
         Received.Enqueue(body);
         var request = JsonNode.Parse(body) as JsonObject ?? new JsonObject();
         var msg = request["msg"] as JsonObject ?? new JsonObject();
         var username = (string?)request["username"];
         Subscriber? sub = null;
-        if (username is not null && _users.TryGetValue(username, out var found) && found.SessionId == (string?)request["session_id"])
+        if (username is not null || (string?)request["session_id"] is not null)
         {
+            if (username is null || !_users.TryGetValue(username, out var found) || found.SessionId != (string?)request["session_id"])
+            {
+                ctx.Response.StatusCode = 400;
+                var expired = new JsonArray(JsonNode.Parse(Notice("Your authentication has expired, please log back into the chat again.")),
+                    new JsonObject { ["action"] = "disconnect" });
+                await ctx.Response.WriteAsync(new JsonObject { ["messages"] = expired }.ToJsonString(Indented) + "\n");
+                return;
+            }
+
             sub = found;
             await OnClientMessageAsync(sub, msg);
         }
@@ -151,7 +204,7 @@ internal sealed partial class FakeBareRtc : IAsyncDisposable
         else
         {
             ctx.Response.StatusCode = 400;
-            await ctx.Response.WriteAsync("""{"messages":[{"action":"error","username":"ChatServer","message":"Not logged in."}]}""");
+            await ctx.Response.WriteAsync(PollError("Not logged in."));
             return;
         }
 
@@ -161,9 +214,15 @@ internal sealed partial class FakeBareRtc : IAsyncDisposable
             messages.Add(JsonNode.Parse(queued));
         }
 
-        ctx.Response.ContentType = "application/json";
-        await ctx.Response.WriteAsync(new JsonObject { ["username"] = sub.Username, ["session_id"] = sub.SessionId, ["messages"] = messages }.ToJsonString());
+        // Go's json.Encoder with SetIndent("", "  "): indented, one trailing newline.
+        var answer = new JsonObject { ["username"] = sub.Username, ["session_id"] = sub.SessionId, ["messages"] = messages };
+        await ctx.Response.WriteAsync(answer.ToJsonString(Indented) + "\n");
     }
+
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private static string PollError(string text) =>
+        new JsonObject { ["messages"] = new JsonArray(JsonNode.Parse(Notice(text))) }.ToJsonString(Indented) + "\n";
 
     private async Task OnClientMessageAsync(Subscriber sub, JsonObject msg)
     {
@@ -174,6 +233,19 @@ internal sealed partial class FakeBareRtc : IAsyncDisposable
                 break;
             case "message":
                 await OnMessageAsync(sub, msg);
+                break;
+            case "ping":
+                break;
+            case "report":
+            case "typing":
+            case "react":
+            case "candidate":
+            case "sdp":
+            case "who":
+            case "me":
+                break;
+            default:
+                await sub.SendAsync(Notice($"Unsupported message type: {(string?)msg["action"]}"));
                 break;
         }
     }

@@ -103,7 +103,7 @@ public sealed class ConfigLoaderTests
         Assert.Equal(FilterScope.Public, f.Scope);
         Assert.True(f.Report);
         Assert.Equal("Nope.", f.Notice);
-        Assert.False(f.Normalize);
+        Assert.True(f.Normalize); // through the normaliser by default; Normalize = false for exact upstream matching
     }
 
     internal static string RepoRoot()

@@ -280,14 +280,14 @@ public sealed class ReportTests
         Environment.SetEnvironmentVariable(envName, "barertc-api-key");
         await using var backend = await RecordingBackend.StartAsync();
         await using var hook = await WebhookReceiver.StartAsync(Secret);
-        var (toml, files) = Config(backend.Url, hook.Url, $"format = \"barertc\"\nbarertc_api_key_env = \"{envName}\"");
+        var (toml, files) = Config(backend.Url, hook.Url, $"format = \"barertc\"\napi_key_env = \"{envName}\"");
         await using var gw = await GatewayHost.StartAsync(toml, files);
         await gw.Client.PostAsync("/api/messages", Json("{\"room\":\"lobby\",\"sender\":\"alice\",\"msg\":{\"text\":\"a red flag\"}}"));
         var r = Assert.Single(await hook.WaitForAsync(1)).Json;
         Assert.Equal("report", r.GetProperty("Action").GetString());
         Assert.Equal("barertc-api-key", r.GetProperty("APIKey").GetString());
         var inner = r.GetProperty("Report");
-        Assert.Equal(new[] { "FromUsername", "AboutUsername", "Channel", "Timestamp", "Reason", "Comment", "Message" },
+        Assert.Equal(new[] { "FromUsername", "AboutUsername", "Channel", "Timestamp", "Reason", "Message", "Comment" },
             inner.EnumerateObject().Select(p => p.Name));
         Assert.Equal("lobby", inner.GetProperty("Channel").GetString());
         Assert.Contains("a red flag", inner.GetProperty("Message").GetString());

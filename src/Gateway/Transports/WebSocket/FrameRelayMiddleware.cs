@@ -1,5 +1,6 @@
 using Gateway.Inspection;
 using Gateway.Middleware;
+using Gateway.Reporting;
 using Gateway.Runtime;
 using Gateway.Telemetry;
 using Gateway.Protocols.Abstractions;
@@ -16,7 +17,7 @@ namespace Gateway.Transports.WebSocket;
 /// (to the route's HTTP adapter, if it has one); upgrades to anything but WebSocket are refused, since their bytes
 /// could not be inspected.
 /// </summary>
-internal sealed class FrameRelayMiddleware(RequestDelegate next, GatewayState state, MessageEvaluator evaluator, FrameRelayRegistry registry,
+internal sealed class FrameRelayMiddleware(RequestDelegate next, GatewayState state, MessageEvaluator evaluator, ReportingPipeline reporting, FrameRelayRegistry registry,
     GatewayTelemetry telemetry, RelayTelemetry relayTelemetry, TimeProvider time, ILogger<FrameRelayMiddleware> logger)
 {
     /// <summary>How long YARP's copies may go on after the client vanished: time for the backend to answer the 1001.</summary>
@@ -66,7 +67,7 @@ internal sealed class FrameRelayMiddleware(RequestDelegate next, GatewayState st
         var request = context.Request;
         var info = new FrameConnectionInfo(binding.RouteId, request.PathBase + request.Path, request.QueryString.Value ?? string.Empty, clientIp, headers);
         var session = factory.Create(info);
-        var inspector = new SessionInspector(session, factory.Protocol, binding, clientIp, state, evaluator, telemetry, relayTelemetry, logger);
+        var inspector = new SessionInspector(session, factory.Protocol, binding, clientIp, state, evaluator, reporting, telemetry, relayTelemetry, logger);
         var holder = new RelayHolder(client =>
         {
             var relay = new WebSocketRelay(client, inspector, snapshot.Config.Limits.MaxFrameBytes);

@@ -3,6 +3,7 @@ using Gateway.Configuration;
 using Gateway.Inspection;
 using Gateway.Policy.Rules;
 using Gateway.Protocols.Abstractions;
+using Gateway.Reporting;
 using Gateway.Runtime;
 using Gateway.Telemetry;
 
@@ -14,7 +15,7 @@ namespace Gateway.Transports.WebSocket;
 /// the route's on_error: forward, or fail closed (the session's error frame, or close 1011 when the filter faulted).
 /// </summary>
 internal sealed class SessionInspector(IFrameSession session, string protocol, RouteBinding binding, IPAddress? clientIp,
-    GatewayState state, MessageEvaluator evaluator, GatewayTelemetry telemetry, RelayTelemetry relayTelemetry, ILogger logger)
+    GatewayState state, MessageEvaluator evaluator, ReportingPipeline reporting, GatewayTelemetry telemetry, RelayTelemetry relayTelemetry, ILogger logger)
     : ITextFrameInspector
 {
     public bool InspectsBackendFrames => session.InspectsBackendFrames;
@@ -40,6 +41,12 @@ internal sealed class SessionInspector(IFrameSession session, string protocol, R
 
             if (ReferenceEquals(parsed, FrameParse.Pass))
             {
+                return FrameOutcome.Forward;
+            }
+
+            if (parsed.UserReport is { } userReport)
+            {
+                reporting.OnUserReport(userReport, binding, clientIp);
                 return FrameOutcome.Forward;
             }
 
