@@ -174,6 +174,76 @@ public sealed class OnionHandlerTests
     }
 
     [Fact]
+    public async Task V4_LowercaseMethod_ReachesTheInspectorAsPost()
+    {
+        // werkzeug upper-cases REQUEST_METHOD, so SOGS serves an inner "post" as a POST: it must be inspected as one.
+        var (handler, inner, key, _) = Make();
+        var client = new OnionClient(key.PublicKey.ToArray(), "xchacha20");
+
+        var result = await handler.HandleAsync(OnionVersion.V4, client.V4("post", "/room/lobby/message", Auth, "badword"u8.ToArray()), default);
+
+        Assert.Equal("POST", Assert.Single(inner.Seen).Method);
+        Assert.Equal(SogsDecisionKind.Respond, result.Decision.Kind);
+    }
+
+    [Theory]
+    [InlineData("/oxen/v4/lsrpc")]
+    [InlineData("/oxen/v4/%6Csrpc?x=1")]
+    public async Task V4_OnionInsideOnion_IsOpenedAndInspected_TheDropReplyWrappedTwice(string innerEndpoint)
+    {
+        var (handler, inner, key, _) = Make();
+        var innermost = new OnionClient(key.PublicKey.ToArray(), "aes-gcm");
+        var wrapped = innermost.V4("POST", "/room/lobby/message", Auth, "badword"u8.ToArray());
+        var outer = new OnionClient(key.PublicKey.ToArray(), "xchacha20");
+
+        var result = await handler.HandleAsync(OnionVersion.V4, outer.V4("POST", innerEndpoint, null, wrapped), default);
+
+        Assert.Equal("/room/lobby/message", Assert.Single(inner.Seen).PathAndQuery);
+        var (meta, body) = outer.OpenV4(result.Decision.Body.ToArray());
+        Assert.Equal("{\"code\": 200, \"headers\": {\"content-type\": \"text/html; charset=utf-8\"}}", meta);
+        var (innerMeta, innerBody) = innermost.OpenV4(body);
+        Assert.Contains("\"code\": 201", innerMeta, StringComparison.Ordinal);
+        Assert.Equal(Dropped, innerBody);
+    }
+
+    [Fact]
+    public async Task V4_OnionInsideOnion_CleanIsForwarded_TooDeepIsRefused()
+    {
+        var (handler, inner, key, _) = Make();
+        var clean = new OnionClient(key.PublicKey.ToArray(), null).V4("POST", "/room/lobby/message", Auth, "hello"u8.ToArray());
+        var once = new OnionClient(key.PublicKey.ToArray(), null).V4("POST", "/oxen/v4/lsrpc", null, clean);
+        var deepClient = new OnionClient(key.PublicKey.ToArray(), "xchacha20");
+        var deep = clean;
+        for (var i = 0; i < OnionRequestHandler.MaxNesting; i++)
+        {
+            deep = (i == OnionRequestHandler.MaxNesting - 1 ? deepClient : new OnionClient(key.PublicKey.ToArray(), null)).V4("POST", "/oxen/v4/lsrpc", null, deep);
+        }
+
+        var forwarded = await handler.HandleAsync(OnionVersion.V4, once, default);
+        var refused = await handler.HandleAsync(OnionVersion.V4, deep, default);
+
+        Assert.Equal(SogsDecisionKind.Forward, forwarded.Decision.Kind);
+        Assert.Equal("nested_too_deep", refused.Failure);
+        Assert.Equal(SogsDecisionKind.Respond, refused.Decision.Kind);
+        Assert.Contains("\"code\": 200", deepClient.OpenV4(refused.Decision.Body.ToArray()).Meta, StringComparison.Ordinal);
+        Assert.Single(inner.Seen);
+    }
+
+    [Fact]
+    public async Task V4_OnionInsideOnion_UndecryptableInner_AnswersSogs400PageInside()
+    {
+        var (handler, inner, key, _) = Make();
+        var outer = new OnionClient(key.PublicKey.ToArray(), "xchacha20");
+
+        var result = await handler.HandleAsync(OnionVersion.V4, outer.V4("POST", "/oxen/v4/lsrpc", null, "junk"u8.ToArray()), default);
+
+        var (meta, body) = outer.OpenV4(result.Decision.Body.ToArray());
+        Assert.Contains("\"code\": 400", meta, StringComparison.Ordinal);
+        Assert.Contains("400 Bad Request", Encoding.UTF8.GetString(body), StringComparison.Ordinal);
+        Assert.Empty(inner.Seen);
+    }
+
+    [Fact]
     public async Task NoKey_CountsOpaqueAndForwards()
     {
         var (handler, inner, key, opaque) = Make(withKey: false);

@@ -83,7 +83,8 @@ public static class OnionPayload
                 return null;
             }
 
-            var method = methodEl.GetString()!;
+            var rawMethod = methodEl.GetString()!;
+            var method = Method(rawMethod);
             var endpoint = endpointEl.GetString()!;
             var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
             if (root.TryGetProperty("headers", out var headersEl) && !TryReadHeaders(headersEl, headers))
@@ -94,7 +95,8 @@ public static class OnionPayload
 
             byte[] body;
             var hasBody = root.TryGetProperty("body", out var bodyEl);
-            if (method is "POST" or "PUT")
+            // pysogs tests the method as sent (http.BODY_METHODS), before werkzeug upper-cases it.
+            if (rawMethod is "POST" or "PUT")
             {
                 if (hasBody && bodyEl.ValueKind != JsonValueKind.String)
                 {
@@ -236,7 +238,7 @@ public static class OnionPayload
             }
 
             error = null;
-            return new SogsRequest(methodEl.GetString()!, endpoint, headers, body);
+            return new SogsRequest(Method(methodEl.GetString()!), endpoint, headers, body);
         }
         catch (Exception ex) when (ex is JsonException or DecoderFallbackException)
         {
@@ -244,6 +246,12 @@ public static class OnionPayload
             return null;
         }
     }
+
+    /// <summary>
+    /// The method as SOGS routes it: werkzeug upper-cases <c>REQUEST_METHOD</c>, so an inner <c>"post"</c> is a POST
+    /// and must be inspected as one.
+    /// </summary>
+    private static string Method(string method) => method.ToUpperInvariant();
 
     /// <summary>
     /// Headers as a JSON object of strings (integers are taken as their digits, as Python would pass them on). Names

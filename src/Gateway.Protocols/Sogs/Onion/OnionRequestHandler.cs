@@ -37,14 +37,26 @@ public sealed class OnionRequestHandler(OnionServerKey? key, IOnionInnerHandler 
 
     public bool HasKey => key is not null;
 
-    public async ValueTask<OnionResult> HandleAsync(OnionVersion version, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    /// <summary>
+    /// How deep an onion request may sit inside another. SOGS serves an inner request to its own <c>/oxen/v4/lsrpc</c>
+    /// (a sub-request like any other), so a wrapped onion request is opened and inspected too, never passed blind.
+    /// </summary>
+    public const int MaxNesting = 3;
+
+    public ValueTask<OnionResult> HandleAsync(OnionVersion version, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
         if (key is null)
         {
             opaque.Count(protocol, OpaqueKind.Onion, "unknown");
-            return new OnionResult(SogsDecision.Forward, Opaque: true);
+            return ValueTask.FromResult(new OnionResult(SogsDecision.Forward, Opaque: true));
         }
 
+        return HandleAsync(key, version, body, 0, cancellationToken);
+    }
+
+    private async ValueTask<OnionResult> HandleAsync(OnionServerKey key, OnionVersion version, ReadOnlyMemory<byte> body, int depth,
+        CancellationToken cancellationToken)
+    {
         var envelope = OnionEnvelope.TryParse(body, out var error);
         var opened = envelope?.TryOpen(key, out error);
         if (opened is null)
@@ -61,7 +73,32 @@ public sealed class OnionRequestHandler(OnionServerKey? key, IOnionInnerHandler 
             return new OnionResult(Answer(version, opened, invalid), error);
         }
 
-        var decision = await inner.InspectAsync(request, cancellationToken);
+        SogsDecision decision;
+        string? failure = null;
+        if (IsOnionCall(request, out var nestedVersion))
+        {
+            if (depth + 1 >= MaxNesting)
+            {
+                var tooDeep = version == OnionVersion.V4 ? OnionPayload.V4InvalidReply() : OnionPayload.V3Reply(400, default);
+                return new OnionResult(Answer(version, opened, tooDeep), "nested_too_deep");
+            }
+
+            // The nested answer (the raw or base64 encrypted reply, or SOGS's 400 page) is what SOGS's sub-request
+            // would return; it becomes this layer's reply body.
+            var nested = await HandleAsync(key, nestedVersion, request.Body, depth + 1, cancellationToken);
+            if (nested.Decision.Kind == SogsDecisionKind.Forward)
+            {
+                return new OnionResult(SogsDecision.Forward);
+            }
+
+            decision = nested.Decision;
+            failure = nested.Failure;
+        }
+        else
+        {
+            decision = await inner.InspectAsync(request, cancellationToken);
+        }
+
         if (decision.Kind == SogsDecisionKind.Forward)
         {
             return new OnionResult(SogsDecision.Forward);
@@ -70,7 +107,22 @@ public sealed class OnionRequestHandler(OnionServerKey? key, IOnionInnerHandler 
         var reply = version == OnionVersion.V4
             ? OnionPayload.V4Reply(decision.Status, decision.ContentType, decision.Body.Span)
             : OnionPayload.V3Reply(decision.Status, decision.Body.Span);
-        return new OnionResult(Answer(version, opened, reply));
+        return new OnionResult(Answer(version, opened, reply), failure);
+    }
+
+    /// <summary>An inner POST to an onion endpoint, as Flask routes it (path percent-decoded, query ignored).</summary>
+    private static bool IsOnionCall(SogsRequest request, out OnionVersion version)
+    {
+        var target = request.PathAndQuery;
+        var q = target.IndexOf('?', StringComparison.Ordinal);
+        var path = q < 0 ? target : target[..q];
+        if (path.Contains('%', StringComparison.Ordinal))
+        {
+            path = Uri.UnescapeDataString(path);
+        }
+
+        version = default;
+        return request.Method == "POST" && OnionEnvelope.IsOnionPath(path, out version);
     }
 
     private static SogsDecision Answer(OnionVersion version, OnionOpened opened, byte[] reply)
