@@ -3,6 +3,7 @@ using Gateway.Protocols.BareRtc;
 using Gateway.Protocols.Json;
 using Gateway.Protocols.Lemmy;
 using Gateway.Protocols.Matrix;
+using Gateway.Protocols.Sogs;
 
 namespace Gateway.Protocols;
 
@@ -35,6 +36,7 @@ public sealed class ProtocolModules
         new JsonModule(),
         new LemmyModule(),
         new MatrixModule(),
+        new SogsModule(),
     });
 
     public IReadOnlyList<IProtocolModule> All { get; }

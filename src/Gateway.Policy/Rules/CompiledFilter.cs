@@ -24,9 +24,14 @@ internal sealed class CompiledFilter
 
     public Regex? ExemptUsers { get; init; }
 
-    public bool AppliesTo(ChatMessage message)
+    public bool AppliesTo(ChatMessage message, string? backend)
     {
         var d = Definition;
+        if (d.Backends.Count > 0 && !IsListed(d.Backends, backend))
+        {
+            return false;
+        }
+
         if (d.Scope == FilterScope.Public ? message.IsDirect : d.Scope == FilterScope.Direct && !message.IsDirect)
         {
             return false;
@@ -48,5 +53,23 @@ internal sealed class CompiledFilter
         }
 
         return ExemptUsers is null || message.Sender is null || !ExemptUsers.IsMatch(message.Sender);
+    }
+
+    private static bool IsListed(IReadOnlyList<string> backends, string? backend)
+    {
+        if (backend is null)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < backends.Count; i++)
+        {
+            if (string.Equals(backends[i], backend, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

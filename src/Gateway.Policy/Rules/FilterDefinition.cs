@@ -79,6 +79,13 @@ public sealed record FilterDefinition
 
     public IReadOnlyList<string> ExcludeRooms { get; init; } = Array.Empty<string>();
 
+    /// <summary>
+    /// Backend names (exact) whose traffic this filter sees; empty means every backend. Filters a protocol module
+    /// contributes from its own config files (BareRTC's settings.toml, lemmy-automoderator rules, sogs.ini) carry
+    /// their backend's name here.
+    /// </summary>
+    public IReadOnlyList<string> Backends { get; init; } = Array.Empty<string>();
+
     public bool ExemptModerators { get; init; } = true;
 
     /// <summary>Sender ids (or globs) this filter never applies to.</summary>

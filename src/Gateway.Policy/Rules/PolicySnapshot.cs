@@ -107,8 +107,11 @@ public sealed class PolicySnapshot
         }
     }
 
-    /// <summary>Evaluates one message. Allocation-free when nothing matches.</summary>
-    public Verdict Evaluate(ChatMessage message)
+    /// <summary>
+    /// Evaluates one message that arrived through <paramref name="backend"/> (null: none, so filters scoped to
+    /// backends do not apply). Allocation-free when nothing matches.
+    /// </summary>
+    public Verdict Evaluate(ChatMessage message, string? backend = null)
     {
         var n = _filters.Length;
         if (n == 0)
@@ -120,7 +123,7 @@ public sealed class PolicySnapshot
         var activeFields = FieldSet.None;
         for (var i = 0; i < n; i++)
         {
-            if (_filters[i].AppliesTo(message))
+            if (_filters[i].AppliesTo(message, backend))
             {
                 active[i] = true;
                 activeFields |= _filters[i].Definition.Fields;

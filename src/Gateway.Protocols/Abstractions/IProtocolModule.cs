@@ -1,3 +1,4 @@
+using Gateway.Policy.Rules;
 using Gateway.Protocols.Configuration;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -44,6 +45,15 @@ public interface IProtocolModule
     /// the reader's key paths and positions.
     /// </summary>
     object? ReadBackend(ModuleConfigContext context, BackendDraft backend, TomlTableReader? table) => null;
+
+    /// <summary>
+    /// Filters the module read from the backend's own config files (BareRTC's settings.toml, lemmy-automoderator
+    /// rules, sogs.ini), already validated into definitions. The host scopes each to this backend (their
+    /// <see cref="FilterDefinition.Backends"/> become the backend's name), names it <c>"&lt;backend&gt;/&lt;name&gt;"</c>,
+    /// and compiles them with the <c>[[filters]]</c>, so they follow the engine's precedence and hot reload (files the
+    /// module read through <see cref="ModuleConfigContext.Files"/> are watched).
+    /// </summary>
+    IReadOnlyList<FilterDefinition> BackendFilters(object? backendSettings) => Array.Empty<FilterDefinition>();
 
     /// <summary>The routes of a backend that names none.</summary>
     IReadOnlyList<RouteDefaults> DefaultRoutes(object? backendSettings) => new[] { new RouteDefaults("/", Inspect: false) };

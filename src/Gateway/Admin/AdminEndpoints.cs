@@ -209,7 +209,7 @@ internal static partial class AdminEndpoints
             SenderIsModerator = Bool(body, "moderator"),
             Fields = new[] { new MessageField(field.Value, text) },
         };
-        var verdict = snapshot.Policy.Evaluate(message);
+        var verdict = snapshot.Policy.Evaluate(message, Str(body, "backend"));
         var json = VerdictPresenter.ToJson(message, verdict, field.Value);
         json["config_version"] = snapshot.Version;
         return Json(json);

@@ -1,5 +1,6 @@
 using Gateway.Policy.Acl;
 using Gateway.Policy.Rules;
+using Gateway.Protocols;
 using Gateway.Protocols.Configuration;
 
 namespace Gateway.Configuration;
@@ -142,6 +143,23 @@ internal static partial class ConfigLoader
             if (!KeywordTerm.TryParse(term, out _, out var error))
             {
                 t.Error(key, error!);
+            }
+        }
+    }
+
+    /// <summary>Filters each backend's module read from that backend's own files, scoped to that backend.</summary>
+    private static void AddBackendFilters(IReadOnlyList<BackendSettings> backends, ProtocolModules modules, List<FilterDefinition> filters)
+    {
+        foreach (var backend in backends)
+        {
+            if (modules.Find(backend.Protocol) is not { } module)
+            {
+                continue;
+            }
+
+            foreach (var def in module.BackendFilters(backend.Module))
+            {
+                filters.Add(def with { Name = backend.Name + "/" + def.Name, Backends = new[] { backend.Name } });
             }
         }
     }

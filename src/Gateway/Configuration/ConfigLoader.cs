@@ -110,6 +110,7 @@ internal static partial class ConfigLoader
             }
         }
 
+        AddBackendFilters(backends, modules, filters);
         CheckUniqueFilterNames(reader, filters);
         var acl = ReadServerAcl(reader.Table("server_acl"));
         var ipBlocks = ReadIpBlocks(reader.Table("ip_blocks"), baseDir, included, limits);

@@ -28,7 +28,7 @@ internal sealed class MessageEvaluator(ReportingPipeline reporting, GatewayTelem
         for (var i = 0; i < messages.Count; i++)
         {
             var started = telemetry.EvaluationStarting();
-            var v = snapshot.Policy.Evaluate(messages[i]);
+            var v = snapshot.Policy.Evaluate(messages[i], binding.Backend);
             if (v.Action == VerdictAction.Censor && !binding.Capabilities.CanRewrite)
             {
                 v = Fallback(v, binding.CensorFallback);

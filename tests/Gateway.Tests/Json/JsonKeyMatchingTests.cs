@@ -126,7 +126,7 @@ public sealed class JsonKeyMatchingTests
         context.Request.Method = "POST";
         var parsed = adapter.Parse(context.Request, json);
         Assert.Null(parsed.Error);
-        var verdicts = parsed.Messages.Select(Policy.Evaluate).ToArray();
+        var verdicts = parsed.Messages.Select(m => Policy.Evaluate(m)).ToArray();
         return (parsed, adapter.Apply(context, parsed, verdicts, json));
     }
 
@@ -208,7 +208,7 @@ public sealed class JsonKeyMatchingTests
         var json = Utf8(body);
         var context = new DefaultHttpContext();
         var parsed = adapter.Parse(context.Request, json);
-        var outcome = adapter.Apply(context, parsed, parsed.Messages.Select(policy.Evaluate).ToArray(), json);
+        var outcome = adapter.Apply(context, parsed, parsed.Messages.Select(m => policy.Evaluate(m)).ToArray(), json);
         Assert.Equal("""{"TEXT":"**** ****","x":1}""", Forwarded(outcome, body));
     }
 }

@@ -11,7 +11,9 @@ namespace Gateway.Tests.Modules;
 /// A protocol module that lives only in the tests, to prove the seam: a made-up "plaintext" chat API whose request
 /// body is the message itself (UTF-8 text) and whose sender is a header. It is the example docs/protocols.md walks
 /// through. <c>[backends.plaintext]</c> takes <c>sender_header</c> and <c>signed</c> (bodies that must never be
-/// rewritten, so the host applies the route's censor_fallback); a route may set <c>plaintext.room</c>.
+/// rewritten, so the host applies the route's censor_fallback) and <c>words_file</c> (a file of its own: one banned
+/// word per line, rejected on this backend only, through <see cref="IProtocolModule.BackendFilters"/>); a route may
+/// set <c>plaintext.room</c>.
 /// </summary>
 internal sealed class PlainTextModule : IProtocolModule
 {
@@ -23,10 +25,13 @@ internal sealed class PlainTextModule : IProtocolModule
     {
         if (table is null)
         {
-            return new PlainTextBackend("X-User", Signed: false);
+            return new PlainTextBackend("X-User", Signed: false, Words: Array.Empty<string>());
         }
 
-        var settings = new PlainTextBackend(table.String("sender_header", "X-User")!, table.Bool("signed", false));
+        var wordsFile = table.String("words_file");
+        var words = wordsFile is null ? null : context.Files.ReadText(table, "words_file", wordsFile, "word file");
+        var settings = new PlainTextBackend(table.String("sender_header", "X-User")!, table.Bool("signed", false),
+            words?.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? Array.Empty<string>());
         if (settings.SenderHeader.Length == 0)
         {
             table.Error("sender_header", "must name a header");
@@ -35,6 +40,11 @@ internal sealed class PlainTextModule : IProtocolModule
         table.Finish();
         return settings;
     }
+
+    public IReadOnlyList<FilterDefinition> BackendFilters(object? backendSettings) =>
+        backendSettings is PlainTextBackend { Words.Count: > 0 } b
+            ? new[] { new FilterDefinition { Name = "words_file", Keywords = b.Words, Action = FilterAction.Reject, Notice = "Not on this board." } }
+            : Array.Empty<FilterDefinition>();
 
     public IReadOnlyList<RouteDefaults> DefaultRoutes(object? backendSettings) => new[] { new RouteDefaults("/", Inspect: true) };
 
@@ -48,7 +58,7 @@ internal sealed class PlainTextModule : IProtocolModule
 
     public IModuleRuntime CreateRuntime(IServiceProvider services) => new Runtime();
 
-    private sealed record PlainTextBackend(string SenderHeader, bool Signed);
+    private sealed record PlainTextBackend(string SenderHeader, bool Signed, IReadOnlyList<string> Words);
 
     private sealed class Runtime : IModuleRuntime
     {

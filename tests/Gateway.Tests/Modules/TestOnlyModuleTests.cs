@@ -89,6 +89,58 @@ public sealed class TestOnlyModuleTests
     }
 
     [Fact]
+    public async Task BackendFilters_FromTheModulesOwnFile_ApplyToThatBackendOnly_AndReloadWhenTheFileChanges()
+    {
+        await using var backend = await RecordingBackend.StartAsync();
+        var config = $$"""
+            [[backends]]
+            name = "notes"
+            protocol = "plaintext"
+            upstreams = ["{{backend.Url}}"]
+              [backends.plaintext]
+              sender_header = "X-Author"
+              words_file = "board-words.txt"
+              [[backends.routes]]
+              path = "/post"
+
+            [[backends]]
+            name = "other"
+            protocol = "plaintext"
+            upstreams = ["{{backend.Url}}"]
+              [backends.plaintext]
+              sender_header = "X-Author"
+              [[backends.routes]]
+              path = "/other"
+
+            [[filters]]
+            name = "words"
+            keywords = ["darn"]
+            """;
+        await using var gw = await GatewayHost.StartAsync(config, new Dictionary<string, string> { ["board-words.txt"] = "walrus\n" }, watch: true, modules: Modules);
+        var state = gw.Service<Gateway.Runtime.GatewayState>();
+        Assert.Contains("notes/words_file", state.Current.Policy.FilterNames);
+
+        var scoped = await Post(gw, "/post", "a walrus here");
+        var elsewhere = await Post(gw, "/other", "a walrus there");
+        var global = await Post(gw, "/other", "darn");
+
+        Assert.Equal(HttpStatusCode.Forbidden, scoped.StatusCode);
+        Assert.Equal("Not on this board.", await scoped.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.Created, elsewhere.StatusCode);
+        Assert.Equal(new[] { "a walrus there", "****" }, backend.Received.Select(r => Encoding.UTF8.GetString(r.Body)).ToArray());
+
+        await File.WriteAllTextAsync(Path.Combine(gw.Directory, "board-words.txt"), "narwhal\n");
+        for (var i = 0; i < 100 && state.Current.Version == 1; i++)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.Equal(2, state.Current.Version);
+        Assert.Equal(HttpStatusCode.Created, (await Post(gw, "/post", "a walrus here")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await Post(gw, "/post", "a narwhal here")).StatusCode);
+    }
+
+    [Fact]
     public void ModuleKeys_Errors_CarryFileLineColumnAndKeyPath()
     {
         var result = ConfigLoader.Load("""

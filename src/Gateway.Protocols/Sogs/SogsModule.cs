@@ -1,0 +1,38 @@
+using Gateway.Policy.Rules;
+using Gateway.Protocols.Abstractions;
+using Gateway.Protocols.Configuration;
+
+namespace Gateway.Protocols.Sogs;
+
+/// <summary>
+/// Session open group servers (session-pysogs): posts, edits and batches inspected after the gateway checks each
+/// request's X-SOGS-* signature; uploads and message requests limited as the operator handbook does; SOGS's own
+/// <c>sogs.ini</c> filters imported. Bodies are signed twice over, so nothing is ever rewritten. Owns
+/// <c>[backends.sogs]</c>.
+/// </summary>
+public sealed class SogsModule : IProtocolModule
+{
+    public string Name => SogsInspector.ProtocolName;
+
+    public ModuleCapabilities Capabilities { get; } = new() { CanRewrite = false };
+
+    public object? ReadBackend(ModuleConfigContext context, BackendDraft backend, TomlTableReader? table) =>
+        table is null ? new SogsBackendSettings { Backend = backend.Name } : SogsConfigReader.Read(context, backend, table);
+
+    public IReadOnlyList<FilterDefinition> BackendFilters(object? backendSettings) =>
+        backendSettings is SogsBackendSettings { Ini: { } ini } s ? SogsFilters.From(ini, s.Backend) : Array.Empty<FilterDefinition>();
+
+    /// <summary>A SOGS backend with no routes is inspected whole: the adapter picks the requests that carry posts.</summary>
+    public IReadOnlyList<RouteDefaults> DefaultRoutes(object? backendSettings) => new[] { new RouteDefaults("/", Inspect: true) };
+
+    /// <summary>The route's <c>censor_fallback</c> (read by the host too), so onion requests apply the same one.</summary>
+    public object? ReadRoute(ModuleConfigContext context, RouteDraft draft, object? backendSettings, TomlTableReader route) =>
+        route.Raw("censor_fallback") switch
+        {
+            "drop" => SogsCensorFallback.Drop,
+            "forward" => SogsCensorFallback.Forward,
+            _ => SogsCensorFallback.Reject,
+        };
+
+    public IModuleRuntime CreateRuntime(IServiceProvider services) => new SogsRuntime(services);
+}
