@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
 using Org.BouncyCastle.Crypto.Agreement;
 using Org.BouncyCastle.Crypto.Digests;
 using Org.BouncyCastle.Crypto.Engines;
@@ -211,4 +213,47 @@ internal sealed class OnionClient
     }
 
     public byte[] Open(byte[] reply) => OnionWire.Open(XChaCha, _key, reply);
+}
+
+/// <summary>
+/// SOGS's side of an onion request, from session-pysogs routes/onion_request.py: decrypt with the server key, answer
+/// the inner request (here: a stored post, 201), encrypt the bencoded reply back with the same key and enc_type, and
+/// send it raw with Flask's default content type. 400 when it cannot decrypt.
+/// </summary>
+internal static class OnionFakeSogs
+{
+    public static async Task AnswerAsync(HttpContext ctx, byte[] body, byte[] serverPrivate)
+    {
+        if (ctx.Request.Path != "/oxen/v4/lsrpc" || body.Length < 4)
+        {
+            ctx.Response.StatusCode = 201; // a direct request: SOGS's answer to a stored post
+            await ctx.Response.WriteAsync("{\"id\": 1, \"seqno\": 1}");
+            return;
+        }
+
+        var serverPublic = OnionWire.PublicKey(serverPrivate);
+        var n = BinaryPrimitives.ReadInt32LittleEndian(body);
+        var blob = body[4..(4 + n)];
+        using var meta = JsonDocument.Parse(body.AsMemory(4 + n));
+        var clientPublic = Convert.FromHexString(meta.RootElement.GetProperty("ephemeral_key").GetString()!);
+        var xchacha = meta.RootElement.TryGetProperty("enc_type", out var enc) && enc.GetString()!.StartsWith("xchacha", StringComparison.Ordinal);
+        var key = OnionWire.Key(xchacha, OnionWire.Shared(serverPrivate, clientPublic), clientPublic, serverPublic);
+        byte[] plaintext;
+        try
+        {
+            plaintext = OnionWire.Open(xchacha, key, blob);
+        }
+        catch (Exception ex) when (ex is CryptographicException or Org.BouncyCastle.Crypto.InvalidCipherTextException)
+        {
+            ctx.Response.StatusCode = 400;
+            return;
+        }
+
+        var parts = OnionWire.Unbencode(plaintext);
+        using var request = JsonDocument.Parse(parts[0]);
+        var stored = $"{{\"id\": 1, \"seqno\": 1, \"endpoint\": \"{request.RootElement.GetProperty("endpoint").GetString()}\"}}";
+        var reply = OnionWire.Bencode("{\"code\": 201, \"headers\": {\"content-type\": \"application/json\"}}"u8.ToArray(), Encoding.UTF8.GetBytes(stored));
+        ctx.Response.ContentType = "text/html; charset=utf-8";
+        await ctx.Response.Body.WriteAsync(OnionWire.Seal(xchacha, key, reply));
+    }
 }

@@ -35,7 +35,7 @@ public sealed class OnionEndToEndTests : IAsyncLifetime
         Directory.CreateDirectory(_dir);
         await File.WriteAllBytesAsync(Path.Combine(_dir, "key_x25519"), _serverPrivate);
         _sogs = await RecordingBackend.StartAsync();
-        _sogs.Responder = (ctx, received) => FakeSogsAsync(ctx, received.Body);
+        _sogs.Responder = (ctx, received) => OnionFakeSogs.AnswerAsync(ctx, received.Body, _serverPrivate);
     }
 
     public async Task DisposeAsync()
@@ -61,43 +61,6 @@ public sealed class OnionEndToEndTests : IAsyncLifetime
         keywords = ["cheap pills"]
         action = "reject"
         """;
-
-    /// <summary>
-    /// SOGS's side, from session-pysogs routes/onion_request.py: decrypt with the server key, answer the inner request
-    /// (here: a stored post, 201), encrypt the bencoded reply back with the same key and enc_type. 400 when it cannot.
-    /// </summary>
-    private async Task FakeSogsAsync(HttpContext ctx, byte[] body)
-    {
-        if (ctx.Request.Path != "/oxen/v4/lsrpc" || body.Length < 4)
-        {
-            ctx.Response.StatusCode = 404;
-            return;
-        }
-
-        var n = BinaryPrimitives.ReadInt32LittleEndian(body);
-        var blob = body[4..(4 + n)];
-        using var meta = JsonDocument.Parse(body.AsMemory(4 + n));
-        var clientPublic = Convert.FromHexString(meta.RootElement.GetProperty("ephemeral_key").GetString()!);
-        var xchacha = meta.RootElement.TryGetProperty("enc_type", out var enc) && enc.GetString()!.StartsWith("xchacha", StringComparison.Ordinal);
-        var key = OnionWire.Key(xchacha, OnionWire.Shared(_serverPrivate, clientPublic), clientPublic, ServerPublic);
-        byte[] plaintext;
-        try
-        {
-            plaintext = OnionWire.Open(xchacha, key, blob);
-        }
-        catch (Exception ex) when (ex is CryptographicException or Org.BouncyCastle.Crypto.InvalidCipherTextException)
-        {
-            ctx.Response.StatusCode = 400;
-            return;
-        }
-
-        var parts = OnionWire.Unbencode(plaintext);
-        using var request = JsonDocument.Parse(parts[0]);
-        var stored = $"{{\"id\": 1, \"seqno\": 1, \"endpoint\": \"{request.RootElement.GetProperty("endpoint").GetString()}\"}}";
-        var reply = OnionWire.Bencode("{\"code\": 201, \"headers\": {\"content-type\": \"application/json\"}}"u8.ToArray(), Encoding.UTF8.GetBytes(stored));
-        ctx.Response.ContentType = "text/html; charset=utf-8";
-        await ctx.Response.Body.WriteAsync(OnionWire.Seal(xchacha, key, reply));
-    }
 
     private static Dictionary<string, string> Headers => new()
     {

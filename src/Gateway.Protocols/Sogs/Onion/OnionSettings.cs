@@ -101,6 +101,10 @@ public sealed record OnionSettings(OnionServerKey? ServerKey)
         return key;
     }
 
+    /// <summary>From a key file the module has read already (<c>SogsBackendSettings.ServerPrivateKey</c>); null: no key.</summary>
+    public static OnionSettings FromKey(Secret? privateKey) =>
+        privateKey is null ? None : new OnionSettings(OnionServerKey.FromPrivate(privateKey.Value));
+
     /// <summary>The handler for one route under this config version.</summary>
     public OnionRequestHandler CreateHandler(IOnionInnerHandler inner, OpaqueTraffic opaque, string protocol = "sogs") =>
         new(ServerKey, inner, opaque, protocol);
