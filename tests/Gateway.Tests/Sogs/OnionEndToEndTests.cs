@@ -152,6 +152,34 @@ public sealed class OnionEndToEndTests : IAsyncLifetime
         Assert.DoesNotContain(gw.Logs.Lines, l => l.Contains("secret", StringComparison.OrdinalIgnoreCase));
     }
 
+    [Theory]
+    [InlineData("/loki/v3/lsrpc")]
+    [InlineData("/oxen/v3/lsrpc")]
+    public async Task V3_DroppedPostAnswersBase64OfTheEncryptedBody_CleanPostForwardedUntouched(string path)
+    {
+        await using var gw = await GatewayHost.StartAsync(Config(withKey: true), modules: Modules);
+        var client = new OnionClient(ServerPublic, "xchacha20");
+        string V3(string text) => JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["method"] = "POST",
+            ["endpoint"] = "/room/lobby/message",
+            ["headers"] = Headers,
+            ["body"] = Encoding.UTF8.GetString(Post(text)),
+        });
+        var clean = client.Envelope(Encoding.UTF8.GetBytes(V3("hello")));
+
+        var dropped = await SendAsync(gw, path, client.Envelope(Encoding.UTF8.GetBytes(V3("badword"))));
+        await SendAsync(gw, path, clean);
+
+        Assert.Equal(HttpStatusCode.OK, dropped.StatusCode);
+        var reply = client.Open(Convert.FromBase64String(await dropped.Content.ReadAsStringAsync()));
+        using var json = JsonDocument.Parse(reply);
+        Assert.True(json.RootElement.GetProperty("filtered").GetBoolean());
+        var received = Assert.Single(_sogs.Received);
+        Assert.Equal(path, received.Path);
+        Assert.Equal(clean, received.Body);
+    }
+
     [Fact]
     public async Task NoKeyFile_OnionRequestsPassUninspected_AndAreCountedOpaque()
     {

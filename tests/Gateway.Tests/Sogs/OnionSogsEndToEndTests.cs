@@ -182,6 +182,23 @@ public sealed class OnionSogsEndToEndTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task OnlyTheServerPubkeyConfigured_OnionRequestsPassAndAreCountedOpaque()
+    {
+        var config = Config.Replace(
+            $"x25519_key_file = \"{Path.Combine(_dir, "key_x25519").Replace("\\", "/", StringComparison.Ordinal)}\"",
+            $"server_pubkey = \"{Convert.ToHexStringLower(ServerPublic)}\"", StringComparison.Ordinal);
+        Assert.DoesNotContain("x25519_key_file", config, StringComparison.Ordinal);
+        await using var gw = await GatewayHost.StartAsync(config, modules: Modules);
+        var request = OnionPost(new OnionClient(ServerPublic, null), "badword");
+
+        var response = await SendAsync(gw, "/oxen/v4/lsrpc", request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(request, Assert.Single(_sogs.Received).Body);
+        Assert.Equal(1, gw.Service<OpaqueTraffic>().Get(SogsInspector.ProtocolName, OpaqueKind.Onion, "unknown"));
+    }
+
+    [Fact]
     public async Task DirectPosts_StillGoThroughTheSogsAdapter()
     {
         await using var gw = await GatewayHost.StartAsync(Config, modules: Modules);
