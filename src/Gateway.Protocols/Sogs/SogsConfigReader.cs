@@ -43,6 +43,7 @@ internal static class SogsConfigReader
             Rooms = rooms,
             Uploads = table.Enum("uploads", d.Uploads, Allowances),
             MessageRequests = table.Enum("message_requests", d.MessageRequests, Allowances),
+            LegacyWrites = table.Enum("legacy_writes", d.LegacyWrites, ("refuse", SogsAllowance.Trusted), ("forward", SogsAllowance.Everyone)),
             Ini = ini,
             DatabasePath = table.String("database") is { } db ? context.Resolve(db) : null,
             DatabaseRefreshSeconds = (int)table.Integer("database_refresh_seconds", d.DatabaseRefreshSeconds, 1, 86400),

@@ -85,6 +85,13 @@ public sealed class SogsInspector
             return SogsPrepared.Pass;
         }
 
+        if (path.Kind == SogsRequestKind.LegacyWrite)
+        {
+            // Legacy tokens carry no per-request signature the gateway can check and no Session text it could be sure
+            // of the sender of: refused unless the operator lets them through untouched.
+            return _settings.LegacyWrites == SogsAllowance.Everyone ? SogsPrepared.Pass : SogsPrepared.Answer(SogsAnswers.Forbidden());
+        }
+
         var auth = _auth.Verify(request);
         if (auth.Failed)
         {
@@ -382,6 +389,11 @@ public sealed class SogsInspector
         else if (raw.ValueKind == JsonValueKind.String)
         {
             bytes = Encoding.UTF8.GetBytes(raw.GetString()!);
+        }
+
+        if (target.StartsWith("/oxen/", StringComparison.Ordinal) || target.StartsWith("/loki/", StringComparison.Ordinal))
+        {
+            return false; // an onion request inside a batch would hide its inner request from inspection
         }
 
         var path = SogsPath.Parse(method, target);

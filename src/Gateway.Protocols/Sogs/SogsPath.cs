@@ -24,6 +24,12 @@ internal enum SogsRequestKind
 
     /// <summary><c>POST /room/TOKEN/file</c></summary>
     Upload,
+
+    /// <summary>
+    /// The pre-2022 API's writes (<c>POST /legacy/messages</c>, <c>/legacy/files</c>, <c>/legacy/rooms/TOKEN/image</c>):
+    /// they post through the same <c>add_post</c> with a server-issued token instead of a signature.
+    /// </summary>
+    LegacyWrite,
 }
 
 /// <summary>A request line as SOGS's Flask routes read it (session-pysogs <c>sogs/routes/converters.py</c> for the shapes).</summary>
@@ -41,6 +47,11 @@ internal readonly partial record struct SogsPath(SogsRequestKind Kind, string? R
         if (post && path == "/sequence")
         {
             return new(SogsRequestKind.Sequence);
+        }
+
+        if (post && (path is "/legacy/messages" or "/legacy/files" || (path.StartsWith("/legacy/rooms/", StringComparison.Ordinal) && path.EndsWith("/image", StringComparison.Ordinal))))
+        {
+            return new(SogsRequestKind.LegacyWrite);
         }
 
         var m = Shapes().Match(path);

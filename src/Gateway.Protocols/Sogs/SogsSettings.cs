@@ -53,6 +53,13 @@ public sealed record SogsBackendSettings
     /// <summary><c>POST /inbox/ID</c>: everyone, or only when the sender or the recipient is trusted (the handbook's DM script).</summary>
     public SogsAllowance MessageRequests { get; init; } = SogsAllowance.Everyone;
 
+    /// <summary>
+    /// The legacy API's writes (<c>POST /legacy/messages</c>, <c>/legacy/files</c>, room images): <c>Trusted</c> (the
+    /// default) refuses them with 403, since their senders cannot be checked and no current Session client uses them;
+    /// <c>Everyone</c> forwards them uninspected.
+    /// </summary>
+    public SogsAllowance LegacyWrites { get; init; } = SogsAllowance.Trusted;
+
     /// <summary>SOGS's <c>sogs.ini</c>, imported (null when not named).</summary>
     public SogsIniSettings? Ini { get; init; }
 

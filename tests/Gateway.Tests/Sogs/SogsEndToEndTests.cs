@@ -435,6 +435,24 @@ public sealed class SogsEndToEndTests
     }
 
     [Fact]
+    public async Task LegacyWrites_RefusedByDefault_ReadsPass()
+    {
+        await using var sogs = await FakeSogs.StartAsync();
+        await using var gw = await GatewayHost.StartAsync(Config(sogs));
+        var alice = SogsClient.Random();
+        var request = new HttpRequestMessage(HttpMethod.Post, "/legacy/messages") { Content = new StringContent(alice.Post("buy followers").ToJsonString()) };
+        request.Headers.TryAddWithoutValidation("Room", "lobby");
+        request.Headers.TryAddWithoutValidation("Authorization", new string('a', 192));
+
+        var (status, _, _) = await SendAsync(gw, request);
+        using var read = await gw.Client.GetAsync("/legacy/messages");
+
+        Assert.Equal(HttpStatusCode.Forbidden, status);
+        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        Assert.Single(sogs.Requests);
+    }
+
+    [Fact]
     public async Task UninspectedRoutes_PassUntouched()
     {
         await using var sogs = await FakeSogs.StartAsync();
