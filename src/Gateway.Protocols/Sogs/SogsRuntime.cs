@@ -5,6 +5,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using RouteHandler = Gateway.Protocols.Abstractions.RouteHandler;
 
+using Gateway.Protocols.Sogs.Onion;
+
 namespace Gateway.Protocols.Sogs;
 
 /// <summary>
@@ -34,7 +36,12 @@ internal sealed class SogsRuntime : IModuleRuntime
             return RouteHandler.Passthrough with { Capabilities = capabilities };
         }
 
-        return new RouteHandler { Http = new SogsAdapter(CreateInspector(context)), Capabilities = capabilities };
+        // Onion requests (/oxen/v4/lsrpc …) go through the onion layer: decrypted with the server's X25519 key when
+        // the config names it, inspected by the same inspector as direct requests; without the key, counted opaque.
+        var inspector = CreateInspector(context);
+        var settings = context.BackendSettings as SogsBackendSettings;
+        var onion = OnionSettings.FromKey(settings?.ServerPrivateKey).CreateHandler(OnionInner.From(inspector.InspectAsync), context.Host.Opaque);
+        return new RouteHandler { Http = new OnionAdapter(new SogsAdapter(inspector), onion), Capabilities = capabilities };
     }
 
     /// <summary>The inspector for one route: direct requests use it through <see cref="SogsAdapter"/>, onion requests directly.</summary>

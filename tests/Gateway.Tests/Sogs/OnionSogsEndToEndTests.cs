@@ -24,8 +24,7 @@ namespace Gateway.Tests.Sogs;
 /// </summary>
 public sealed class OnionSogsEndToEndTests : IAsyncLifetime
 {
-    private static readonly ProtocolModules Modules = new(ProtocolModules.BuiltIn.All.Where(m => m.Name != SogsInspector.ProtocolName)
-        .Append(new OnionWiredSogsModule()));
+    private static readonly ProtocolModules Modules = ProtocolModules.BuiltIn; // the real SOGS module, onion layer wired in
 
     private readonly byte[] _serverPrivate = RandomNumberGenerator.GetBytes(32);
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "onion-sogs-e2e-" + Guid.NewGuid().ToString("N"));
@@ -211,61 +210,5 @@ public sealed class OnionSogsEndToEndTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Created, forwarded.StatusCode);
         Assert.Equal(HttpStatusCode.Created, dropped.StatusCode);
         Assert.Equal(clean, Assert.Single(_sogs.Received).Body);
-    }
-}
-
-/// <summary>
-/// The SOGS module with the onion layer wired in the way the integrator will wire it in SogsRuntime.BuildRoute (three
-/// lines): everything is delegated to the real <see cref="SogsModule"/>; only the route's adapter is wrapped.
-/// </summary>
-internal sealed class OnionWiredSogsModule : IProtocolModule
-{
-    private readonly IProtocolModule _real = new SogsModule();
-
-    public string Name => _real.Name;
-
-    public IReadOnlyList<string> GlobalTables => _real.GlobalTables;
-
-    public object? ReadGlobal(ModuleConfigContext context, IReadOnlyDictionary<string, TomlTableReader?> tables) => _real.ReadGlobal(context, tables);
-
-    public object? ReadBackend(ModuleConfigContext context, BackendDraft backend, TomlTableReader? table) => _real.ReadBackend(context, backend, table);
-
-    public IReadOnlyList<FilterDefinition> BackendFilters(object? backendSettings) => _real.BackendFilters(backendSettings);
-
-    public IReadOnlyList<RouteDefaults> DefaultRoutes(object? backendSettings) => _real.DefaultRoutes(backendSettings);
-
-    public bool InspectsByDefault => _real.InspectsByDefault;
-
-    public Transport TransportFor(string routePath) => _real.TransportFor(routePath);
-
-    public IReadOnlyList<Transport> Transports => _real.Transports;
-
-    public object? ReadRoute(ModuleConfigContext context, RouteDraft draft, object? backendSettings, TomlTableReader route) =>
-        _real.ReadRoute(context, draft, backendSettings, route);
-
-    public ModuleCapabilities Capabilities => _real.Capabilities;
-
-    public void AddServices(IServiceCollection services) => _real.AddServices(services);
-
-    public IModuleRuntime CreateRuntime(IServiceProvider services) => new Runtime(_real.CreateRuntime(services));
-
-    private sealed class Runtime(IModuleRuntime real) : IModuleRuntime
-    {
-        public RouteHandler BuildRoute(RouteBuildContext context)
-        {
-            var handler = real.BuildRoute(context);
-            if (handler.Http is not SogsAdapter direct)
-            {
-                return handler;
-            }
-
-            var settings = (SogsBackendSettings)context.BackendSettings!;
-            var onion = OnionSettings.FromKey(settings.ServerPrivateKey).CreateHandler(OnionInner.From(direct.Inspector.InspectAsync), context.Host.Opaque);
-            return handler with { Http = new OnionAdapter(direct, onion) };
-        }
-
-        public void MapEndpoints(Microsoft.AspNetCore.Routing.IEndpointRouteBuilder endpoints, IModuleHost host) => real.MapEndpoints(endpoints, host);
-
-        public void Dispose() => real.Dispose();
     }
 }
