@@ -88,7 +88,7 @@ public sealed class LemmyAdapter : IProtocolAdapter
             IsDirect = path.Kind == LemmyRequestKind.PrivateMessage,
             Recipient = recipient,
             SenderIsModerator = moderator,
-            Fields = content.Fields,
+            Fields = path.Kind == LemmyRequestKind.Post ? WithLink(content.Fields) : content.Fields,
         };
         var who = new LemmySubmission(user?.PersonId ?? 0, user?.Name ?? "", communityId, communityName, recipient);
         return new AdapterParse { Messages = new[] { message }, State = new ParseState(path, content, who) };
@@ -134,6 +134,24 @@ public sealed class LemmyAdapter : IProtocolAdapter
         }
 
         return request.Cookies.TryGetValue("jwt", out var cookie) && !string.IsNullOrEmpty(cookie) ? cookie : null;
+    }
+
+    /// <summary>
+    /// A post's fields with an empty link field when it has no URL: every post carries one, so rules written for posts
+    /// (lemmy-automoderator's) can tell a post from a comment, which carries only a body. Empty text never matches.
+    /// Appended last, so the fields before it keep the codec's order.
+    /// </summary>
+    internal static IReadOnlyList<MessageField> WithLink(List<MessageField> fields)
+    {
+        foreach (var f in fields)
+        {
+            if (f.Kind == FieldKind.Link)
+            {
+                return fields;
+            }
+        }
+
+        return new List<MessageField>(fields) { new(FieldKind.Link, string.Empty) };
     }
 
     private async ValueTask<long?> CommunityIdAsync(LemmyPath path, LemmyContent content, string jwt, CancellationToken ct) => path.Kind switch

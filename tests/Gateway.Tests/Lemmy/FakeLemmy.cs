@@ -23,6 +23,10 @@ internal sealed class FakeLemmy : IAsyncDisposable
     public const long Cats = 10, Politics = 11;
     public const long CatsPost = 100, PoliticsPost = 101, CatsComment = 200;
 
+    /// <summary>The communities the lemmy-automoderator wiki's example rules name, each with one post; mod moderates them.</summary>
+    public const long Memes = 12, General = 13, Starwars = 14;
+    public const long MemesPost = 102, GeneralPost = 103, StarwarsPost = 104;
+
     private static readonly byte[] Secret = RandomNumberGenerator.GetBytes(32);
     private readonly WebApplication _app;
     private readonly ConcurrentDictionary<long, JsonObject> _posts = new();
@@ -38,7 +42,14 @@ internal sealed class FakeLemmy : IAsyncDisposable
         ["admin"] = (Admin, "admin-pw", true),
     };
 
-    private static readonly Dictionary<long, string> Communities = new() { [Cats] = "cats", [Politics] = "politics" };
+    private static readonly Dictionary<long, string> Communities = new()
+    {
+        [Cats] = "cats",
+        [Politics] = "politics",
+        [Memes] = "memes",
+        [General] = "general",
+        [Starwars] = "starwars",
+    };
 
     private FakeLemmy(WebApplication app)
     {
@@ -48,6 +59,11 @@ internal sealed class FakeLemmy : IAsyncDisposable
         _posts[CatsPost] = new JsonObject { ["id"] = CatsPost, ["name"] = "Cat pictures", ["community_id"] = Cats, ["creator_id"] = Mod };
         _posts[PoliticsPost] = new JsonObject { ["id"] = PoliticsPost, ["name"] = "Elections", ["community_id"] = Politics, ["creator_id"] = Mod };
         _comments[CatsComment] = (CatsPost, "first");
+        foreach (var (community, post) in new[] { (Memes, MemesPost), (General, GeneralPost), (Starwars, StarwarsPost) })
+        {
+            _moderators[community] = new HashSet<long> { Mod };
+            _posts[post] = new JsonObject { ["id"] = post, ["name"] = "Welcome", ["community_id"] = community, ["creator_id"] = Mod };
+        }
     }
 
     public string Url { get; private set; } = "";
