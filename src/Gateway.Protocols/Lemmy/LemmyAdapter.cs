@@ -52,6 +52,11 @@ public sealed class LemmyAdapter : IProtocolAdapter
             return AdapterParse.Failed(code, text, errorBody);
         }
 
+        if (path.IsReport)
+        {
+            return await ReportAsync(path, content, jwt, cancellationToken);
+        }
+
         if (path.Kind == LemmyRequestKind.CommunityMod)
         {
             if (content.CommunityId is { } changed)
@@ -94,6 +99,66 @@ public sealed class LemmyAdapter : IProtocolAdapter
         return new AdapterParse { Messages = new[] { message }, State = new ParseState(path, content, who) };
     }
 
+    /// <summary>
+    /// A user's report, forwarded as sent and handed to the host as a <see cref="UserReport"/>: about the private
+    /// message's other side (Lemmy lets only the recipient report one, so the conversation is theirs and the
+    /// sender's), or the post's or comment's creator in its community. With <c>slur_semantics</c> the reason is
+    /// checked too, as Lemmy's <c>check_report_reason</c> does, as a message of no room and no conversation (so it
+    /// never enters a conversation's context).
+    /// </summary>
+    private async ValueTask<AdapterParse> ReportAsync(LemmyPath path, LemmyContent content, string jwt, CancellationToken ct)
+    {
+        var user = await _directory.UserAsync(jwt, path.Version, ct);
+        if (user is null)
+        {
+            return AdapterParse.NoMessages; // Lemmy answers not_logged_in itself
+        }
+
+        string? about = null;
+        string? room = null;
+        var direct = false;
+        long? communityId = null;
+        switch (path.Kind)
+        {
+            case LemmyRequestKind.PrivateMessageReport:
+                direct = true;
+                if (content.PrivateMessageId is { } pmId && await _directory.PrivateMessageAsync(jwt, path.Version, pmId, ct) is { } pm)
+                {
+                    about = string.Equals(pm.RecipientName, user.Name, StringComparison.Ordinal) ? pm.CreatorName : pm.RecipientName;
+                }
+
+                break;
+            case LemmyRequestKind.PostReport when content.PostId is { } postId:
+            case LemmyRequestKind.CommentReport when content.CommentId is { } commentId:
+                var what = path.Kind == LemmyRequestKind.PostReport ? "post" : "comment";
+                if (await _directory.ItemAsync(jwt, path.Version, what, content.PostId ?? content.CommentId ?? 0, ct) is { } item)
+                {
+                    about = item.CreatorName;
+                    communityId = item.CommunityId;
+                }
+
+                break;
+            case LemmyRequestKind.CommunityReport:
+                communityId = content.CommunityId;
+                break;
+        }
+
+        if (communityId is { } cid)
+        {
+            room = (await _directory.CommunityAsync(jwt, path.Version, cid, ct))?.Name;
+        }
+
+        var reason = content.Text(FieldKind.Body);
+        var report = new UserReport(ProtocolName, user.Name, about, room, direct, reason);
+        if (!_settings.SlurSemantics || content.Fields.Count == 0)
+        {
+            return new AdapterParse { Messages = Array.Empty<ChatMessage>(), UserReport = report };
+        }
+
+        var message = new ChatMessage { Protocol = ProtocolName, Sender = user.Name, Fields = content.Fields };
+        return new AdapterParse { Messages = new[] { message }, UserReport = report, State = new ParseState(path, content, new LemmySubmission(user.PersonId, user.Name, null, null, null)) };
+    }
+
     public AdapterOutcome Apply(HttpContext context, AdapterParse parsed, ReadOnlySpan<Verdict> verdicts, ReadOnlyMemory<byte> body)
     {
         if (verdicts.Length == 0 || parsed.State is not ParseState state)
@@ -102,6 +167,12 @@ public sealed class LemmyAdapter : IProtocolAdapter
         }
 
         var verdict = verdicts[0];
+        if (state.Path.IsReport)
+        {
+            // Lemmy refuses a report reason its slur filter matches with {"error":"slurs"}, whatever the filter's action.
+            return verdict.Action == VerdictAction.Forward ? AdapterOutcome.ForwardUnchanged : LemmySlurs.Refused;
+        }
+
         return verdict.Action switch
         {
             VerdictAction.Reject => Rejected(verdict.Notice ?? DefaultRejectMessage),

@@ -32,6 +32,7 @@ internal sealed class FakeLemmy : IAsyncDisposable
     private readonly ConcurrentDictionary<long, JsonObject> _posts = new();
     private readonly ConcurrentDictionary<long, (long Post, string Content)> _comments = new();
     private readonly ConcurrentDictionary<long, HashSet<long>> _moderators = new();
+    private readonly ConcurrentDictionary<long, (long Creator, long Recipient, string Content)> _privateMessages = new();
     private long _nextId = 1000;
 
     private static readonly Dictionary<string, (long Id, string Password, bool Admin)> Users = new()
@@ -295,7 +296,9 @@ internal sealed class FakeLemmy : IAsyncDisposable
             case ("POST", "private_message") or ("PUT", "private_message"):
                 {
                     var id = method == "POST" ? Interlocked.Increment(ref _nextId) : body!["private_message_id"]!.GetValue<long>();
-                    var recipient = body!["recipient_id"]?.GetValue<long>() ?? Bob;
+                    var existingPm = _privateMessages.TryGetValue(id, out var oldPm) ? oldPm : (Creator: sender, Recipient: Bob, Content: "");
+                    var recipient = body!["recipient_id"]?.GetValue<long>() ?? existingPm.Recipient;
+                    _privateMessages[id] = (sender, recipient, body["content"]?.GetValue<string>() ?? "");
                     await Json(ctx, new JsonObject
                     {
                         ["private_message_view"] = new JsonObject
@@ -318,6 +321,62 @@ internal sealed class FakeLemmy : IAsyncDisposable
                     return;
                 }
 
+            case ("GET", "private_message/list") when version == 3:
+            case ("GET", "account/notification/list") when version == 4:
+                {
+                    // 0.19: {private_messages:[PrivateMessageView]}; 1.0: a page of notifications, each {notification, data:{type_,…}}.
+                    var list = new JsonArray();
+                    foreach (var (pmId, pm) in _privateMessages.OrderByDescending(p => p.Key))
+                    {
+                        if (pm.Creator != sender && pm.Recipient != sender)
+                        {
+                            continue;
+                        }
+
+                        var view = new JsonObject
+                        {
+                            ["private_message"] = new JsonObject { ["id"] = pmId, ["creator_id"] = pm.Creator, ["recipient_id"] = pm.Recipient, ["content"] = pm.Content },
+                            ["creator"] = Person(pm.Creator, stamp),
+                            ["recipient"] = Person(pm.Recipient, stamp),
+                        };
+                        if (version == 4)
+                        {
+                            view["type_"] = "private_message";
+                            list.Add(new JsonObject { ["notification"] = new JsonObject { ["id"] = pmId, ["read"] = false }, ["data"] = view });
+                        }
+                        else
+                        {
+                            list.Add(view);
+                        }
+                    }
+
+                    await Json(ctx, version == 4 ? new JsonObject { ["items"] = list } : new JsonObject { ["private_messages"] = list });
+                    return;
+                }
+
+            case ("POST", "private_message/report"):
+                {
+                    var pmId = body!["private_message_id"]?.GetValue<long>() ?? 0;
+                    // create_pm_report: only the recipient may report a private message.
+                    if (!_privateMessages.TryGetValue(pmId, out var pm) || pm.Recipient != sender)
+                    {
+                        await Error(ctx, "couldnt_create_report");
+                        return;
+                    }
+
+                    await Json(ctx, new JsonObject { ["private_message_report_view"] = Report(body, sender, stamp) });
+                    return;
+                }
+
+            case ("POST", "comment/report"):
+                await Json(ctx, new JsonObject { ["comment_report_view"] = Report(body!, sender, stamp) });
+                return;
+            case ("POST", "post/report"):
+                await Json(ctx, new JsonObject { ["post_report_view"] = Report(body!, sender, stamp) });
+                return;
+            case ("POST", "community/report") when version == 4:
+                await Json(ctx, new JsonObject { ["community_report_view"] = Report(body!, sender, stamp) });
+                return;
             case ("POST", "community") or ("PUT", "community"):
                 await Json(ctx, new JsonObject
                 {
@@ -426,6 +485,12 @@ internal sealed class FakeLemmy : IAsyncDisposable
             ["counts"] = new JsonObject { ["comment_id"] = id, ["score"] = 1, ["child_count"] = 0 },
         };
     }
+
+    private JsonObject Report(JsonObject body, long creator, string stamp) => new()
+    {
+        ["report"] = new JsonObject { ["id"] = Interlocked.Increment(ref _nextId), ["creator_id"] = creator, ["reason"] = body["reason"]?.DeepClone(), ["resolved"] = false, [stamp] = "2026-01-01T00:00:00Z" },
+        ["creator"] = Person(creator, stamp),
+    };
 
     private static long? QueryId(HttpContext ctx, string key) => long.TryParse(ctx.Request.Query[key].ToString(), out var id) ? id : null;
 
