@@ -23,6 +23,7 @@ public sealed class LemmyAdapter : IProtocolAdapter
     private readonly LemmyBackendSettings _settings;
     private readonly TimeProvider _time;
     private readonly LemmyCodec _codec;
+    private readonly LemmyInbox _inbox;
 
     public LemmyAdapter(ILemmyDirectory directory, LemmyBackendSettings settings, TimeProvider time, int maxJsonDepth)
     {
@@ -30,14 +31,22 @@ public sealed class LemmyAdapter : IProtocolAdapter
         _settings = settings;
         _time = time;
         _codec = new LemmyCodec(maxJsonDepth);
+        _inbox = new LemmyInbox(settings.InstanceHost, maxJsonDepth);
     }
 
     public string Protocol => ProtocolName;
 
-    public bool ShouldInspect(HttpRequest request) => LemmyPath.Parse(request.Method, request.Path.Value ?? string.Empty).Kind != LemmyRequestKind.Other;
+    public bool ShouldInspect(HttpRequest request) =>
+        LemmyPath.Parse(request.Method, request.Path.Value ?? string.Empty).Kind != LemmyRequestKind.Other
+        || LemmyInboxGate.IsInbox(request.Method, request.Path.Value ?? string.Empty);
 
     public async ValueTask<AdapterParse> ParseAsync(HttpContext context, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
+        if (LemmyInboxGate.IsInbox(context.Request.Method, context.Request.Path.Value ?? string.Empty))
+        {
+            return _inbox.Parse(context.Request.Path.Value!, context.Request.Host.Value, body.Span);
+        }
+
         var path = LemmyPath.Parse(context.Request.Method, context.Request.Path.Value ?? string.Empty);
         var jwt = Jwt(context.Request);
         if (path.Kind == LemmyRequestKind.Other || jwt is null)
@@ -161,6 +170,11 @@ public sealed class LemmyAdapter : IProtocolAdapter
 
     public AdapterOutcome Apply(HttpContext context, AdapterParse parsed, ReadOnlySpan<Verdict> verdicts, ReadOnlyMemory<byte> body)
     {
+        if (parsed.State is LemmyInbox.InboxState)
+        {
+            return LemmyInbox.Apply(verdicts);
+        }
+
         if (verdicts.Length == 0 || parsed.State is not ParseState state)
         {
             return AdapterOutcome.ForwardUnchanged;

@@ -33,6 +33,12 @@ public sealed class LemmyModule : IProtocolModule
             AutomodAction = table.Enum("automod_action", FilterAction.Reject, ("reject", FilterAction.Reject), ("drop", FilterAction.Drop)),
         };
         var instance = settings.Instance ?? (settings.Api ?? (backend.Upstreams.Count > 0 && Uri.TryCreate(backend.Upstreams[0], UriKind.Absolute, out var u) ? u : null))?.Host;
+        settings = settings with { InstanceHost = instance };
+        if (table.Table("federation") is { } federation)
+        {
+            settings = settings with { Federation = LemmyFederationSettings.Read(federation) };
+        }
+
         if (settings.AutomodRules.Count > 0)
         {
             settings = settings with { Automod = LemmyAutomod.Read(context, table, settings.AutomodRules, settings.AutomodAction, instance) };
@@ -47,7 +53,15 @@ public sealed class LemmyModule : IProtocolModule
         (backendSettings as LemmyBackendSettings)?.Automod ?? Array.Empty<FilterDefinition>();
 
     /// <summary>A Lemmy backend with no routes is inspected whole: the adapter picks the requests that carry text.</summary>
-    public IReadOnlyList<RouteDefaults> DefaultRoutes(object? backendSettings) => new[] { new RouteDefaults("/", Inspect: true) };
+    /// <remarks>The ActivityPub inboxes get routes of their own, whose bodies are signed: never rewritten.</remarks>
+    public IReadOnlyList<RouteDefaults> DefaultRoutes(object? backendSettings) => new[]
+    {
+        new RouteDefaults("/", Inspect: true),
+        new RouteDefaults("/inbox", Inspect: true),
+        new RouteDefaults("/site_inbox", Inspect: true),
+        new RouteDefaults("/c", Inspect: true),
+        new RouteDefaults("/u", Inspect: true),
+    };
 
     public IModuleRuntime CreateRuntime(IServiceProvider services) => new LemmyRuntime(services);
 }

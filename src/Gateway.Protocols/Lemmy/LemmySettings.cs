@@ -31,11 +31,17 @@ public sealed record LemmyBackendSettings
     /// </summary>
     public string? Instance { get; init; }
 
+    /// <summary><see cref="Instance"/>, or the host of <see cref="Api"/> or of the first upstream (set by the reader).</summary>
+    public string? InstanceHost { get; init; }
+
     /// <summary>lemmy-automoderator rule files (<c>automod_rules</c>), relative to gateway.toml.</summary>
     public IReadOnlyList<string> AutomodRules { get; init; } = Array.Empty<string>();
 
     /// <summary>What a matching automod rule does (<c>automod_action</c>): reject (default, with the rule's message) or drop.</summary>
     public FilterAction AutomodAction { get; init; } = FilterAction.Reject;
+
+    /// <summary><c>[backends.lemmy.federation]</c>: instance allow/deny (suspend) and silence lists for the inboxes.</summary>
+    public LemmyFederationSettings Federation { get; init; } = LemmyFederationSettings.None;
 
     /// <summary>The filters read from <see cref="AutomodRules"/>.</summary>
     public IReadOnlyList<FilterDefinition> Automod { get; init; } = Array.Empty<FilterDefinition>();

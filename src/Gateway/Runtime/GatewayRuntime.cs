@@ -129,6 +129,8 @@ internal sealed class RuntimeSnapshot
                     // Longer prefixes first, so "/api/messages" wins over "/" regardless of file order; all after
                     // the gateway's own endpoints (order 0), so a "/" route cannot shadow /_gateway/health.
                     Order = 100_000 - r.Path.Length,
+                    // Read by Hosting's RawTargetTransform: forward the client's Host (signed by HTTP Signatures).
+                    Metadata = handler.Capabilities.PreserveHost ? new Dictionary<string, string> { ["gateway-preserve-host"] = "true" } : null,
                     Match = new RouteMatch
                     {
                         Path = r.Path == "/" ? "/{**rest}" : r.Path + "/{**rest}",
