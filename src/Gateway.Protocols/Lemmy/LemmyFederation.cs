@@ -122,7 +122,7 @@ internal sealed class LemmyInboxGate : IRequestGate
         {
             host.CountRefusal(LemmyAdapter.ProtocolName, "signer_not_actor");
             return new GateRefusal(StatusCodes.Status400BadRequest,
-                Error("unknown", $"The signing key ({keyHost}) is not on the actor's instance ({actorHost})."));
+                Error("unknown", $"The signing key ({keyHost}) is not on the instance of the actor ({actorHost})."));
         }
 
         if (_silence is not null && type is not ("Follow" or "Undo" or "Accept" or "Reject"))

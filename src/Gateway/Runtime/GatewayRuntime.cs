@@ -5,6 +5,7 @@ using Gateway.Policy.Rules;
 using Gateway.Protocols.Abstractions;
 using Gateway.Protocols.Configuration;
 using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Transforms;
 
 namespace Gateway.Runtime;
 
@@ -122,21 +123,21 @@ internal sealed class RuntimeSnapshot
                     Capabilities = handler.Capabilities,
                     CensorFallback = r.CensorFallback,
                 };
-                routes.Add(new RouteConfig
+                var route = new RouteConfig
                 {
                     RouteId = routeId,
                     ClusterId = clusterId,
                     // Longer prefixes first, so "/api/messages" wins over "/" regardless of file order; all after
                     // the gateway's own endpoints (order 0), so a "/" route cannot shadow /_gateway/health.
                     Order = 100_000 - r.Path.Length,
-                    // Read by Hosting's RawTargetTransform: forward the client's Host (signed by HTTP Signatures).
-                    Metadata = handler.Capabilities.PreserveHost ? new Dictionary<string, string> { ["gateway-preserve-host"] = "true" } : null,
                     Match = new RouteMatch
                     {
                         Path = r.Path == "/" ? "/{**rest}" : r.Path + "/{**rest}",
                         Methods = r.Methods.Count == 0 ? null : r.Methods,
                     },
-                });
+                };
+                // HTTP Signatures (ActivityPub inboxes) sign the Host header: forward the client's own when the module asks.
+                routes.Add(handler.Capabilities.PreserveHost ? route.WithTransformUseOriginalHostHeader(true) : route);
             }
         }
 

@@ -75,6 +75,18 @@ internal sealed class FakeLemmy : IAsyncDisposable
     /// <summary>How many GETs each path received (the gateway's look-ups), e.g. "/api/v3/site".</summary>
     public ConcurrentDictionary<string, int> Reads { get; } = new();
 
+    /// <summary>Remote actors' public keys by keyId, as the fake would fetch them from the actor (shared by all fakes).</summary>
+    public static ConcurrentDictionary<string, RSA> RemoteKeys { get; } = new();
+
+    /// <summary>Activities that reached an inbox with a valid HTTP Signature and digest: path, Host, body bytes.</summary>
+    public ConcurrentQueue<(string Path, string Host, byte[] Body)> Inbox { get; } = new();
+
+    /// <summary>Inbox requests refused because the signature did not verify.</summary>
+    public int BadSignatures;
+
+    /// <summary>The headers of the last inbox request whose signature failed, for test messages.</summary>
+    public string? LastRefused { get; private set; }
+
     public static async Task<FakeLemmy> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -117,6 +129,12 @@ internal sealed class FakeLemmy : IAsyncDisposable
     private async Task HandleAsync(HttpContext ctx)
     {
         var path = ctx.Request.Path.Value ?? "";
+        if (ctx.Request.Method == "POST" && (path is "/inbox" or "/site_inbox" || (path.StartsWith("/c/", StringComparison.Ordinal) || path.StartsWith("/u/", StringComparison.Ordinal)) && path.EndsWith("/inbox", StringComparison.Ordinal)))
+        {
+            await InboxAsync(ctx, path);
+            return;
+        }
+
         var version = path.StartsWith("/api/v4/", StringComparison.Ordinal) ? 4 : path.StartsWith("/api/v3/", StringComparison.Ordinal) ? 3 : 0;
         if (version == 0)
         {
@@ -491,6 +509,30 @@ internal sealed class FakeLemmy : IAsyncDisposable
         ["report"] = new JsonObject { ["id"] = Interlocked.Increment(ref _nextId), ["creator_id"] = creator, ["reason"] = body["reason"]?.DeepClone(), ["resolved"] = false, [stamp] = "2026-01-01T00:00:00Z" },
         ["creator"] = Person(creator, stamp),
     };
+
+    /// <summary>
+    /// Lemmy's inbox (activitypub-federation's receive_activity): the Digest must match the body and the Signature
+    /// verify with the actor's key over the headers as received (Host included); accepted → 200 with an empty body.
+    /// </summary>
+    private async Task InboxAsync(HttpContext ctx, string path)
+    {
+        using var ms = new MemoryStream();
+        await ctx.Request.Body.CopyToAsync(ms);
+        var body = ms.ToArray();
+        var headers = ctx.Request.Headers;
+        var ok = HttpSignature.Verify("POST", path + ctx.Request.QueryString, name => headers.TryGetValue(name, out var v) ? v.ToString() : null, body,
+            keyId => RemoteKeys.TryGetValue(keyId, out var key) ? key : null);
+        if (!ok)
+        {
+            Interlocked.Increment(ref BadSignatures);
+            LastRefused = $"host={headers.Host} date={headers["Date"]} digest-ok={headers["Digest"] == HttpSignature.Digest(body)} sig={headers["Signature"]}";
+            await Error(ctx, "unknown", 400);
+            return;
+        }
+
+        Inbox.Enqueue((path, headers.Host.ToString(), body));
+        ctx.Response.StatusCode = 200;
+    }
 
     private static long? QueryId(HttpContext ctx, string key) => long.TryParse(ctx.Request.Query[key].ToString(), out var id) ? id : null;
 
