@@ -85,7 +85,7 @@ internal sealed class LemmyInboxGate : IRequestGate
         }
 
         // /c/{name}/inbox and /u/{name}/inbox
-        return p.Length > 9 && (p.StartsWith("/c/") || p.StartsWith("/u/")) && p.EndsWith("/inbox") && p[3..^6].IndexOf('/') < 0 && p.Length > 9;
+        return p.Length > 9 && (p.StartsWith("/c/") || p.StartsWith("/u/")) && p.EndsWith("/inbox") && p[3..^6].IndexOf('/') < 0;
     }
 
     public async ValueTask<GateRefusal?> CheckAsync(HttpContext context, IModuleHost host)

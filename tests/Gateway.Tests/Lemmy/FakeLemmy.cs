@@ -1,3 +1,4 @@
+// Over 400 lines because the fake follows Lemmy's client API on two versions (v3 and v4 shapes, auth, errors, reports, PM lists) and its signed ActivityPub inbox in one place, so tests read one backend.
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
