@@ -14,16 +14,7 @@ internal static class RawTargetTransform
 {
     private static readonly UriCreationOptions Raw = new() { DangerousDisablePathAndQueryCanonicalization = true };
 
-    public static void Add(TransformBuilderContext context)
-    {
-        context.AddRequestTransform(Apply);
-        // Set by GatewayRuntime on routes whose module asked for it (ModuleCapabilities.PreserveHost).
-        if (context.Route.Metadata?.ContainsKey("gateway-preserve-host") == true)
-        {
-            // HTTP Signatures cover the Host header (ActivityPub inboxes): forward it as the client sent it.
-            context.AddOriginalHost(true);
-        }
-    }
+    public static void Add(TransformBuilderContext context) => context.AddRequestTransform(Apply);
 
     private static ValueTask Apply(RequestTransformContext context)
     {
