@@ -52,6 +52,11 @@ internal sealed class CompiledFilter
             return false;
         }
 
+        if (d.AppliesTo is { } applies && !applies(message))
+        {
+            return false;
+        }
+
         return ExemptUsers is null || message.Sender is null || !ExemptUsers.IsMatch(message.Sender);
     }
 

@@ -96,4 +96,11 @@ public sealed record FilterDefinition
 
     /// <summary>Regexes are case-insensitive unless this is set.</summary>
     public bool CaseSensitive { get; init; }
+
+    /// <summary>
+    /// A module's own test of which of its messages the filter is for (null: all). Only filters a module contributes
+    /// set it: lemmy-automoderator's comment rules must not see posts (both carry a body), and its post rules not
+    /// comments. The config file cannot write it.
+    /// </summary>
+    public Func<ChatMessage, bool>? AppliesTo { get; init; }
 }

@@ -34,7 +34,8 @@ public sealed class AdapterParse
 
     /// <summary>
     /// Set when the request is a user's "report this" (the protocol's own report endpoint): it is forwarded as usual
-    /// and also produces an enriched webhook report with the conversation's context.
+    /// and also produces an enriched webhook report with the conversation's context. With <see cref="Messages"/> the
+    /// report's own text is evaluated first, and the report is sent only when the request goes on to the backend.
     /// </summary>
     public UserReport? UserReport { get; init; }
 

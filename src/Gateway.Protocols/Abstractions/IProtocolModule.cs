@@ -23,6 +23,12 @@ public sealed record ModuleCapabilities
     /// censor verdict into the route's <c>censor_fallback</c>.
     /// </summary>
     public bool CanRewrite { get; init; } = true;
+
+    /// <summary>
+    /// Forward the client's own <c>Host</c> header instead of the upstream's: HTTP Signatures (ActivityPub inboxes)
+    /// sign it, so a proxy that rewrites it makes every signed request fail at the backend.
+    /// </summary>
+    public bool PreserveHost { get; init; }
 }
 
 /// <summary>

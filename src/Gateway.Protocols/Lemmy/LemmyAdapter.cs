@@ -23,6 +23,7 @@ public sealed class LemmyAdapter : IProtocolAdapter
     private readonly LemmyBackendSettings _settings;
     private readonly TimeProvider _time;
     private readonly LemmyCodec _codec;
+    private readonly LemmyInbox _inbox;
 
     public LemmyAdapter(ILemmyDirectory directory, LemmyBackendSettings settings, TimeProvider time, int maxJsonDepth)
     {
@@ -30,14 +31,22 @@ public sealed class LemmyAdapter : IProtocolAdapter
         _settings = settings;
         _time = time;
         _codec = new LemmyCodec(maxJsonDepth);
+        _inbox = new LemmyInbox(settings.InstanceHost, maxJsonDepth);
     }
 
     public string Protocol => ProtocolName;
 
-    public bool ShouldInspect(HttpRequest request) => LemmyPath.Parse(request.Method, request.Path.Value ?? string.Empty).Kind != LemmyRequestKind.Other;
+    public bool ShouldInspect(HttpRequest request) =>
+        LemmyPath.Parse(request.Method, request.Path.Value ?? string.Empty).Kind != LemmyRequestKind.Other
+        || LemmyInboxGate.IsInbox(request.Method, request.Path.Value ?? string.Empty);
 
     public async ValueTask<AdapterParse> ParseAsync(HttpContext context, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
+        if (LemmyInboxGate.IsInbox(context.Request.Method, context.Request.Path.Value ?? string.Empty))
+        {
+            return _inbox.Parse(context.Request.Path.Value!, context.Request.Host.Value, body.Span);
+        }
+
         var path = LemmyPath.Parse(context.Request.Method, context.Request.Path.Value ?? string.Empty);
         var jwt = Jwt(context.Request);
         if (path.Kind == LemmyRequestKind.Other || jwt is null)
@@ -50,6 +59,11 @@ public sealed class LemmyAdapter : IProtocolAdapter
         {
             var (code, text, errorBody) = LemmyCodec.ErrorBody(content);
             return AdapterParse.Failed(code, text, errorBody);
+        }
+
+        if (path.IsReport)
+        {
+            return await ReportAsync(path, content, jwt, cancellationToken);
         }
 
         if (path.Kind == LemmyRequestKind.CommunityMod)
@@ -88,20 +102,91 @@ public sealed class LemmyAdapter : IProtocolAdapter
             IsDirect = path.Kind == LemmyRequestKind.PrivateMessage,
             Recipient = recipient,
             SenderIsModerator = moderator,
-            Fields = content.Fields,
+            Fields = path.Kind == LemmyRequestKind.Post ? WithLink(content.Fields) : content.Fields,
         };
         var who = new LemmySubmission(user?.PersonId ?? 0, user?.Name ?? "", communityId, communityName, recipient);
         return new AdapterParse { Messages = new[] { message }, State = new ParseState(path, content, who) };
     }
 
+    /// <summary>
+    /// A user's report, forwarded as sent and handed to the host as a <see cref="UserReport"/>: about the private
+    /// message's other side (Lemmy lets only the recipient report one, so the conversation is theirs and the
+    /// sender's), or the post's or comment's creator in its community. With <c>slur_semantics</c> the reason is
+    /// checked too, as Lemmy's <c>check_report_reason</c> does, as a message of no room and no conversation (so it
+    /// never enters a conversation's context).
+    /// </summary>
+    private async ValueTask<AdapterParse> ReportAsync(LemmyPath path, LemmyContent content, string jwt, CancellationToken ct)
+    {
+        var user = await _directory.UserAsync(jwt, path.Version, ct);
+        if (user is null)
+        {
+            return AdapterParse.NoMessages; // Lemmy answers not_logged_in itself
+        }
+
+        string? about = null;
+        string? room = null;
+        var direct = false;
+        long? communityId = null;
+        switch (path.Kind)
+        {
+            case LemmyRequestKind.PrivateMessageReport:
+                direct = true;
+                if (content.PrivateMessageId is { } pmId && await _directory.PrivateMessageAsync(jwt, path.Version, pmId, ct) is { } pm)
+                {
+                    about = string.Equals(pm.RecipientName, user.Name, StringComparison.Ordinal) ? pm.CreatorName : pm.RecipientName;
+                }
+
+                break;
+            case LemmyRequestKind.PostReport when content.PostId is { } postId:
+            case LemmyRequestKind.CommentReport when content.CommentId is { } commentId:
+                var what = path.Kind == LemmyRequestKind.PostReport ? "post" : "comment";
+                if (await _directory.ItemAsync(jwt, path.Version, what, content.PostId ?? content.CommentId ?? 0, ct) is { } item)
+                {
+                    about = item.CreatorName;
+                    communityId = item.CommunityId;
+                }
+
+                break;
+            case LemmyRequestKind.CommunityReport:
+                communityId = content.CommunityId;
+                break;
+        }
+
+        if (communityId is { } cid)
+        {
+            room = (await _directory.CommunityAsync(jwt, path.Version, cid, ct))?.Name;
+        }
+
+        var reason = content.Text(FieldKind.Body);
+        var report = new UserReport(ProtocolName, user.Name, about, room, direct, reason);
+        if (!_settings.SlurSemantics || content.Fields.Count == 0)
+        {
+            return new AdapterParse { Messages = Array.Empty<ChatMessage>(), UserReport = report };
+        }
+
+        var message = new ChatMessage { Protocol = ProtocolName, Sender = user.Name, Fields = content.Fields };
+        return new AdapterParse { Messages = new[] { message }, UserReport = report, State = new ParseState(path, content, new LemmySubmission(user.PersonId, user.Name, null, null, null)) };
+    }
+
     public AdapterOutcome Apply(HttpContext context, AdapterParse parsed, ReadOnlySpan<Verdict> verdicts, ReadOnlyMemory<byte> body)
     {
+        if (parsed.State is LemmyInbox.InboxState)
+        {
+            return LemmyInbox.Apply(verdicts);
+        }
+
         if (verdicts.Length == 0 || parsed.State is not ParseState state)
         {
             return AdapterOutcome.ForwardUnchanged;
         }
 
         var verdict = verdicts[0];
+        if (state.Path.IsReport)
+        {
+            // Lemmy refuses a report reason its slur filter matches with {"error":"slurs"}, whatever the filter's action.
+            return verdict.Action == VerdictAction.Forward ? AdapterOutcome.ForwardUnchanged : LemmySlurs.Refused;
+        }
+
         return verdict.Action switch
         {
             VerdictAction.Reject => Rejected(verdict.Notice ?? DefaultRejectMessage),
@@ -134,6 +219,24 @@ public sealed class LemmyAdapter : IProtocolAdapter
         }
 
         return request.Cookies.TryGetValue("jwt", out var cookie) && !string.IsNullOrEmpty(cookie) ? cookie : null;
+    }
+
+    /// <summary>
+    /// A post's fields with an empty link field when it has no URL: every post carries one, so rules written for posts
+    /// (lemmy-automoderator's) can tell a post from a comment, which carries only a body. Empty text never matches.
+    /// Appended last, so the fields before it keep the codec's order.
+    /// </summary>
+    internal static IReadOnlyList<MessageField> WithLink(List<MessageField> fields)
+    {
+        foreach (var f in fields)
+        {
+            if (f.Kind == FieldKind.Link)
+            {
+                return fields;
+            }
+        }
+
+        return new List<MessageField>(fields) { new(FieldKind.Link, string.Empty) };
     }
 
     private async ValueTask<long?> CommunityIdAsync(LemmyPath path, LemmyContent content, string jwt, CancellationToken ct) => path.Kind switch

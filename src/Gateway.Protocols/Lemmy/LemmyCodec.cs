@@ -28,6 +28,7 @@ internal sealed class LemmyCodec
         ("/summary", FieldKind.Body, new[] { LemmyRequestKind.Community }), // 1.0
         ("/display_name", FieldKind.DisplayName, new[] { LemmyRequestKind.UserSettings }),
         ("/bio", FieldKind.Body, new[] { LemmyRequestKind.UserSettings }),
+        ("/reason", FieldKind.Body, new[] { LemmyRequestKind.CommentReport, LemmyRequestKind.PostReport, LemmyRequestKind.PrivateMessageReport, LemmyRequestKind.CommunityReport }),
     };
 
     private static readonly string[] IdFields =

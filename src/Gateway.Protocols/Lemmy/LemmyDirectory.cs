@@ -9,6 +9,12 @@ namespace Gateway.Protocols.Lemmy;
 /// <summary>The logged-in user behind a JWT, as the Lemmy site says.</summary>
 public sealed record LemmyUser(long PersonId, string Name, bool IsAdmin);
 
+/// <summary>A post or comment: the community it lives in and who wrote it.</summary>
+public sealed record LemmyItem(long CommunityId, string? CreatorName);
+
+/// <summary>A private message's two sides, by user name.</summary>
+public sealed record LemmyPrivateMessage(string CreatorName, string RecipientName);
+
 /// <summary>A community's name and the person ids of its moderators.</summary>
 public sealed record LemmyCommunity(long Id, string Name, IReadOnlySet<long> Moderators);
 
@@ -23,6 +29,12 @@ public interface ILemmyDirectory
     ValueTask<long?> CommunityOfAsync(string jwt, int version, string what, long id, CancellationToken cancellationToken);
 
     ValueTask<string?> PersonNameAsync(string jwt, int version, long personId, CancellationToken cancellationToken);
+
+    /// <summary>A post's or comment's community and creator; null when the look-up fails.</summary>
+    ValueTask<LemmyItem?> ItemAsync(string jwt, int version, string what, long id, CancellationToken cancellationToken);
+
+    /// <summary>Who sent and who received a private message the caller can see; null when it is not among theirs.</summary>
+    ValueTask<LemmyPrivateMessage?> PrivateMessageAsync(string jwt, int version, long privateMessageId, CancellationToken cancellationToken);
 
     /// <summary>Forget a community's moderators (a moderator change passed through the gateway).</summary>
     void InvalidateCommunity(long communityId);
@@ -116,15 +128,18 @@ public sealed class LemmyDirectory : ILemmyDirectory, IDisposable
         return community;
     }
 
-    public async ValueTask<long?> CommunityOfAsync(string jwt, int version, string what, long id, CancellationToken cancellationToken)
+    public async ValueTask<long?> CommunityOfAsync(string jwt, int version, string what, long id, CancellationToken cancellationToken) =>
+        (await ItemAsync(jwt, version, what, id, cancellationToken))?.CommunityId;
+
+    public async ValueTask<LemmyItem?> ItemAsync(string jwt, int version, string what, long id, CancellationToken cancellationToken)
     {
         var key = what + ":" + id;
-        if (_cache.TryGetValue(key, out long cached))
+        if (_cache.TryGetValue(key, out LemmyItem? cached))
         {
             return cached;
         }
 
-        // GET /post?id= answers post_view, GET /comment?id= answers comment_view: both carry the community.
+        // GET /post?id= answers post_view, GET /comment?id= answers comment_view: both carry the community and creator.
         using var doc = await GetJsonAsync($"api/v{version}/{what}?id={id}", jwt, cancellationToken);
         if (doc is null || !doc.RootElement.TryGetProperty(what + "_view", out var v) || !v.TryGetProperty("community", out var c)
             || !c.TryGetProperty("id", out var cid) || !cid.TryGetInt64(out var communityId))
@@ -132,9 +147,52 @@ public sealed class LemmyDirectory : ILemmyDirectory, IDisposable
             return null;
         }
 
-        _cache.Set(key, communityId, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = _communityTime });
-        return communityId;
+        var item = new LemmyItem(communityId, Name(v, "creator"));
+        _cache.Set(key, item, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = _communityTime });
+        return item;
     }
+
+    public async ValueTask<LemmyPrivateMessage?> PrivateMessageAsync(string jwt, int version, long privateMessageId, CancellationToken cancellationToken)
+    {
+        var key = "pm:" + privateMessageId;
+        if (_cache.TryGetValue(key, out LemmyPrivateMessage? cached))
+        {
+            return cached;
+        }
+
+        // Lemmy has no "get one private message": 0.19 lists the caller's (GET /private_message/list), 1.0 has them
+        // among the caller's notifications. A report is about a recent message, so the newest page is enough; every
+        // message on it is cached, so reports of the others need no second look-up.
+        using var doc = await GetJsonAsync(
+            version == 4 ? "api/v4/account/notification/list?type_=private_message&limit=50" : "api/v3/private_message/list?unread_only=false&limit=50",
+            jwt, cancellationToken);
+        if (doc is null || !doc.RootElement.TryGetProperty(version == 4 ? "items" : "private_messages", out var list) || list.ValueKind != JsonValueKind.Array)
+        {
+            return null;
+        }
+
+        LemmyPrivateMessage? found = null;
+        foreach (var entry in list.EnumerateArray())
+        {
+            var view = version == 4 && entry.TryGetProperty("data", out var data) ? data : entry;
+            if (view.ValueKind == JsonValueKind.Object && view.TryGetProperty("private_message", out var pm) && pm.TryGetProperty("id", out var idElement)
+                && idElement.TryGetInt64(out var id) && Name(view, "creator") is { } creator && Name(view, "recipient") is { } recipient)
+            {
+                var message = new LemmyPrivateMessage(creator, recipient);
+                _cache.Set("pm:" + id, message, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = _communityTime });
+                if (id == privateMessageId)
+                {
+                    found = message;
+                }
+            }
+        }
+
+        return found;
+    }
+
+    private static string? Name(JsonElement view, string person) =>
+        view.TryGetProperty(person, out var p) && p.ValueKind == JsonValueKind.Object && p.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String
+            ? n.GetString() : null;
 
     public async ValueTask<string?> PersonNameAsync(string jwt, int version, long personId, CancellationToken cancellationToken)
     {

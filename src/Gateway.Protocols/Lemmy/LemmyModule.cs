@@ -1,3 +1,4 @@
+using Gateway.Policy.Rules;
 using Gateway.Protocols.Abstractions;
 using Gateway.Protocols.Configuration;
 
@@ -27,13 +28,40 @@ public sealed class LemmyModule : IProtocolModule
             CommunityCacheSeconds = (int)table.Integer("community_cache_seconds", d.CommunityCacheSeconds, 0, 86400),
             AdminsExempt = table.Bool("admins_exempt", d.AdminsExempt),
             SlurSemantics = table.Bool("slur_semantics", d.SlurSemantics),
+            Instance = table.String("instance"),
+            AutomodRules = table.StringList("automod_rules"),
+            AutomodAction = table.Enum("automod_action", FilterAction.Reject, ("reject", FilterAction.Reject), ("drop", FilterAction.Drop)),
         };
+        var instance = settings.Instance ?? (settings.Api ?? (backend.Upstreams.Count > 0 && Uri.TryCreate(backend.Upstreams[0], UriKind.Absolute, out var u) ? u : null))?.Host;
+        settings = settings with { InstanceHost = instance };
+        if (table.Table("federation") is { } federation)
+        {
+            settings = settings with { Federation = LemmyFederationSettings.Read(federation) };
+        }
+
+        if (settings.AutomodRules.Count > 0)
+        {
+            settings = settings with { Automod = LemmyAutomod.Read(context, table, settings.AutomodRules, settings.AutomodAction, instance) };
+        }
+
         table.Finish();
         return settings;
     }
 
+    /// <summary>The lemmy-automoderator rules of <c>automod_rules</c>, scoped by the host to this backend.</summary>
+    public IReadOnlyList<FilterDefinition> BackendFilters(object? backendSettings) =>
+        (backendSettings as LemmyBackendSettings)?.Automod ?? Array.Empty<FilterDefinition>();
+
     /// <summary>A Lemmy backend with no routes is inspected whole: the adapter picks the requests that carry text.</summary>
-    public IReadOnlyList<RouteDefaults> DefaultRoutes(object? backendSettings) => new[] { new RouteDefaults("/", Inspect: true) };
+    /// <remarks>The ActivityPub inboxes get routes of their own, whose bodies are signed: never rewritten.</remarks>
+    public IReadOnlyList<RouteDefaults> DefaultRoutes(object? backendSettings) => new[]
+    {
+        new RouteDefaults("/", Inspect: true),
+        new RouteDefaults("/inbox", Inspect: true),
+        new RouteDefaults("/site_inbox", Inspect: true),
+        new RouteDefaults("/c", Inspect: true),
+        new RouteDefaults("/u", Inspect: true),
+    };
 
     public IModuleRuntime CreateRuntime(IServiceProvider services) => new LemmyRuntime(services);
 }

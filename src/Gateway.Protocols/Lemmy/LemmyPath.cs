@@ -12,6 +12,12 @@ internal enum LemmyRequestKind
 
     /// <summary>A moderator added or removed: the community's cached moderators are forgotten.</summary>
     CommunityMod,
+
+    /// <summary>A user's report (<c>{comment_id|post_id|private_message_id|community_id, reason}</c>).</summary>
+    CommentReport,
+    PostReport,
+    PrivateMessageReport,
+    CommunityReport,
 }
 
 /// <summary>
@@ -24,6 +30,9 @@ internal readonly record struct LemmyPath(LemmyRequestKind Kind, int Version, bo
 
     /// <summary>The API prefix this request used, for look-ups made on the sender's behalf.</summary>
     public string Prefix => Version == 4 ? "api/v4/" : "api/v3/";
+
+    public bool IsReport => Kind is LemmyRequestKind.CommentReport or LemmyRequestKind.PostReport
+        or LemmyRequestKind.PrivateMessageReport or LemmyRequestKind.CommunityReport;
 
     public static LemmyPath Parse(string method, string path)
     {
@@ -61,6 +70,10 @@ internal readonly record struct LemmyPath(LemmyRequestKind Kind, int Version, bo
             "user/save_user_settings" when version == 3 && put => LemmyRequestKind.UserSettings,
             "account/settings/save" when version == 4 && put => LemmyRequestKind.UserSettings,
             "community/mod" when post => LemmyRequestKind.CommunityMod,
+            "comment/report" when post => LemmyRequestKind.CommentReport,
+            "post/report" when post => LemmyRequestKind.PostReport,
+            "private_message/report" when post => LemmyRequestKind.PrivateMessageReport,
+            "community/report" when post && version == 4 => LemmyRequestKind.CommunityReport,
             _ => LemmyRequestKind.Other,
         };
         return kind == LemmyRequestKind.Other ? None : new LemmyPath(kind, version, put);

@@ -23,17 +23,27 @@ internal sealed class LemmyRuntime : IModuleRuntime
 
     public RouteHandler BuildRoute(RouteBuildContext context)
     {
+        var settings = context.BackendSettings as LemmyBackendSettings ?? LemmyBackendSettings.Default;
+        // Every Lemmy route: the inbox gate acts on inbox requests only, and Lemmy sees its public Host (HTTP
+        // Signatures sign it), as behind the usual nginx. The inbox prefixes carry signed bodies only.
+        var gates = new IRequestGate[] { new LemmyInboxGate(settings.Federation, context.Limits.MaxBodyBytes) };
+        var signed = context.Path is "/inbox" or "/site_inbox" or "/c" or "/u";
+        var capabilities = new ModuleCapabilities { CanRewrite = !signed, PreserveHost = true };
         if (!context.Inspect)
         {
-            return RouteHandler.Passthrough;
+            return new RouteHandler { Gates = gates, Capabilities = capabilities };
         }
 
-        var settings = context.BackendSettings as LemmyBackendSettings ?? LemmyBackendSettings.Default;
         var api = settings.Api ?? new Uri(context.Upstreams[0]);
         var directory = _directories.GetOrAdd(
             (context.Backend, api, settings.TokenCacheSeconds, settings.CommunityCacheSeconds),
             _ => new LemmyDirectory(_http, api, TimeSpan.FromSeconds(settings.TokenCacheSeconds), TimeSpan.FromSeconds(settings.CommunityCacheSeconds), _time));
-        return new RouteHandler { Http = new LemmyAdapter(directory, settings, _time, context.Limits.MaxJsonDepth) };
+        return new RouteHandler
+        {
+            Http = new LemmyAdapter(directory, settings, _time, context.Limits.MaxJsonDepth),
+            Gates = gates,
+            Capabilities = capabilities,
+        };
     }
 
     public void Dispose()

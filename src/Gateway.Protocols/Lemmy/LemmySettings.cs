@@ -1,3 +1,5 @@
+using Gateway.Policy.Rules;
+
 namespace Gateway.Protocols.Lemmy;
 
 /// <summary><c>[backends.lemmy]</c>: where the gateway asks who sends and what a community is.</summary>
@@ -22,4 +24,25 @@ public sealed record LemmyBackendSettings
     /// title, display name or link refuses the request with <c>{"error":"slurs"}</c>, which never names the words.
     /// </summary>
     public bool SlurSemantics { get; init; }
+
+    /// <summary>
+    /// The site's public host name (<c>instance</c>), which its actor ids carry (<c>https://&lt;instance&gt;/u/name</c>);
+    /// null = the host of <see cref="Api"/> or of the first upstream.
+    /// </summary>
+    public string? Instance { get; init; }
+
+    /// <summary><see cref="Instance"/>, or the host of <see cref="Api"/> or of the first upstream (set by the reader).</summary>
+    public string? InstanceHost { get; init; }
+
+    /// <summary>lemmy-automoderator rule files (<c>automod_rules</c>), relative to gateway.toml.</summary>
+    public IReadOnlyList<string> AutomodRules { get; init; } = Array.Empty<string>();
+
+    /// <summary>What a matching automod rule does (<c>automod_action</c>): reject (default, with the rule's message) or drop.</summary>
+    public FilterAction AutomodAction { get; init; } = FilterAction.Reject;
+
+    /// <summary><c>[backends.lemmy.federation]</c>: instance allow/deny (suspend) and silence lists for the inboxes.</summary>
+    public LemmyFederationSettings Federation { get; init; } = LemmyFederationSettings.None;
+
+    /// <summary>The filters read from <see cref="AutomodRules"/>.</summary>
+    public IReadOnlyList<FilterDefinition> Automod { get; init; } = Array.Empty<FilterDefinition>();
 }

@@ -16,6 +16,9 @@ internal static class LemmySlurs
 {
     public const string Removed = "*removed*";
 
+    /// <summary>Lemmy's answer to a slur in a title, a name or a report reason.</summary>
+    public static AdapterOutcome Refused => AdapterOutcome.Respond(400, """{"error":"slurs"}"""u8.ToArray());
+
     public static AdapterOutcome Apply(LemmyContent content, Verdict verdict, ReadOnlySpan<byte> json)
     {
         var ranges = new List<(int Start, int End)>[content.Fields.Count];
@@ -28,7 +31,7 @@ internal static class LemmySlurs
 
             if (m.Field != FieldKind.Body)
             {
-                return AdapterOutcome.Respond(400, """{"error":"slurs"}"""u8.ToArray());
+                return Refused;
             }
 
             (ranges[m.FieldIndex] ??= new()).Add((m.Start, m.End));

@@ -63,7 +63,11 @@ internal static class GatewayApp
         var telemetry = app.Services.GetRequiredService<Telemetry.GatewayTelemetry>();
         app.Services.GetRequiredService<OpaqueTraffic>().Observed += (protocol, kind, _) => telemetry.CountOpaque(protocol, kind);
         var runtimes = app.Services.GetRequiredService<ModuleRuntimes>();
-        state.Swap(RuntimeSnapshot.Build(config, version: 1, time.GetUtcNow(), runtimes));
+        var withModules = RuntimeSnapshot.Build(config, version: 1, time.GetUtcNow(), runtimes);
+        state.Swap(withModules);
+        // The routes' transforms depend on the modules' handlers (ModuleCapabilities.PreserveHost): hand YARP the
+        // routes built with them, as a reload does.
+        app.Services.GetRequiredService<InMemoryConfigProvider>().Update(withModules.ProxyRoutes, withModules.ProxyClusters);
         app.Lifetime.ApplicationStopped.Register(runtimes.Dispose);
         app.UseMiddleware<ClientIpMiddleware>();
         app.MapGet("/_gateway/health", (ReportQueue queue, ConversationStore store) => Results.Json(new

@@ -89,7 +89,7 @@ internal sealed class InspectionMiddleware(RequestDelegate next, GatewayState st
                     return;
                 }
 
-                if (parsed.UserReport is { } userReport)
+                if (parsed.UserReport is { } userReport && parsed.Messages.Count == 0)
                 {
                     reporting.OnUserReport(userReport, binding, context.Features.Get<ClientIpFeature>()?.Address);
                     await ForwardAsync(context, body);
@@ -97,6 +97,13 @@ internal sealed class InspectionMiddleware(RequestDelegate next, GatewayState st
                 }
 
                 outcome = await DecideAsync(context, snapshot, binding, adapter, parsed, body);
+
+                // A report whose own text the adapter asked to be checked (Lemmy refuses slurs in report reasons)
+                // is reported only when it goes on to the backend.
+                if (parsed.UserReport is { } checkedReport && outcome.Kind != OutcomeKind.Respond)
+                {
+                    reporting.OnUserReport(checkedReport, binding, context.Features.Get<ClientIpFeature>()?.Address);
+                }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

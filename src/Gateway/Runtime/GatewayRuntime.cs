@@ -6,6 +6,7 @@ using Gateway.Policy.Rules;
 using Gateway.Protocols.Abstractions;
 using Gateway.Protocols.Configuration;
 using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Transforms;
 
 namespace Gateway.Runtime;
 
@@ -127,7 +128,7 @@ internal sealed class RuntimeSnapshot
                     Capabilities = handler.Capabilities,
                     CensorFallback = r.CensorFallback,
                 };
-                routes.Add(new RouteConfig
+                var route = new RouteConfig
                 {
                     RouteId = routeId,
                     ClusterId = clusterId,
@@ -139,7 +140,9 @@ internal sealed class RuntimeSnapshot
                         Path = r.Path == "/" ? "/{**rest}" : r.Path + "/{**rest}",
                         Methods = r.Methods.Count == 0 ? null : r.Methods,
                     },
-                });
+                };
+                // HTTP Signatures (ActivityPub inboxes) sign the Host header: forward the client's own when the module asks.
+                routes.Add(handler.Capabilities.PreserveHost ? route.WithTransformUseOriginalHostHeader(true) : route);
             }
         }
 

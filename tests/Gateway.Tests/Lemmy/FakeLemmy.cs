@@ -1,3 +1,4 @@
+// Over 400 lines because the fake follows Lemmy's client API on two versions (v3 and v4 shapes, auth, errors, reports, PM lists) and its signed ActivityPub inbox in one place, so tests read one backend.
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
@@ -23,11 +24,16 @@ internal sealed class FakeLemmy : IAsyncDisposable
     public const long Cats = 10, Politics = 11;
     public const long CatsPost = 100, PoliticsPost = 101, CatsComment = 200;
 
+    /// <summary>The communities the lemmy-automoderator wiki's example rules name, each with one post; mod moderates them.</summary>
+    public const long Memes = 12, General = 13, Starwars = 14;
+    public const long MemesPost = 102, GeneralPost = 103, StarwarsPost = 104;
+
     private static readonly byte[] Secret = RandomNumberGenerator.GetBytes(32);
     private readonly WebApplication _app;
     private readonly ConcurrentDictionary<long, JsonObject> _posts = new();
     private readonly ConcurrentDictionary<long, (long Post, string Content)> _comments = new();
     private readonly ConcurrentDictionary<long, HashSet<long>> _moderators = new();
+    private readonly ConcurrentDictionary<long, (long Creator, long Recipient, string Content)> _privateMessages = new();
     private long _nextId = 1000;
 
     private static readonly Dictionary<string, (long Id, string Password, bool Admin)> Users = new()
@@ -38,7 +44,14 @@ internal sealed class FakeLemmy : IAsyncDisposable
         ["admin"] = (Admin, "admin-pw", true),
     };
 
-    private static readonly Dictionary<long, string> Communities = new() { [Cats] = "cats", [Politics] = "politics" };
+    private static readonly Dictionary<long, string> Communities = new()
+    {
+        [Cats] = "cats",
+        [Politics] = "politics",
+        [Memes] = "memes",
+        [General] = "general",
+        [Starwars] = "starwars",
+    };
 
     private FakeLemmy(WebApplication app)
     {
@@ -48,6 +61,11 @@ internal sealed class FakeLemmy : IAsyncDisposable
         _posts[CatsPost] = new JsonObject { ["id"] = CatsPost, ["name"] = "Cat pictures", ["community_id"] = Cats, ["creator_id"] = Mod };
         _posts[PoliticsPost] = new JsonObject { ["id"] = PoliticsPost, ["name"] = "Elections", ["community_id"] = Politics, ["creator_id"] = Mod };
         _comments[CatsComment] = (CatsPost, "first");
+        foreach (var (community, post) in new[] { (Memes, MemesPost), (General, GeneralPost), (Starwars, StarwarsPost) })
+        {
+            _moderators[community] = new HashSet<long> { Mod };
+            _posts[post] = new JsonObject { ["id"] = post, ["name"] = "Welcome", ["community_id"] = community, ["creator_id"] = Mod };
+        }
     }
 
     public string Url { get; private set; } = "";
@@ -57,6 +75,18 @@ internal sealed class FakeLemmy : IAsyncDisposable
 
     /// <summary>How many GETs each path received (the gateway's look-ups), e.g. "/api/v3/site".</summary>
     public ConcurrentDictionary<string, int> Reads { get; } = new();
+
+    /// <summary>Remote actors' public keys by keyId, as the fake would fetch them from the actor (shared by all fakes).</summary>
+    public static ConcurrentDictionary<string, RSA> RemoteKeys { get; } = new();
+
+    /// <summary>Activities that reached an inbox with a valid HTTP Signature and digest: path, Host, body bytes.</summary>
+    public ConcurrentQueue<(string Path, string Host, byte[] Body)> Inbox { get; } = new();
+
+    /// <summary>Inbox requests refused because the signature did not verify.</summary>
+    public int BadSignatures;
+
+    /// <summary>The headers of the last inbox request whose signature failed, for test messages.</summary>
+    public string? LastRefused { get; private set; }
 
     public static async Task<FakeLemmy> StartAsync()
     {
@@ -100,6 +130,12 @@ internal sealed class FakeLemmy : IAsyncDisposable
     private async Task HandleAsync(HttpContext ctx)
     {
         var path = ctx.Request.Path.Value ?? "";
+        if (ctx.Request.Method == "POST" && (path is "/inbox" or "/site_inbox" || (path.StartsWith("/c/", StringComparison.Ordinal) || path.StartsWith("/u/", StringComparison.Ordinal)) && path.EndsWith("/inbox", StringComparison.Ordinal)))
+        {
+            await InboxAsync(ctx, path);
+            return;
+        }
+
         var version = path.StartsWith("/api/v4/", StringComparison.Ordinal) ? 4 : path.StartsWith("/api/v3/", StringComparison.Ordinal) ? 3 : 0;
         if (version == 0)
         {
@@ -279,7 +315,9 @@ internal sealed class FakeLemmy : IAsyncDisposable
             case ("POST", "private_message") or ("PUT", "private_message"):
                 {
                     var id = method == "POST" ? Interlocked.Increment(ref _nextId) : body!["private_message_id"]!.GetValue<long>();
-                    var recipient = body!["recipient_id"]?.GetValue<long>() ?? Bob;
+                    var existingPm = _privateMessages.TryGetValue(id, out var oldPm) ? oldPm : (Creator: sender, Recipient: Bob, Content: "");
+                    var recipient = body!["recipient_id"]?.GetValue<long>() ?? existingPm.Recipient;
+                    _privateMessages[id] = (sender, recipient, body["content"]?.GetValue<string>() ?? "");
                     await Json(ctx, new JsonObject
                     {
                         ["private_message_view"] = new JsonObject
@@ -302,6 +340,62 @@ internal sealed class FakeLemmy : IAsyncDisposable
                     return;
                 }
 
+            case ("GET", "private_message/list") when version == 3:
+            case ("GET", "account/notification/list") when version == 4:
+                {
+                    // 0.19: {private_messages:[PrivateMessageView]}; 1.0: a page of notifications, each {notification, data:{type_,…}}.
+                    var list = new JsonArray();
+                    foreach (var (pmId, pm) in _privateMessages.OrderByDescending(p => p.Key))
+                    {
+                        if (pm.Creator != sender && pm.Recipient != sender)
+                        {
+                            continue;
+                        }
+
+                        var view = new JsonObject
+                        {
+                            ["private_message"] = new JsonObject { ["id"] = pmId, ["creator_id"] = pm.Creator, ["recipient_id"] = pm.Recipient, ["content"] = pm.Content },
+                            ["creator"] = Person(pm.Creator, stamp),
+                            ["recipient"] = Person(pm.Recipient, stamp),
+                        };
+                        if (version == 4)
+                        {
+                            view["type_"] = "private_message";
+                            list.Add(new JsonObject { ["notification"] = new JsonObject { ["id"] = pmId, ["read"] = false }, ["data"] = view });
+                        }
+                        else
+                        {
+                            list.Add(view);
+                        }
+                    }
+
+                    await Json(ctx, version == 4 ? new JsonObject { ["items"] = list } : new JsonObject { ["private_messages"] = list });
+                    return;
+                }
+
+            case ("POST", "private_message/report"):
+                {
+                    var pmId = body!["private_message_id"]?.GetValue<long>() ?? 0;
+                    // create_pm_report: only the recipient may report a private message.
+                    if (!_privateMessages.TryGetValue(pmId, out var pm) || pm.Recipient != sender)
+                    {
+                        await Error(ctx, "couldnt_create_report");
+                        return;
+                    }
+
+                    await Json(ctx, new JsonObject { ["private_message_report_view"] = Report(body, sender, stamp) });
+                    return;
+                }
+
+            case ("POST", "comment/report"):
+                await Json(ctx, new JsonObject { ["comment_report_view"] = Report(body!, sender, stamp) });
+                return;
+            case ("POST", "post/report"):
+                await Json(ctx, new JsonObject { ["post_report_view"] = Report(body!, sender, stamp) });
+                return;
+            case ("POST", "community/report") when version == 4:
+                await Json(ctx, new JsonObject { ["community_report_view"] = Report(body!, sender, stamp) });
+                return;
             case ("POST", "community") or ("PUT", "community"):
                 await Json(ctx, new JsonObject
                 {
@@ -409,6 +503,36 @@ internal sealed class FakeLemmy : IAsyncDisposable
             ["community"] = Community(communityId, stamp),
             ["counts"] = new JsonObject { ["comment_id"] = id, ["score"] = 1, ["child_count"] = 0 },
         };
+    }
+
+    private JsonObject Report(JsonObject body, long creator, string stamp) => new()
+    {
+        ["report"] = new JsonObject { ["id"] = Interlocked.Increment(ref _nextId), ["creator_id"] = creator, ["reason"] = body["reason"]?.DeepClone(), ["resolved"] = false, [stamp] = "2026-01-01T00:00:00Z" },
+        ["creator"] = Person(creator, stamp),
+    };
+
+    /// <summary>
+    /// Lemmy's inbox (activitypub-federation's receive_activity): the Digest must match the body and the Signature
+    /// verify with the actor's key over the headers as received (Host included); accepted → 200 with an empty body.
+    /// </summary>
+    private async Task InboxAsync(HttpContext ctx, string path)
+    {
+        using var ms = new MemoryStream();
+        await ctx.Request.Body.CopyToAsync(ms);
+        var body = ms.ToArray();
+        var headers = ctx.Request.Headers;
+        var ok = HttpSignature.Verify("POST", path + ctx.Request.QueryString, name => headers.TryGetValue(name, out var v) ? v.ToString() : null, body,
+            keyId => RemoteKeys.TryGetValue(keyId, out var key) ? key : null);
+        if (!ok)
+        {
+            Interlocked.Increment(ref BadSignatures);
+            LastRefused = $"host={headers.Host} date={headers["Date"]} digest-ok={headers["Digest"] == HttpSignature.Digest(body)} sig={headers["Signature"]}";
+            await Error(ctx, "unknown", 400);
+            return;
+        }
+
+        Inbox.Enqueue((path, headers.Host.ToString(), body));
+        ctx.Response.StatusCode = 200;
     }
 
     private static long? QueryId(HttpContext ctx, string key) => long.TryParse(ctx.Request.Query[key].ToString(), out var id) ? id : null;
