@@ -99,6 +99,12 @@ public sealed class ClientFaultTests
     /// <summary>No Error/Critical line, no stack trace above Debug, and exactly the expected number of client-fault lines.</summary>
     private static void AssertQuiet(GatewayHost gw, int expectedFaultLines)
     {
+        // The fault is counted before its answer is written and logged after it: give the log line time to land.
+        for (var i = 0; i < 100 && gw.Logs.Lines.Count(l => l.Contains("[2005]", StringComparison.Ordinal)) < expectedFaultLines; i++)
+        {
+            Thread.Sleep(20);
+        }
+
         var lines = gw.Logs.Lines.ToArray();
         var all = string.Join("\n", lines);
         Assert.DoesNotContain(lines, l => l.StartsWith("Error ", StringComparison.Ordinal) || l.StartsWith("Critical ", StringComparison.Ordinal));
