@@ -1,3 +1,4 @@
+using Gateway.Policy.Protections;
 using Gateway.Policy.Rules;
 using Gateway.Protocols.Abstractions;
 using Gateway.Protocols.Configuration;
@@ -93,12 +94,21 @@ internal static class BareRtcMessageFilters
     /// The <c>[[MessageFilters]]</c> of BareRTC's settings.toml (read through <see cref="ModuleConfigContext.Files"/>,
     /// so it is watched); every other table of that file is ignored. Errors name the settings file and its lines.
     /// </summary>
-    public static List<FilterDefinition> ReadSettingsFile(ModuleConfigContext context, TomlTableReader owner, string key, string path)
+    public static List<FilterDefinition> ReadSettingsFile(ModuleConfigContext context, TomlTableReader owner, string key, string path) =>
+        ReadSettings(context, owner, key, path).Filters;
+
+    /// <summary>
+    /// BareRTC's settings.toml: its <c>[[MessageFilters]]</c> as filters and its <c>[DMLinkSpamProtection]</c> as a
+    /// protection (the same link pasted into more than MaxThreads DM threads within TimeLimit seconds: the first time
+    /// refused with upstream's kick warning, the next time the sender is blocked for BanHours).
+    /// </summary>
+    public static (List<FilterDefinition> Filters, List<ProtectionDefinition> Protections) ReadSettings(ModuleConfigContext context,
+        TomlTableReader owner, string key, string path)
     {
         var text = context.Files.ReadText(owner, key, path, "BareRTC settings file");
         if (text is null)
         {
-            return new List<FilterDefinition>();
+            return (new List<FilterDefinition>(), new List<ProtectionDefinition>());
         }
 
         var fileName = Path.GetFileName(path);
@@ -111,12 +121,18 @@ internal static class BareRtcMessageFilters
         catch (TomlException ex)
         {
             owner.Error(key, $"BareRTC settings file \"{path}\" is not valid TOML: {ex.Message}");
-            return new List<FilterDefinition>();
+            return (new List<FilterDefinition>(), new List<ProtectionDefinition>());
         }
 
         var ctx = new TomlReadContext(fileName, metadata);
         var reader = new TomlTableReader(root, "", ctx, (1, 1));
         var filters = Read(reader.TableArray(Table), context.Limits.MaxRegexLength);
+        var protections = new List<ProtectionDefinition>();
+        if (reader.Table("DMLinkSpamProtection") is { } spam && DmLinkSpam(spam) is { } guard)
+        {
+            protections.Add(guard);
+        }
+
         foreach (var e in ctx.Errors)
         {
             owner.Context.Errors.Add(e);
@@ -127,6 +143,37 @@ internal static class BareRtcMessageFilters
             owner.Context.Warnings.Add(w);
         }
 
-        return filters;
+        return (filters, protections);
+    }
+
+    /// <summary>Upstream's kick text (pkg/spam/dmlinks.go), shown when the gateway refuses the message instead.</summary>
+    internal const string LinkSpamNotice = "Spam Detected: You have pasted the same URL link to too many different people in a row, and this has "
+        + "been flagged as spam. If you continue to spam this link one more time, you will be temporarily banned from the chat room.";
+
+    private static ProtectionDefinition? DmLinkSpam(TomlTableReader t)
+    {
+        // Upstream's table, read as it is: other keys are BareRTC's business, not errors.
+        if (!t.Bool("Enabled", false))
+        {
+            return null;
+        }
+
+        var maxThreads = (int)t.Integer("MaxThreads", 5, 1, 10_000);
+        var seconds = t.Integer("TimeLimit", 3600, 1, 3650L * 86400);
+        var banHours = t.Integer("BanHours", 24, 1, 3650L * 24);
+        return new ProtectionDefinition
+        {
+            Name = "DMLinkSpamProtection",
+            Kind = ProtectionKind.Duplicate,
+            LinksOnly = true,
+            DirectOnly = true,
+            Max = maxThreads,
+            Window = TimeSpan.FromSeconds(seconds),
+            Action = ProtectionAction.Reject,
+            Notice = LinkSpamNotice,
+            Report = true,
+            Escalation = [new EscalationStep(EscalationKind.Reject), new EscalationStep(EscalationKind.Block, TimeSpan.FromHours(banHours))],
+            EscalationWindow = TimeSpan.FromSeconds(seconds),
+        };
     }
 }

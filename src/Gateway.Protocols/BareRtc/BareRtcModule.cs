@@ -1,3 +1,4 @@
+using Gateway.Policy.Protections;
 using Gateway.Policy.Rules;
 using Gateway.Protocols.Abstractions;
 using Gateway.Protocols.Configuration;
@@ -9,7 +10,8 @@ namespace Gateway.Protocols.BareRtc;
 /// What <c>[backends.barertc]</c> says: the site's JWT secret, when the gateway should verify logins itself, and the
 /// <c>[[MessageFilters]]</c> imported from BareRTC's own settings.toml.
 /// </summary>
-internal sealed record BareRtcBackendSettings(Secret? JwtSecret, IReadOnlyList<FilterDefinition>? Filters = null);
+internal sealed record BareRtcBackendSettings(Secret? JwtSecret, IReadOnlyList<FilterDefinition>? Filters = null,
+    IReadOnlyList<ProtectionDefinition>? Protections = null);
 
 /// <summary>
 /// BareRTC (a WebRTC chat server): <c>/ws</c> relayed frame by frame through a <see cref="BareRtcFrameSession"/>,
@@ -44,13 +46,16 @@ public sealed class BareRtcModule : IProtocolModule
         var secret = ConfigSecrets.Read(table, "jwt_secret_env", "jwt_secret_file", context.Files, required: false,
             "BareRTC's [JWT] SecretKey, to verify login tokens", "JWT secret file");
         var settingsFile = table.String("settings");
-        var filters = string.IsNullOrEmpty(settingsFile) ? null : BareRtcMessageFilters.ReadSettingsFile(context, table, "settings", settingsFile);
+        var imported = string.IsNullOrEmpty(settingsFile) ? default : BareRtcMessageFilters.ReadSettings(context, table, "settings", settingsFile);
         table.Finish();
-        return new BareRtcBackendSettings(secret, filters);
+        return new BareRtcBackendSettings(secret, imported.Filters, imported.Protections);
     }
 
     public IReadOnlyList<FilterDefinition> BackendFilters(object? backendSettings) =>
         (backendSettings as BareRtcBackendSettings)?.Filters ?? (IReadOnlyList<FilterDefinition>)Array.Empty<FilterDefinition>();
+
+    public IReadOnlyList<ProtectionDefinition> BackendProtections(object? backendSettings) =>
+        (backendSettings as BareRtcBackendSettings)?.Protections ?? (IReadOnlyList<ProtectionDefinition>)Array.Empty<ProtectionDefinition>();
 
     public IReadOnlyList<IReportFormat> ReportFormats { get; } = new IReportFormat[] { new BareRtcReportFormat() };
 

@@ -61,6 +61,9 @@ internal sealed class Client : IAsyncDisposable
         return c;
     }
 
+    /// <summary>How the server (or the gateway) closed the socket, once it has.</summary>
+    public WebSocketCloseStatus? CloseStatus => _socket.CloseStatus;
+
     public Task SendAsync(string json) =>
         _socket.SendAsync(Encoding.UTF8.GetBytes(json), WebSocketMessageType.Text, true, CancellationToken.None);
 
