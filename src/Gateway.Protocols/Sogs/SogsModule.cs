@@ -1,3 +1,4 @@
+using Gateway.Policy.Protections;
 using Gateway.Policy.Rules;
 using Gateway.Protocols.Abstractions;
 using Gateway.Protocols.Configuration;
@@ -23,6 +24,30 @@ public sealed class SogsModule : IProtocolModule
 
     public IReadOnlyList<FilterDefinition> BackendFilters(object? backendSettings) =>
         backendSettings is SogsBackendSettings { Ini: { } ini } s ? SogsFilters.From(ini, s.Backend) : Array.Empty<FilterDefinition>();
+
+    /// <summary>
+    /// With <c>sogs.ini</c> imported, SOGS's fixed post rate limit (sogs/model/room.py: 5 posts per 16 s per user per
+    /// room, moderators and admins exempt) becomes a flood protection the gateway enforces before the post is
+    /// signed off to SOGS, answered as SOGS answers it (429 "Rate limited"); an operator's own [[protections]] can
+    /// be stricter. Unlike SOGS, refused attempts count too.
+    /// </summary>
+    public IReadOnlyList<ProtectionDefinition> BackendProtections(object? backendSettings) =>
+        backendSettings is SogsBackendSettings { Ini: not null }
+            ? new[]
+            {
+                new ProtectionDefinition
+                {
+                    Name = "sogs-rate-limit",
+                    Kind = ProtectionKind.Flood,
+                    Max = 5,
+                    Window = TimeSpan.FromSeconds(16),
+                    PerRoom = true,
+                    Action = ProtectionAction.Reject,
+                    Notice = "Rate limited",
+                    Protocols = new[] { SogsInspector.ProtocolName },
+                },
+            }
+            : Array.Empty<ProtectionDefinition>();
 
     /// <summary>A SOGS backend with no routes is inspected whole: the adapter picks the requests that carry posts.</summary>
     public IReadOnlyList<RouteDefaults> DefaultRoutes(object? backendSettings) => new[] { new RouteDefaults("/", Inspect: true) };

@@ -465,6 +465,28 @@ public sealed class SogsEndToEndTests
     }
 
     [Fact]
+    public async Task SogsIni_ImportsSogsRateLimit_TheSixthPostIn16sIsRefusedAsSogsRefusesIt()
+    {
+        await using var sogs = await FakeSogs.StartAsync();
+        var files = new Dictionary<string, string> { ["sogs/sogs.ini"] = "[messages]\nprofanity_filter = no\n" };
+        await using var gw = await GatewayHost.StartAsync(Config(sogs, "config = \"sogs/sogs.ini\""), files);
+        var alice = SogsClient.Random();
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 6; i++)
+        {
+            statuses.Add((await SendAsync(gw, Signed(sogs, alice, "POST", "/room/lobby/message", alice.Post("post " + i)))).Status);
+        }
+
+        var other = await SendAsync(gw, Signed(sogs, alice, "POST", "/room/quiet/message", alice.Post("elsewhere")));
+        var last = await SendAsync(gw, Signed(sogs, alice, "POST", "/room/lobby/message", alice.Post("one more")));
+
+        Assert.Equal(Enumerable.Repeat(HttpStatusCode.Created, 5).Append(HttpStatusCode.TooManyRequests), statuses);
+        Assert.Equal(HttpStatusCode.Created, other.Status); // per room, as SOGS counts
+        Assert.Equal("Rate limited", last.Body);
+    }
+
+    [Fact]
     public async Task SogsIni_ProfanityFileAndAlphabet_ImportedAsSogsFilters()
     {
         await using var sogs = await FakeSogs.StartAsync();
