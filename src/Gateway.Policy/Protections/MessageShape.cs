@@ -76,6 +76,20 @@ public static partial class MessageShape
     /// <summary>The distinct users the message mentions: the protocol's list when it gives one, else <c>@name</c> forms in the text.</summary>
     public static int MentionCount(ChatMessage message)
     {
+        if (message.Mentions is null)
+        {
+            var any = false;
+            foreach (var field in message.Fields)
+            {
+                any |= field.Kind == FieldKind.Body && field.Text.Contains('@', StringComparison.Ordinal);
+            }
+
+            if (!any)
+            {
+                return 0;
+            }
+        }
+
         var set = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         if (message.Mentions is { } listed)
         {
