@@ -28,6 +28,10 @@ public class Protections
     private readonly SenderBlockList _blocks = new(TimeProvider.System);
     private readonly ChatMessage[] _senders = new ChatMessage[100_000];
     private readonly ChatMessage[] _short = new ChatMessage[100_000];
+    private readonly string[] _keys = Enumerable.Range(0, 50_000).Select(i => "flood|flood|matrix|@user" + i + ":example.org").ToArray();
+    private readonly string[] _seen = Enumerable.Range(0, 50_000).Select(i => "seen|matrix|@user" + i + ":example.org").ToArray();
+    private readonly CounterOp[] _ops = new CounterOp[2];
+    private readonly long[] _results = new long[2];
     private MessageData _m = null!;
     private int _next;
 
@@ -59,6 +63,17 @@ public class Protections
         var m = _short[_next++ % _short.Length];
         var pending = _set.CheckAsync(m, "chat", _store, _blocks, TimeProvider.System);
         return pending.IsCompletedSuccessfully ? pending.Result.Hits.Count : -1;
+    }
+
+    /// <summary>The counter check alone: one batch of two operations (a flood window and a first sighting) on rotating keys.</summary>
+    [Benchmark]
+    public long GatewayCounterCheck()
+    {
+        var i = _next++ % _keys.Length;
+        _ops[0] = new CounterOp(CounterOpKind.Hit, _keys[i], TimeSpan.FromMinutes(1), 11);
+        _ops[1] = new CounterOp(CounterOpKind.FirstSeen, _seen[i], TimeSpan.Zero, 1);
+        _store.Execute(_ops, _results);
+        return _results[0];
     }
 
     [Benchmark]
