@@ -130,7 +130,7 @@ internal static class GatewayCli
         }
 
         var policy = PolicyCompiler.Compile(c.Filters, c.Limits.Policy);
-        await stdout.WriteLineAsync($"{options.ConfigPath}: valid ({c.Backends.Count} backends, {policy.FilterCount} active filters, {policy.KeywordCount} keywords, {policy.RegexCount} regexes, {c.IpBlocks.Count} IP blocks)");
+        await stdout.WriteLineAsync($"{options.ConfigPath}: valid ({c.Backends.Count} backends, {policy.FilterCount} active filters, {policy.KeywordCount} keywords, {policy.RegexCount} regexes, {c.Protections.Count(p => p.Enabled)} protections, {c.IpBlocks.Count} IP blocks)");
         return 0;
     }
 
