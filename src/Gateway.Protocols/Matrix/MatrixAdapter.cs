@@ -26,9 +26,16 @@ public sealed class MatrixAdapter : IProtocolAdapter
     private readonly OpaqueTraffic _opaque;
     private readonly MatrixCodec _codec;
     private readonly Regex? _publicRooms;
+    private readonly MatrixDrops _drops;
 
     public MatrixAdapter(MatrixOptions options, IMatrixDirectory directory, MatrixPolicyList policy, OpaqueTraffic opaque)
+        : this(options, directory, policy, opaque, new MatrixDrops(TimeProvider.System))
     {
+    }
+
+    internal MatrixAdapter(MatrixOptions options, IMatrixDirectory directory, MatrixPolicyList policy, OpaqueTraffic opaque, MatrixDrops drops)
+    {
+        _drops = drops;
         _options = options;
         _directory = directory;
         _policy = policy;
@@ -50,6 +57,11 @@ public sealed class MatrixAdapter : IProtocolAdapter
         if (token is null)
         {
             return AdapterParse.NoMessages; // the homeserver answers M_MISSING_TOKEN itself
+        }
+
+        if (path.Kind is MatrixRequestKind.Marker or MatrixRequestKind.EventRead)
+        {
+            return FollowUp(path, token, body.Span);
         }
 
         if (path.Kind == MatrixRequestKind.State && path.EventType == "m.room.power_levels" && path.RoomId is not null)
@@ -136,6 +148,11 @@ public sealed class MatrixAdapter : IProtocolAdapter
 
     public AdapterOutcome Apply(HttpContext context, AdapterParse parsed, ReadOnlySpan<Verdict> verdicts, ReadOnlyMemory<byte> body)
     {
+        if (parsed.State is Answer answer)
+        {
+            return AdapterOutcome.Respond(answer.Status, answer.Body);
+        }
+
         if (parsed.State is Refusal refusal)
         {
             return Forbidden(refusal.Message);
@@ -161,7 +178,7 @@ public sealed class MatrixAdapter : IProtocolAdapter
                 // A well-formed success: the sender's client shows the message as sent; nobody else ever sees it.
                 return AdapterOutcome.Respond(200, state.Path.Kind == MatrixRequestKind.ProfileDisplayName
                     ? "{}"u8.ToArray()
-                    : Encoding.UTF8.GetBytes($"{{\"event_id\":\"{FakeEventId()}\"}}"));
+                    : Encoding.UTF8.GetBytes($"{{\"event_id\":\"{DroppedEventId(context, state.Path)}\"}}"));
             case VerdictAction.Censor:
                 return AdapterOutcome.Rewritten(MatrixCodec.Rewrite(state.Content, verdict, body.Span));
             default:
@@ -191,12 +208,68 @@ public sealed class MatrixAdapter : IProtocolAdapter
     private static AdapterParse Refuse(string message) =>
         new() { Messages = Array.Empty<ChatMessage>(), State = new Refusal(message) };
 
-    private static string FakeEventId()
+    /// <summary>The id a dropped send answers: real shape, and the same one again for a retry of the same txnId.</summary>
+    private string DroppedEventId(HttpContext context, MatrixPath path) =>
+        AccessToken(context.Request) is { } token ? _drops.EventIdFor(token, path.TxnId) : MatrixDrops.NewEventId();
+
+    /// <summary>
+    /// Receipts and read markers that name an id this client got for a dropped message are answered as the homeserver
+    /// answers a success (it would say 404: the event does not exist); reads of such an event's content are answered
+    /// as for an event the server does not have. The dropped text is never kept, so nothing else can be faked.
+    /// </summary>
+    private AdapterParse FollowUp(MatrixPath path, string token, ReadOnlySpan<byte> body)
     {
-        Span<byte> bytes = stackalloc byte[18];
-        RandomNumberGenerator.Fill(bytes);
-        return "$" + Convert.ToBase64String(bytes).Replace('+', '-').Replace('/', '_');
+        var named = path.EventId is { } id ? new[] { id } : MarkerIds(body);
+        foreach (var eventId in named)
+        {
+            if (_drops.IsDropped(token, eventId))
+            {
+                return new AdapterParse
+                {
+                    Messages = Array.Empty<ChatMessage>(),
+                    State = path.Kind == MatrixRequestKind.Marker
+                        ? new Answer(200, "{}"u8.ToArray())
+                        : new Answer(404, """{"errcode":"M_NOT_FOUND","error":"Event not found."}"""u8.ToArray()),
+                };
+            }
+        }
+
+        return AdapterParse.NoMessages;
     }
+
+    /// <summary>The ids a <c>read_markers</c> body names (<c>m.fully_read</c>, <c>m.read</c>, <c>m.read.private</c>).</summary>
+    private static IReadOnlyList<string> MarkerIds(ReadOnlySpan<byte> body)
+    {
+        if (body.IsEmpty || body.IndexOf((byte)'$') < 0)
+        {
+            return Array.Empty<string>();
+        }
+
+        try
+        {
+            var reader = new System.Text.Json.Utf8JsonReader(body, new System.Text.Json.JsonReaderOptions { MaxDepth = 8 });
+            using var doc = System.Text.Json.JsonDocument.ParseValue(ref reader);
+            var ids = new List<string>();
+            if (doc.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object)
+            {
+                foreach (var p in doc.RootElement.EnumerateObject())
+                {
+                    if (p.Value.ValueKind == System.Text.Json.JsonValueKind.String)
+                    {
+                        ids.Add(p.Value.GetString()!);
+                    }
+                }
+            }
+
+            return ids;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return Array.Empty<string>(); // the homeserver answers malformed bodies itself
+        }
+    }
+
+    private sealed record Answer(int Status, byte[] Body);
 
     private sealed record Refusal(string Message);
 

@@ -12,6 +12,12 @@ public enum MatrixRequestKind
     ReportUser,
     Federation,
 
+    /// <summary>A content-free follow-up naming an event: <c>POST /rooms/{r}/receipt/{type}/{eventId}</c>, <c>POST /rooms/{r}/read_markers</c>.</summary>
+    Marker,
+
+    /// <summary>A read of an event's content: <c>GET /rooms/{r}/event/{id}</c>, <c>/context/{id}</c>, <c>/relations/{id}…</c>.</summary>
+    EventRead,
+
     /// <summary>A join: <c>POST /rooms/{roomId}/join</c> or <c>POST /join/{roomIdOrAlias}</c> (protections count waves).</summary>
     Join,
 }
@@ -27,7 +33,8 @@ public readonly record struct MatrixPath(
     string? StateKey = null,
     string? UserId = null,
     string? EventId = null,
-    string? FederationEndpoint = null)
+    string? FederationEndpoint = null,
+    string? TxnId = null)
 {
     private static readonly HashSet<string> FederationEndpoints = new(StringComparer.Ordinal)
     {
@@ -74,13 +81,22 @@ public readonly record struct MatrixPath(
         var s = segments.AsSpan(3);
         var isPut = string.Equals(method, "PUT", StringComparison.OrdinalIgnoreCase);
         var isPost = string.Equals(method, "POST", StringComparison.OrdinalIgnoreCase);
+        var isGet = string.Equals(method, "GET", StringComparison.OrdinalIgnoreCase);
         if (s.Length >= 1 && s[0] == "rooms" && s.Length >= 3)
         {
             var room = s[1];
             switch (s[2])
             {
                 case "send" when isPut && s.Length == 5:
-                    return new MatrixPath(MatrixRequestKind.Send, RoomId: room, EventType: s[3]);
+                    return new MatrixPath(MatrixRequestKind.Send, RoomId: room, EventType: s[3], TxnId: s[4]);
+                case "receipt" when isPost && s.Length == 5:
+                    return new MatrixPath(MatrixRequestKind.Marker, RoomId: room, EventId: s[4]);
+                case "read_markers" when isPost && s.Length == 3:
+                    return new MatrixPath(MatrixRequestKind.Marker, RoomId: room);
+                case "event" or "context" when isGet && s.Length == 4:
+                    return new MatrixPath(MatrixRequestKind.EventRead, RoomId: room, EventId: s[3]);
+                case "relations" when isGet && s.Length >= 4:
+                    return new MatrixPath(MatrixRequestKind.EventRead, RoomId: room, EventId: s[3]);
                 case "state" when isPut && s.Length is 4 or 5:
                     return new MatrixPath(MatrixRequestKind.State, RoomId: room, EventType: s[3], StateKey: s.Length == 5 ? s[4] : string.Empty);
                 case "report" when isPost && s.Length == 4:

@@ -22,12 +22,16 @@ internal sealed class MatrixRuntime : IModuleRuntime
     };
 
     private readonly TimeProvider _time;
+
+    /// <summary>Ids handed out for silently dropped sends; outlives reloads (a client retries across them).</summary>
+    private readonly MatrixDrops _drops;
     private readonly ILogger _gateLogger;
     private readonly ILogger _antispamLogger;
 
     public MatrixRuntime(IServiceProvider services)
     {
         _time = services.GetService<TimeProvider>() ?? TimeProvider.System;
+        _drops = new MatrixDrops(_time);
         var loggers = services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
         _gateLogger = loggers.CreateLogger("Gateway.Matrix.FederationGate");
         _antispamLogger = loggers.CreateLogger("Gateway.Matrix.Antispam");
@@ -65,7 +69,7 @@ internal sealed class MatrixRuntime : IModuleRuntime
         var directory = _directories.GetOrAdd(
             (context.Backend, options.Homeserver, m.TokenCacheSeconds, m.RoomCacheSeconds, m.ModeratorLevel),
             _ => new MatrixDirectory(_http, options, _time));
-        return new MatrixAdapter(options, directory, global.PolicyList, context.Host.Opaque);
+        return new MatrixAdapter(options, directory, global.PolicyList, context.Host.Opaque, _drops);
     }
 
     public void Dispose()

@@ -206,11 +206,24 @@ internal sealed partial class FakeHomeserver
         R("POST", Api.Client, "rooms/{roomId}/receipt/{receiptType}/{eventId}", Auth.Required, BodyKind.Optional, c =>
         {
             RoomForMember(c);
-            return Reply.Empty();
+            // Synapse looks the event up first: a receipt for an id it never stored is 404 (what clients showed on
+            // the gateway's early fake ids).
+            return _events.ContainsKey(c["eventId"]) ? Reply.Empty() : Error(404, "M_NOT_FOUND", $"Could not find event {c["eventId"]}");
         }),
         R("POST", Api.Client, "rooms/{roomId}/read_markers", Auth.Required, BodyKind.Required, c =>
         {
             RoomForMember(c);
+            if (c.Body.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var p in c.Body.EnumerateObject())
+                {
+                    if (p.Value.ValueKind == JsonValueKind.String && p.Value.GetString() is { } id && !_events.ContainsKey(id))
+                    {
+                        return Error(404, "M_NOT_FOUND", $"Could not find event {id}");
+                    }
+                }
+            }
+
             return Reply.Empty();
         }),
         R("POST", Api.Client, "rooms/{roomId}/report/{eventId}", Auth.Required, BodyKind.Required, ReportEvent),
