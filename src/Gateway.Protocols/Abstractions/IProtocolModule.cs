@@ -41,6 +41,15 @@ public interface IProtocolModule
 {
     string Name { get; }
 
+    /// <summary>
+    /// Request headers whose values are credentials in this protocol (a name, or a prefix ending in <c>-</c> such as
+    /// <c>x-sogs-</c>): the host's log and trace redaction removes their values wherever they appear.
+    /// </summary>
+    IReadOnlyList<string> CredentialHeaders => Array.Empty<string>();
+
+    /// <summary>Authorization schemes of this protocol whose parameters are credentials (<c>X-Matrix origin=…,sig=…</c>).</summary>
+    IReadOnlyList<string> AuthorizationSchemes => Array.Empty<string>();
+
     /// <summary>Top-level gateway.toml tables the module owns (e.g. <c>[matrix]</c>); the host refuses others as unknown.</summary>
     IReadOnlyList<string> GlobalTables => Array.Empty<string>();
 

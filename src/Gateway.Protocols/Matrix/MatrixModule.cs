@@ -12,6 +12,10 @@ public sealed class MatrixModule : IProtocolModule
 {
     private static readonly string[] Tables = { "matrix" };
 
+    public IReadOnlyList<string> CredentialHeaders { get; } = ["x-matrix-"];
+
+    public IReadOnlyList<string> AuthorizationSchemes { get; } = ["X-Matrix"];
+
     public string Name => MatrixAdapter.ProtocolName;
 
     public IReadOnlyList<string> GlobalTables => Tables;

@@ -17,6 +17,9 @@ public sealed class SogsModule : IProtocolModule
 
     public ModuleCapabilities Capabilities { get; } = new() { CanRewrite = false };
 
+    /// <summary>X-SOGS-Pubkey, -Nonce, -Timestamp, -Signature: the request's authentication.</summary>
+    public IReadOnlyList<string> CredentialHeaders { get; } = ["x-sogs-"];
+
     public string RequiredBackendTable => "the server's public key (server_pubkey, or x25519_key_file, the key file SOGS itself uses)";
 
     public object? ReadBackend(ModuleConfigContext context, BackendDraft backend, TomlTableReader? table) =>

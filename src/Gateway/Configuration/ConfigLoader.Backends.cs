@@ -44,7 +44,7 @@ internal static partial class ConfigLoader
             object? backendSettings = null;
             foreach (var other in session.Modules.Names)
             {
-                // A backend may carry the table named after its own protocol ([backends.matrix]); another's is a mistake.
+                // A backend may carry the table named after its own protocol ([backends.<protocol>]); another's is a mistake.
                 if (other == protocol)
                 {
                     continue;

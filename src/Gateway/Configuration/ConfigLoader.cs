@@ -235,7 +235,7 @@ internal static partial class ConfigLoader
     }
 }
 
-/// <summary>Word lists in the SOGS profanity-list format: one term per line; lines starting with '#' are comments.</summary>
+/// <summary>Word lists in the common profanity-list format: one term per line; lines starting with '#' are comments.</summary>
 internal static class WordListFile
 {
     public static IReadOnlyList<string> Parse(string text)

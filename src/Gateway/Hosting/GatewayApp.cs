@@ -24,6 +24,7 @@ internal static class GatewayApp
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = Array.Empty<string>() });
         time ??= TimeProvider.System;
+        LogRedactor.AddModules(config.Modules.All);
         // Routes and clusters first (YARP needs them before the app is built); the route handlers come from the
         // module runtimes, which need the built service provider, and replace this snapshot before the app starts.
         var initial = RuntimeSnapshot.Build(config, version: 1, time.GetUtcNow());

@@ -6,8 +6,8 @@ namespace Gateway.Hosting;
 
 /// <summary>
 /// Forwards the request target exactly as the client sent it. YARP's default rebuilds the URI from the decoded path
-/// and re-escapes it ("%21abc%3Aexample.org" becomes "!abc:example.org"), which changes the bytes a Matrix
-/// X-Matrix signature covers: the receiving homeserver would reject every federated request. Passthrough is meant
+/// and re-escapes it ("%21abc%3Aexample.org" becomes "!abc:example.org"), which changes the bytes a
+/// request signature covers: the receiving server would reject every signed federated request. Passthrough is meant
 /// to be byte-for-byte, so this applies to every route.
 /// </summary>
 internal static class RawTargetTransform

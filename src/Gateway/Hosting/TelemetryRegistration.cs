@@ -49,7 +49,7 @@ internal static class TelemetryRegistration
                 .AddSource(GatewayTelemetry.SourceName, YarpSource)
                 .AddAspNetCoreInstrumentation(o =>
                 {
-                    // Query strings can carry tokens (Matrix's deprecated ?access_token=): never record them.
+                    // Query strings can carry tokens (a deprecated ?access_token=): never record them.
                     o.EnrichWithHttpRequest = static (activity, _) => activity.SetTag("url.query", null);
                 })
                 .AddHttpClientInstrumentation(o =>

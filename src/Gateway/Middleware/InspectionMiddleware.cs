@@ -98,7 +98,7 @@ internal sealed class InspectionMiddleware(RequestDelegate next, GatewayState st
 
                 outcome = await DecideAsync(context, snapshot, binding, adapter, parsed, body);
 
-                // A report whose own text the adapter asked to be checked (Lemmy refuses slurs in report reasons)
+                // A report whose own text the adapter asked to be checked (a module that refuses some report reasons)
                 // is reported only when it goes on to the backend.
                 if (parsed.UserReport is { } checkedReport && outcome.Kind != OutcomeKind.Respond)
                 {

@@ -165,7 +165,7 @@ internal sealed class RuntimeSnapshot
 
     /// <summary>
     /// [server_acl]: the gateway-wide ban list the admin API's runtime entries are merged into. Protocol modules add
-    /// their own sources (Matrix policy lists) in their gates.
+    /// their own sources (policy lists) in their gates.
     /// </summary>
     private static ServerAcl ConfigServerAcl(GatewayConfig config) =>
         config.ServerAcl?.Compile() ?? ServerAcl.AllowAll;

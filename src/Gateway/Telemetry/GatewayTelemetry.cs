@@ -253,7 +253,7 @@ internal sealed class GatewayTelemetry : IDisposable
 
     /// <summary>
     /// A message the gateway could not read (encrypted, signed, onion): counted by protocol and kind. For adapters
-    /// (the Matrix adapter's encrypted events, SOGS onion requests).
+    /// (encrypted events, onion requests without a key).
     /// </summary>
     public void CountOpaque(string protocol, OpaqueKind kind)
     {

@@ -27,7 +27,17 @@ internal static partial class LogRedactor
         text = UserInfo().Replace(text, "$1" + Redacted + "@");
         text = Query().Replace(text, "?" + Redacted);
         text = HeaderLine().Replace(text, "$1$2" + Redacted);
-        text = XMatrix().Replace(text, "X-Matrix " + Redacted);
+        var modules = s_modules;
+        if (modules.Headers is { } headers)
+        {
+            text = headers.Replace(text, "$1$2" + Redacted);
+        }
+
+        if (modules.Schemes is { } schemes)
+        {
+            text = schemes.Replace(text, "$1 " + Redacted);
+        }
+
         text = AuthScheme().Replace(text, "$1 " + Redacted);
         return Credential().Replace(text, "$1$2" + Redacted);
     }
@@ -36,7 +46,63 @@ internal static partial class LogRedactor
     public static bool IsSensitiveKey(string key) =>
         key.Equals("QueryString", StringComparison.OrdinalIgnoreCase) || key.Equals("Query", StringComparison.OrdinalIgnoreCase)
         || key.Equals("url.query", StringComparison.OrdinalIgnoreCase) || key.Equals("http.query", StringComparison.OrdinalIgnoreCase)
-        || SensitiveKey().IsMatch(key);
+        || SensitiveKey().IsMatch(key) || s_modules.Keys?.IsMatch(key) == true;
+
+    /// <summary>
+    /// Adds the credential headers and authorization schemes protocol modules declare. The built-in modules' are in from
+    /// the start (logging exists before any config is read); a gateway built with extra modules adds theirs. Only grows.
+    /// </summary>
+    public static void AddModules(IEnumerable<Gateway.Protocols.Abstractions.IProtocolModule> modules)
+    {
+        lock (s_gate)
+        {
+            var changed = false;
+            foreach (var m in modules)
+            {
+                foreach (var h in m.CredentialHeaders)
+                {
+                    changed |= s_headerNames.Add(h.ToLowerInvariant());
+                }
+
+                foreach (var scheme in m.AuthorizationSchemes)
+                {
+                    changed |= s_schemeNames.Add(scheme);
+                }
+            }
+
+            if (changed)
+            {
+                s_modules = ModulePatterns.Build(s_headerNames, s_schemeNames);
+            }
+        }
+    }
+
+    private static readonly Lock s_gate = new();
+    private static readonly HashSet<string> s_headerNames = new(StringComparer.Ordinal);
+    private static readonly HashSet<string> s_schemeNames = new(StringComparer.OrdinalIgnoreCase);
+    private static ModulePatterns s_modules = ModulePatterns.None;
+
+#pragma warning disable CA1810 // the built-in modules' patterns must be in before the first log line
+    static LogRedactor() => AddModules(Gateway.Protocols.ProtocolModules.BuiltIn.All);
+#pragma warning restore CA1810
+
+    /// <summary>Regexes built from what modules declare: header lines, authorization schemes, structured keys.</summary>
+    private sealed record ModulePatterns(Regex? Headers, Regex? Schemes, Regex? Keys)
+    {
+        public static ModulePatterns None { get; } = new(null, null, null);
+
+        public static ModulePatterns Build(IEnumerable<string> headers, IEnumerable<string> schemes)
+        {
+            static string Name(string h) => h.EndsWith('-') ? Regex.Escape(h) + "[a-z0-9-]+" : Regex.Escape(h);
+            var h = headers.Select(Name).ToArray();
+            var s = schemes.Select(Regex.Escape).ToArray();
+            const RegexOptions Options = RegexOptions.CultureInvariant | RegexOptions.Compiled;
+            return new ModulePatterns(
+                h.Length == 0 ? null : new Regex(@"(?im)\b(" + string.Join('|', h) + @")(\s*:\s*)[^\r\n']*", Options),
+                s.Length == 0 ? null : new Regex(@"(?i)\b(" + string.Join('|', s) + @")\s+[a-z_]+=[^\r\n']*", Options),
+                h.Length == 0 ? null : new Regex("(?i)(" + string.Join('|', headers.Select(x => Regex.Escape(x.TrimEnd('-')))) + ")", Options));
+        }
+    }
 
     /// <summary>A structured value with credentials rewritten; numbers, booleans, times and enums pass as they are.</summary>
     public static object? RedactValue(string key, object? value)
@@ -72,15 +138,12 @@ internal static partial class LogRedactor
     [GeneratedRegex(@"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s@'""]+@")]
     private static partial Regex UserInfo();
 
-    // Everything after '?' up to whitespace or a quote: Matrix's ?access_token=, signed URLs, SOGS query auth.
+    // Everything after '?' up to whitespace or a quote: ?access_token= query auth, signed URLs.
     [GeneratedRegex(@"\?[^\s""'<>]+")]
     private static partial Regex Query();
 
-    [GeneratedRegex(@"(?im)\b(authorization|proxy-authorization|cookie|set-cookie|x-sogs-[a-z0-9-]+|x-matrix-[a-z0-9-]+|x-api-key|x-auth-token|x-access-token|x-gateway-signature)(\s*:\s*)[^\r\n']*")]
+    [GeneratedRegex(@"(?im)\b(authorization|proxy-authorization|cookie|set-cookie|x-api-key|x-auth-token|x-access-token|x-gateway-signature)(\s*:\s*)[^\r\n']*")]
     private static partial Regex HeaderLine();
-
-    [GeneratedRegex(@"(?i)\bX-Matrix\s+[a-z_]+=[^\r\n']*")]
-    private static partial Regex XMatrix();
 
     [GeneratedRegex(@"(?i)\b(Bearer|Basic|Digest)\s+(?!\[redacted\])[^\s'"",;]+")]
     private static partial Regex AuthScheme();
@@ -88,7 +151,7 @@ internal static partial class LogRedactor
     [GeneratedRegex(@"(?i)\b(access_token|refresh_token|id_token|token|password|passwd|secret|sig|signature|api_key|apikey)(""?\s*[=:]\s*""?)(?!\[redacted\])[^\s""'&,;}\]]+")]
     private static partial Regex Credential();
 
-    [GeneratedRegex(@"(?i)(authorization|cookie|x-sogs-|x-matrix|api[-_]?key|access[-_]?token|refresh[-_]?token|password|secret|signature|^token$)")]
+    [GeneratedRegex(@"(?i)(authorization|cookie|api[-_]?key|access[-_]?token|refresh[-_]?token|password|secret|signature|^token$)")]
     private static partial Regex SensitiveKey();
 }
 

@@ -31,6 +31,14 @@ public sealed class LogRedactorTests
     public void Redact_LineWithoutCredential_IsUnchanged(string line) => Assert.Equal(line, LogRedactor.Redact(line));
 
     [Fact]
+    public void ModuleDeclaredCredentialHeaders_AreSensitiveKeysToo()
+    {
+        // x-sogs- comes from the SOGS module's CredentialHeaders, X-Matrix from the Matrix module's AuthorizationSchemes.
+        Assert.Equal(LogRedactor.Redacted, LogRedactor.RedactValue("X-SOGS-Nonce", Secret));
+        Assert.Equal("X-Matrix " + LogRedactor.Redacted, LogRedactor.Redact("X-Matrix origin=\"a.example\",sig=\"" + Secret + "\""));
+    }
+
+    [Fact]
     public void RedactValue_StructuredValues_QueryAndHeadersGoNumbersStay()
     {
         Assert.Equal(LogRedactor.Redacted, LogRedactor.RedactValue("QueryString", "?access_token=" + Secret));
