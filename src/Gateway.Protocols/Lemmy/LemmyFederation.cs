@@ -97,16 +97,13 @@ internal sealed class LemmyInboxGate : IRequestGate
         }
 
         var keyHost = KeyIdHost(request.Headers["Signature"].ToString());
-        var bytes = await ReadBoundedAsync(request, _maxBodyBytes, context.RequestAborted);
+        var bytes = await GateBodies.ReadBoundedAsync(request, _maxBodyBytes, context.RequestAborted);
         if (bytes is null)
         {
             return new GateRefusal(StatusCodes.Status413PayloadTooLarge, Error("unknown", "The activity is too large."));
         }
 
-        // The body was read: hand the same bytes on (whole, so Content-Length and the Digest header stay exact).
-        request.Body = new MemoryStream(bytes, writable: false);
-        request.ContentLength = bytes.Length;
-        request.Headers.Remove("Transfer-Encoding");
+        GateBodies.Restore(request, bytes); // the same bytes go on: Content-Length and the Digest header stay exact
 
         var (type, actorHost) = Peek(bytes);
         foreach (var instance in new[] { keyHost, actorHost })
@@ -192,44 +189,4 @@ internal sealed class LemmyInboxGate : IRequestGate
     }
 
     internal static string? HostOf(string? url) => url is not null && Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri.IdnHost : null;
-
-    private static async Task<byte[]?> ReadBoundedAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
-    {
-        if (request.ContentLength > limit)
-        {
-            return null;
-        }
-
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(request.ContentLength ?? 16 * 1024, limit) + 1);
-        var count = 0;
-        try
-        {
-            while (true)
-            {
-                if (count == buffer.Length)
-                {
-                    var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, limit + 1));
-                    Buffer.BlockCopy(buffer, 0, bigger, 0, count);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = bigger;
-                }
-
-                var read = await request.Body.ReadAsync(buffer.AsMemory(count), cancellationToken);
-                if (read == 0)
-                {
-                    return buffer.AsSpan(0, count).ToArray();
-                }
-
-                count += read;
-                if (count > limit)
-                {
-                    return null;
-                }
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
 }

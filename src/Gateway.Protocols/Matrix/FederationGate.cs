@@ -142,7 +142,7 @@ internal sealed class FederationGate : IRequestGate
     /// <summary>send_join, send_knock and invite carry the member event in the body: read it, never change it.</summary>
     private async ValueTask<GateRefusal?> CheckMembershipBodyAsync(HttpContext context, IModuleHost host, MatrixPath path, string origin)
     {
-        var bytes = await ReadBoundedAsync(context.Request, _maxBodyBytes, context.RequestAborted);
+        var bytes = await GateBodies.ReadBoundedAsync(context.Request, _maxBodyBytes, context.RequestAborted);
         if (bytes is null)
         {
             return new GateRefusal(StatusCodes.Status413PayloadTooLarge,
@@ -155,47 +155,8 @@ internal sealed class FederationGate : IRequestGate
             return await Deny(host, origin, path.FederationEndpoint!, "policy_user", "This user is banned by this server's policy list.");
         }
 
-        // The body was read: hand the same bytes on (whole, so Content-Length is exact).
-        context.Request.Body = new MemoryStream(bytes, writable: false);
-        context.Request.ContentLength = bytes.Length;
-        context.Request.Headers.Remove("Transfer-Encoding");
+        GateBodies.Restore(context.Request, bytes); // the body was read: hand the same bytes on
         return null;
-    }
-
-    /// <summary>The whole body, or null when it is longer than <paramref name="limit"/> bytes.</summary>
-    private static async Task<byte[]?> ReadBoundedAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
-    {
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(request.ContentLength ?? 16 * 1024, limit) + 1);
-        var count = 0;
-        try
-        {
-            while (true)
-            {
-                if (count == buffer.Length)
-                {
-                    var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, limit + 1));
-                    Buffer.BlockCopy(buffer, 0, bigger, 0, count);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = bigger;
-                }
-
-                var read = await request.Body.ReadAsync(buffer.AsMemory(count), cancellationToken);
-                if (read == 0)
-                {
-                    return buffer.AsSpan(0, count).ToArray();
-                }
-
-                count += read;
-                if (count > limit)
-                {
-                    return null;
-                }
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
     }
 
     private static bool MentionsBannedUser(byte[] json, MatrixPolicyList policy)
