@@ -59,20 +59,6 @@ public static partial class MessageShape
         return found ?? (IReadOnlyList<LinkHost>)Array.Empty<LinkHost>();
     }
 
-    /// <summary>True when the message carries a link a person would click (scheme, www., or a common top-level domain).</summary>
-    public static bool HasLink(ChatMessage message)
-    {
-        foreach (var l in Links(message))
-        {
-            if (l.Likely)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
     /// <summary>The distinct users the message mentions: the protocol's list when it gives one, else <c>@name</c> forms in the text.</summary>
     public static int MentionCount(ChatMessage message)
     {
