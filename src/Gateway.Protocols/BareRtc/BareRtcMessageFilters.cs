@@ -124,6 +124,12 @@ internal static class BareRtcMessageFilters
             return (new List<FilterDefinition>(), new List<ProtectionDefinition>());
         }
 
+        foreach (var (line, _, name, message) in TomlArrays.Reopened(text, fileName))
+        {
+            owner.Error(key, $"BareRTC settings file \"{path}\" line {line}: {message}");
+            return (new List<FilterDefinition>(), new List<ProtectionDefinition>());
+        }
+
         var ctx = new TomlReadContext(fileName, metadata);
         var reader = new TomlTableReader(root, "", ctx, (1, 1));
         var filters = Read(reader.TableArray(Table), context.Limits.MaxRegexLength);

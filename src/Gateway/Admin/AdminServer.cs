@@ -5,6 +5,7 @@ using Gateway.Runtime;
 using Gateway.Telemetry;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using OpenTelemetry.Metrics;
 
 namespace Gateway.Admin;
 
@@ -51,6 +52,11 @@ internal sealed class AdminServer(IServiceProvider services, GatewayState state,
 
         var app = builder.Build();
         AdminEndpoints.Map(app);
+        if (state.Current.Config.Telemetry.Prometheus && services.GetService<MeterProvider>() is { } meters)
+        {
+            // Behind the same bearer token as the rest of the admin API (Prometheus: authorization.credentials_file).
+            app.MapPrometheusScrapingEndpoint("/metrics", meters, configureBranchedPipeline: null, optionsName: null);
+        }
         await app.StartAsync(cancellationToken);
         _app = app;
         Addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToArray() ?? Array.Empty<string>();

@@ -157,6 +157,11 @@ internal static partial class ConfigLoader
             reader.Table("admin")?.Error("listen", "an https:// admin listener uses the [server.tls] certificate: set server.tls.certificate and server.tls.key");
         }
 
+        if (telemetry.Prometheus && !admin.Enabled)
+        {
+            reader.Table("telemetry")?.Error("prometheus", "/metrics is served on the admin listener: turn the admin API on ([admin] token_env or token_file)");
+        }
+
         reader.Finish();
 
         if (ctx.Errors.Count == 0)
@@ -231,8 +236,14 @@ internal static partial class ConfigLoader
             errors.Add(new ConfigError(fileName, d.Span.Start.Line + 1, d.Span.Start.Column + 1, m.Success ? m.Groups["key"].Value : "", message));
         }
 
+        foreach (var (line, column, name, message) in TomlArrays.Reopened(doc))
+        {
+            errors.Add(new ConfigError(fileName, line, column, name, message));
+        }
+
         return errors;
     }
+
 }
 
 /// <summary>Word lists in the common profanity-list format: one term per line; lines starting with '#' are comments.</summary>

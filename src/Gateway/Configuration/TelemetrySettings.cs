@@ -14,6 +14,12 @@ internal sealed record TelemetrySettings
 
     public bool Enabled { get; init; }
 
+    /// <summary>
+    /// <c>prometheus = true</c>: a <c>GET /metrics</c> scrape endpoint on the admin listener (behind the admin bearer
+    /// token), with or without OTLP. Needs the admin API on.
+    /// </summary>
+    public bool Prometheus { get; init; }
+
     /// <summary>Base URL of the OTLP receiver (like OTEL_EXPORTER_OTLP_ENDPOINT); null = the environment or the SDK default.</summary>
     public Uri? Endpoint { get; init; }
 
@@ -79,6 +85,7 @@ internal sealed record TelemetrySettings
         var result = new TelemetrySettings
         {
             Enabled = t.Bool("enabled", false),
+            Prometheus = t.Bool("prometheus", false),
             Endpoint = endpoint,
             Protocol = protocol,
             Headers = headers,

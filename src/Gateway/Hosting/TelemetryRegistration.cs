@@ -27,7 +27,9 @@ internal static class TelemetryRegistration
         builder.Services.AddSingleton<IReportReadings>(sp => sp.GetRequiredService<ReportQueue>());
         builder.Services.AddSingleton<GatewayTelemetry>();
         var settings = config.Telemetry;
-        if (!settings.Enabled || string.Equals(Environment.GetEnvironmentVariable("OTEL_SDK_DISABLED"), "true", StringComparison.OrdinalIgnoreCase))
+        var otlp = settings.Enabled
+            && !string.Equals(Environment.GetEnvironmentVariable("OTEL_SDK_DISABLED"), "true", StringComparison.OrdinalIgnoreCase);
+        if (!otlp && !settings.Prometheus)
         {
             return;
         }
@@ -35,7 +37,7 @@ internal static class TelemetryRegistration
         var version = typeof(GatewayTelemetry).Assembly.GetName().Version?.ToString() ?? "0";
         var serviceName = settings.ServiceName
             ?? (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_SERVICE_NAME")) ? TelemetrySettings.DefaultServiceName : null);
-        builder.Services.AddOpenTelemetry()
+        var otel = builder.Services.AddOpenTelemetry()
             .ConfigureResource(r =>
             {
                 if (serviceName is not null)
@@ -43,6 +45,35 @@ internal static class TelemetryRegistration
                     r.AddService(serviceName, serviceVersion: version);
                 }
             })
+            .WithMetrics(m =>
+            {
+                m.AddMeter(GatewayTelemetry.SourceName)
+                    .AddAspNetCoreInstrumentation()
+                    .AddHttpClientInstrumentation();
+                if (otlp)
+                {
+                    m.AddOtlpExporter((o, reader) =>
+                    {
+                        Configure(o, settings, "v1/metrics");
+                        if (settings.ExportIntervalMilliseconds is { } ms)
+                        {
+                            reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = ms;
+                        }
+                    });
+                }
+
+                if (settings.Prometheus)
+                {
+                    // Served by the admin listener (AdminServer maps /metrics with this provider).
+                    m.AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0);
+                }
+            });
+        if (!otlp)
+        {
+            return;
+        }
+
+        otel
             .WithTracing(t => t
                 // First, so it runs before the exporter: no URL query or credential leaves in a span.
                 .AddProcessor(new RedactingActivityProcessor())
@@ -66,18 +97,6 @@ internal static class TelemetryRegistration
                     };
                 })
                 .AddOtlpExporter(o => Configure(o, settings, "v1/traces")))
-            .WithMetrics(m => m
-                .AddMeter(GatewayTelemetry.SourceName)
-                .AddAspNetCoreInstrumentation()
-                .AddHttpClientInstrumentation()
-                .AddOtlpExporter((o, reader) =>
-                {
-                    Configure(o, settings, "v1/metrics");
-                    if (settings.ExportIntervalMilliseconds is { } ms)
-                    {
-                        reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = ms;
-                    }
-                }))
             .WithLogging(
                 l => l.AddOtlpExporter((o, processor) =>
                 {

@@ -51,6 +51,39 @@ public sealed class ConfigTypingTests
         Assert.Contains(expected + "; a table or key can be defined only once", Errors(toml));
     }
 
+    // Tomlyn 2.10.2 keeps only the entries after the last interruption of an array of tables: refused, never dropped.
+    [Theory]
+    [InlineData("[[filters]]\nname = \"a\"\nkeywords = [\"x\"]\n[limits]\n[[filters]]\nname = \"b\"\nkeywords = [\"y\"]\n",
+        "gateway.toml:5:1: filters: [[filters]] continues after other tables; keep all [[filters]] entries together")]
+    [InlineData("[[filters]]\nname = \"a\"\nkeywords = [\"x\"]\n[[protections]]\nname = \"p\"\nkind = \"flood\"\nmax = 3\n[[filters]]\nname = \"b\"\nkeywords = [\"y\"]\n",
+        "gateway.toml:8:1: filters: [[filters]] continues after other tables")]
+    public void Load_ArrayOfTablesContinuedAfterAnotherTable_IsRefusedWithTheLine(string toml, string expected)
+    {
+        Assert.Contains(Errors(toml), e => e.StartsWith(expected, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Load_NestedArraysOfEachEntry_AreNotAContinuation()
+    {
+        // [[backends]] → [[backends.routes]] → [backends.routes.json] → [[backends.routes]] → [[backends]] → … is one run.
+        const string Backend = """
+            [[backends]]
+            name = "NAME"
+            protocol = "json"
+            upstreams = ["http://127.0.0.1:1"]
+              [[backends.routes]]
+              path = "/a"
+                [backends.routes.json]
+                body = "/text"
+              [[backends.routes]]
+              path = "/"
+              inspect = false
+
+            """;
+        var toml = Backend.Replace("NAME", "one") + Backend.Replace("NAME", "two") + "[[filters]]\nname = \"f\"\nkeywords = [\"spam\"]\n";
+        Assert.Empty(Errors(toml));
+    }
+
     private static string Routes(string inspectedMethods, string fallback) => $$"""
         [[backends]]
         name = "chat"
