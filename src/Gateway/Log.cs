@@ -21,6 +21,12 @@ internal static partial class Log
     [LoggerMessage(1004, LogLevel.Error, "Config reload abandoned after {Seconds} s (a file it names may block); the last good config (version {Version}) keeps serving")]
     public static partial void ReloadAbandoned(ILogger logger, long version, double seconds);
 
+    [LoggerMessage(1006, LogLevel.Information, "Process hardening: {Status}")]
+    public static partial void Hardened(ILogger logger, string status);
+
+    [LoggerMessage(1007, LogLevel.Warning, "Process hardening: {Status}. Turn it back on by restarting without --allow-diagnostics / GATEWAY_ALLOW_DIAGNOSTICS")]
+    public static partial void HardeningOff(ILogger logger, string status);
+
     [LoggerMessage(1005, LogLevel.Warning, "Config warning: {Warning}")]
     public static partial void ConfigWarning(ILogger logger, string warning);
 

@@ -17,10 +17,10 @@ internal static class GatewayCli
 {
     public const string Usage = """
         usage:
-          gateway [serve] [--config FILE]
+          gateway [serve] [--config FILE] [--allow-diagnostics]
           gateway validate [--config FILE]
           gateway check [--config FILE] [--direct] [--moderator] [--sender ID] [--room ID] [--field NAME] TEXT
-          gateway --help | --version
+          gateway version | --help | --version
 
         FILE defaults to ./gateway.toml. NAME is body (default), title, link or display_name.
         """;
@@ -35,10 +35,16 @@ internal static class GatewayCli
             return 0;
         }
 
-        if (args.Length > 0 && args[0] is "--version")
+        if (args.Length > 0 && args[0] is "--version" or "version")
         {
-            await stdout.WriteLineAsync(typeof(GatewayCli).Assembly.GetName().Version?.ToString() ?? "0");
+            await stdout.WriteLineAsync(BuildInfo.Describe());
             return 0;
+        }
+
+        if (verb == "serve")
+        {
+            // Before anything else: it may re-execute the process (same pid) with the diagnostics port off.
+            ProcessHardening.Apply(rest, stderr);
         }
 
         if (!TryParseOptions(rest, out var options, out var usageError))
@@ -50,7 +56,7 @@ internal static class GatewayCli
 
         return verb switch
         {
-            "serve" => await ServeAsync(options, stderr),
+            "serve" => await ServeAsync(options, rest, stderr),
             "validate" => await ValidateAsync(options, stdout, stderr),
             "check" => await CheckAsync(options, stdout, stderr),
             _ => await UnknownVerbAsync(verb, stderr),
@@ -64,7 +70,7 @@ internal static class GatewayCli
         return 2;
     }
 
-    private static async Task<int> ServeAsync(CliOptions options, TextWriter stderr)
+    private static async Task<int> ServeAsync(CliOptions options, string[] rest, TextWriter stderr)
     {
         var result = ConfigLoader.LoadFile(options.ConfigPath);
         if (!result.Ok)
@@ -93,6 +99,15 @@ internal static class GatewayCli
             try
             {
                 await app.StartAsync();
+                var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway");
+                if (ProcessHardening.DiagnosticsAllowed(rest))
+                {
+                    Log.HardeningOff(logger, ProcessHardening.Status);
+                }
+                else
+                {
+                    Log.Hardened(logger, ProcessHardening.Status);
+                }
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
@@ -210,6 +225,8 @@ internal static class GatewayCli
                     }
 
                     break;
+                case ProcessHardening.AllowFlag:
+                    break; // read by ProcessHardening before the options
                 case "--direct":
                     options = options with { Direct = true };
                     break;
