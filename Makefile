@@ -7,7 +7,7 @@ GATEWAY_DLL := src/Gateway/bin/$(CONFIGURATION)/net10.0/gateway.dll
 DEMO_DLL := src/Gateway.DemoChat/bin/$(CONFIGURATION)/net10.0/demochat.dll
 DEMO_URL ?= http://127.0.0.1:8081
 
-.PHONY: all build run test validate check bench bench-ws format clean
+.PHONY: all build run test validate check bench bench-ws format clean install uninstall deb
 
 all: build
 
@@ -57,6 +57,25 @@ bench-ws:
 	  $(DOTNET) build $$p -c Release --nologo -v quiet || exit 1; done
 	@$(DOTNET) loadtests/Gateway.Benchmarks/bin/Release/net10.0/Gateway.Benchmarks.dll ws --raw loadtests/results/raw --repo . \
 	  --connections $${BENCH_WS_CONNECTIONS:-200} --seconds $${BENCH_SECONDS:-5} --rounds $${BENCH_ROUNDS:-3}
+
+# A self-contained publish (no .NET needed to run it) under $(PREFIX)/lib/gateway and the `gateway` command in
+# $(PREFIX)/bin. DESTDIR stages it elsewhere (packaging).
+PREFIX ?= /usr/local
+RID ?= linux-x64
+install:
+	$(DOTNET) publish src/Gateway/Gateway.csproj -c Release -r $(RID) --self-contained --nologo -v quiet -p:DebugType=none \
+	  -o $(DESTDIR)$(PREFIX)/lib/gateway
+	install -d $(DESTDIR)$(PREFIX)/bin
+	ln -sfn ../lib/gateway/gateway $(DESTDIR)$(PREFIX)/bin/gateway
+	@echo "installed: $(DESTDIR)$(PREFIX)/bin/gateway ($$($(DESTDIR)$(PREFIX)/bin/gateway version))"
+
+uninstall:
+	rm -rf $(DESTDIR)$(PREFIX)/lib/gateway $(DESTDIR)$(PREFIX)/bin/gateway
+
+# dist/gateway_<version>_<arch>.deb: the same publish under /usr/lib/gateway, /usr/bin/gateway, the systemd unit and
+# /etc/gateway/gateway.toml. Install with `apt install ./dist/gateway_*.deb`.
+deb:
+	@bash deploy/deb/build.sh dist
 
 format:
 	$(DOTNET) format Gateway.sln --verify-no-changes

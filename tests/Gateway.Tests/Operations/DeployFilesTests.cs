@@ -430,6 +430,8 @@ public sealed partial class DeployFilesTests
         Assert.Equal("/bin/kill -HUP $MAINPID", keys["ExecReload"].Single());
         Assert.Contains("serve --config /etc/gateway/gateway.toml", keys["ExecStart"].Single());
         Assert.Equal("gateway", keys["StateDirectory"].Single());
+        Assert.Contains("DOTNET_EnableDiagnostics=0", keys["Environment"]);
+        Assert.Contains("DOTNET_DbgEnableMiniDump=0", keys["Environment"]);
         foreach (var (key, value) in new[]
         {
             ("DynamicUser", "yes"), ("NoNewPrivileges", "yes"), ("ProtectSystem", "strict"), ("ProtectHome", "yes"), ("PrivateTmp", "yes"),
@@ -437,6 +439,8 @@ public sealed partial class DeployFilesTests
             ("RestrictNamespaces", "yes"), ("LockPersonality", "yes"), ("CapabilityBoundingSet", ""), ("SystemCallArchitectures", "native"),
             // The JIT writes code: W^X would kill the process.
             ("MemoryDenyWriteExecute", "no"),
+            // DM context: no core files, no swap (issue 17 #3).
+            ("LimitCORE", "0"), ("MemorySwapMax", "0"),
         })
         {
             Assert.True(keys.TryGetValue(key, out var v) && v.Single() == value, $"{key}={value} expected");

@@ -245,7 +245,7 @@ public sealed class ProcessHardeningTests : IAsyncLifetime
             throw new Xunit.Sdk.XunitException($"no \"{text}\" in the gateway's log within 30 s:\n{_log}");
         }
 
-            public async ValueTask DisposeAsync()
+        public async ValueTask DisposeAsync()
         {
             if (!_launcher.HasExited)
             {
