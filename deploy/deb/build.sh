@@ -8,10 +8,11 @@ out=${1:-$repo/dist}
 arch=$(dpkg --print-architecture)
 case "$arch" in amd64) rid=linux-x64 ;; arm64) rid=linux-arm64 ;; *) echo "build.sh: no .NET runtime id for $arch" >&2; exit 2 ;; esac
 stage=$(mktemp -d)
-trap 'rm -rf "$stage"' EXIT
+trap 'rm -rf "$stage" "$stage.artifacts"' EXIT
 
+# A clean build of its own (--artifacts-path): nothing in the checkout's bin/ and obj/ is read or overwritten.
 dotnet publish "$repo/src/Gateway/Gateway.csproj" -c Release -r "$rid" --self-contained --nologo -v quiet \
-  -p:DebugType=none -o "$stage/usr/lib/gateway"
+  -p:DebugType=none --artifacts-path "$stage.artifacts" -o "$stage/usr/lib/gateway"
 version=$("$stage/usr/lib/gateway/gateway" version | sed -E 's/^gateway ([^ ]+) \(commit ([^,]+),.*/\1+\2/; s/\+unknown$//')
 
 install -d "$stage/usr/bin" "$stage/etc/gateway" "$stage/lib/systemd/system" "$stage/DEBIAN" "$stage/usr/share/doc/gateway"
