@@ -60,8 +60,9 @@ internal static class MatrixConfigReader
             a.Finish();
         }
 
+        var appservices = MatrixAppservices.Read(t, context.Files);
         t.Finish();
-        return new MatrixSettings { PolicyListFiles = files, PolicyList = list, Antispam = antispam };
+        return new MatrixSettings { PolicyListFiles = files, PolicyList = list, Antispam = antispam, Appservices = appservices };
     }
 
     public static MatrixBackendSettings ReadBackend(TomlTableReader? t)

@@ -69,7 +69,7 @@ internal sealed class MatrixRuntime : IModuleRuntime
         var directory = _directories.GetOrAdd(
             (context.Backend, options.Homeserver, m.TokenCacheSeconds, m.RoomCacheSeconds, m.ModeratorLevel),
             _ => new MatrixDirectory(_http, options, _time));
-        return new MatrixAdapter(options, directory, global.PolicyList, context.Host.Opaque, _drops);
+        return new MatrixAdapter(options, directory, global.PolicyList, context.Host.Opaque, _drops, global.Appservices);
     }
 
     public void Dispose()

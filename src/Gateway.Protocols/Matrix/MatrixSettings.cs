@@ -12,6 +12,9 @@ public sealed record MatrixSettings
     public MatrixPolicyList PolicyList { get; init; } = MatrixPolicyList.Empty;
 
     public AntispamSettings Antispam { get; init; } = new();
+
+    /// <summary>[[matrix.appservices]]: bridges recognised by their as_token's hash, and how their requests are treated.</summary>
+    public MatrixAppservices Appservices { get; init; } = MatrixAppservices.None;
 }
 
 /// <summary>[matrix.antispam]: the callbacks Synapse's synapse-http-antispam module sends to /_gateway/antispam.</summary>
