@@ -22,7 +22,7 @@ public sealed class MatrixAdapter : IProtocolAdapter
 
     private readonly MatrixOptions _options;
     private readonly IMatrixDirectory _directory;
-    private readonly MatrixPolicyList _policy;
+    private readonly Func<MatrixPolicyList> _policy;
     private readonly OpaqueTraffic _opaque;
     private readonly MatrixCodec _codec;
     private readonly Regex? _publicRooms;
@@ -36,6 +36,13 @@ public sealed class MatrixAdapter : IProtocolAdapter
 
     internal MatrixAdapter(MatrixOptions options, IMatrixDirectory directory, MatrixPolicyList policy, OpaqueTraffic opaque, MatrixDrops drops,
         MatrixAppservices? appservices = null)
+        : this(options, directory, () => policy, opaque, drops, appservices)
+    {
+    }
+
+    /// <param name="policy">the policy lists now (files, and policy rooms as they change)</param>
+    internal MatrixAdapter(MatrixOptions options, IMatrixDirectory directory, Func<MatrixPolicyList> policy, OpaqueTraffic opaque, MatrixDrops drops,
+        MatrixAppservices? appservices)
     {
         _appservices = appservices ?? MatrixAppservices.None;
         _drops = drops;
@@ -89,7 +96,7 @@ public sealed class MatrixAdapter : IProtocolAdapter
             return AdapterParse.NoMessages; // unknown or revoked token (M_UNKNOWN_TOKEN), or an exempt application service
         }
 
-        if (_policy.IsUserBanned(sender) && path.Kind is not (MatrixRequestKind.ReportEvent or MatrixRequestKind.ReportRoom or MatrixRequestKind.ReportUser))
+        if (_policy().IsUserBanned(sender) && path.Kind is not (MatrixRequestKind.ReportEvent or MatrixRequestKind.ReportRoom or MatrixRequestKind.ReportUser))
         {
             return Refuse("You are banned by this server's policy list.");
         }
