@@ -145,9 +145,9 @@ internal sealed class FederationGate : IRequestGate
         // Every federation request that gets this far carries signed content the gateway cannot inspect.
         host.Opaque.Count(MatrixAdapter.ProtocolName, OpaqueKind.Signed, path.FederationEndpoint!);
 
-        if (path.IsMembershipRequest && policy.UserBans.Count > 0)
+        if (path.IsMembershipRequest)
         {
-            if (policy.IsUserBanned(path.UserId))
+            if (policy.UserBans.Count > 0 && policy.IsUserBanned(path.UserId))
             {
                 _stats.CountPolicy();
                 return Deny(host, origins[^1], path.FederationEndpoint!, "policy_user", "This user is banned by this server's policy list.");
@@ -155,6 +155,8 @@ internal sealed class FederationGate : IRequestGate
 
             if (path.UserId is null)
             {
+                // send_join / send_knock / invite: the member event (its display name) and an invite's room state
+                // (the room's name, topic and aliases) are judged as the same texts from a local client would be.
                 return CheckMembershipBodyAsync(context, host, path, origins[^1], policy);
             }
         }
@@ -175,14 +177,70 @@ internal sealed class FederationGate : IRequestGate
                 "{\"errcode\":\"M_TOO_LARGE\",\"error\":\"The request body is too large.\"}"u8.ToArray());
         }
 
-        if (MentionsBannedUser(bytes, policy))
+        if (policy.UserBans.Count > 0 && MentionsBannedUser(bytes, policy))
         {
             _stats.CountPolicy();
             return await Deny(host, origin, path.FederationEndpoint!, "policy_user", "This user is banned by this server's policy list.");
         }
 
+        if (TextRefusal(bytes, host, path) is { } notice)
+        {
+            return await Deny(host, origin, path.FederationEndpoint!, "content", notice);
+        }
+
         GateBodies.Restore(context.Request, bytes); // the body was read: hand the same bytes on
         return null;
+    }
+
+    /// <summary>
+    /// The notice when the texts of a federated membership request are refused: the member event's display name and
+    /// reason, and for an invite the stripped room state it carries (m.room.name, m.room.topic, m.room.canonical_alias).
+    /// Signed bodies cannot be rewritten, so a drop or reject refuses the request whole; a censor lets it through.
+    /// </summary>
+    private static string? TextRefusal(byte[] json, IModuleHost host, MatrixPath path)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 64 });
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return null;
+            }
+
+            var member = root.TryGetProperty("event", out var e) && e.ValueKind == JsonValueKind.Object ? e : root;
+            var fields = new List<Gateway.Policy.Model.MessageField>(AntispamEndpoints.EventFields(member));
+            foreach (var stateKey in new[] { "invite_room_state" })
+            {
+                if (root.TryGetProperty(stateKey, out var state) && state.ValueKind == JsonValueKind.Array)
+                {
+                    foreach (var ev in state.EnumerateArray())
+                    {
+                        if (ev.ValueKind == JsonValueKind.Object && fields.Count < 64)
+                        {
+                            fields.AddRange(AntispamEndpoints.EventFields(ev));
+                        }
+                    }
+                }
+            }
+
+            if (fields.Count == 0)
+            {
+                return null;
+            }
+
+            var sender = member.TryGetProperty("state_key", out var sk) && sk.ValueKind == JsonValueKind.String ? sk.GetString()
+                : member.TryGetProperty("sender", out var sd) && sd.ValueKind == JsonValueKind.String ? sd.GetString() : null;
+            var message = new Gateway.Policy.Model.ChatMessage { Protocol = MatrixAdapter.ProtocolName, Sender = sender, Room = path.RoomId, Fields = fields };
+            var verdict = host.Evaluate(message, "federation");
+            return verdict.Action is VerdictAction.Drop or VerdictAction.Reject
+                ? verdict.Notice ?? MatrixAdapter.DefaultRejectMessage
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null; // not our call: the homeserver refuses malformed federation bodies itself
+        }
     }
 
     private static bool MentionsBannedUser(byte[] json, MatrixPolicyList policy)
