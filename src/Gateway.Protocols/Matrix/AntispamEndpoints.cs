@@ -28,12 +28,13 @@ internal static class AntispamEndpoints
 
     private static readonly MatrixCodec Codec = new(maxJsonDepth: 64);
 
-    public static void Map(IEndpointRouteBuilder endpoints, IModuleHost host, ILogger logger)
+    public static void Map(IEndpointRouteBuilder endpoints, IModuleHost host, ILogger logger, Func<MatrixPolicyList, MatrixPolicyList>? effective = null)
     {
-        endpoints.MapPost(BasePath + "/{callback}", (string callback, HttpContext context) => HandleAsync(callback, context, host, logger));
+        endpoints.MapPost(BasePath + "/{callback}", (string callback, HttpContext context) => HandleAsync(callback, context, host, logger, effective));
     }
 
-    internal static async Task<IResult> HandleAsync(string callback, HttpContext context, IModuleHost host, ILogger logger)
+    internal static async Task<IResult> HandleAsync(string callback, HttpContext context, IModuleHost host, ILogger logger,
+        Func<MatrixPolicyList, MatrixPolicyList>? effective = null)
     {
         // Read live on every call, so a reload that adds [matrix.antispam] takes effect without a restart.
         var matrix = host.GlobalSettings(MatrixAdapter.ProtocolName) as MatrixSettings ?? MatrixSettings.Default;
@@ -59,7 +60,7 @@ internal static class AntispamEndpoints
         {
             using var doc = await JsonDocument.ParseAsync(context.Request.Body, new JsonDocumentOptions { MaxDepth = 64 }, context.RequestAborted);
             var root = doc.RootElement;
-            var policy = matrix.PolicyList;
+            var policy = effective is null ? matrix.PolicyList : effective(matrix.PolicyList);
             string? refusal = callback switch
             {
                 "user_may_join_room" => JoinRefusal(root, policy),

@@ -26,19 +26,24 @@ internal sealed class FederationGate : IRequestGate
     private static readonly string[] MembershipPointers = { "/sender", "/state_key", "/event/sender", "/event/state_key" };
 
     private readonly IReadOnlyList<(Regex Room, ServerAcl Acl)> _roomAcls;
-    private readonly MatrixPolicyList _policy;
-    private readonly ServerAcl? _policyServerBans;
+    private readonly Func<MatrixPolicyList> _policySource;
+    private (MatrixPolicyList List, ServerAcl? Bans) _policyBans;
     private readonly long _maxBodyBytes;
     private readonly FederationStats _stats;
     private readonly ILogger _logger;
 
     public FederationGate(IReadOnlyList<(Regex Room, ServerAcl Acl)> roomAcls, MatrixPolicyList policy, long maxBodyBytes, FederationStats stats,
         ILogger logger)
+        : this(roomAcls, () => policy, maxBodyBytes, stats, logger)
+    {
+    }
+
+    /// <param name="policySource">the policy lists now (files, and policy rooms as they change)</param>
+    internal FederationGate(IReadOnlyList<(Regex Room, ServerAcl Acl)> roomAcls, Func<MatrixPolicyList> policySource, long maxBodyBytes,
+        FederationStats stats, ILogger logger)
     {
         _roomAcls = roomAcls;
-        _policy = policy;
-        // Policy-list server bans are gateway-wide: an ACL that allows everyone but them, checked beside the host's.
-        _policyServerBans = policy.ServerBans.Count > 0 ? ServerAcl.Create(new[] { "*" }, policy.ServerBans) : null;
+        _policySource = policySource;
         _maxBodyBytes = maxBodyBytes;
         _stats = stats;
         _logger = logger;
@@ -46,8 +51,27 @@ internal sealed class FederationGate : IRequestGate
 
     public IReadOnlyList<(Regex Room, ServerAcl Acl)> RoomAcls => _roomAcls;
 
+    /// <summary>The policy now, and its server bans as an ACL that allows everyone but them (built once per policy change).</summary>
+    private (MatrixPolicyList Policy, ServerAcl? ServerBans) Policy()
+    {
+        var policy = _policySource();
+        var cached = _policyBans;
+        if (!ReferenceEquals(cached.List, policy))
+        {
+            cached = (policy, policy.ServerBans.Count > 0 ? ServerAcl.Create(new[] { "*" }, policy.ServerBans) : null);
+            _policyBans = cached;
+        }
+
+        return cached;
+    }
+
     /// <summary>Per-room ACLs (with the policy lists' server bans added) and the policy lists of one backend.</summary>
-    public static FederationGate Build(MatrixBackendSettings? settings, MatrixPolicyList policy, long maxBodyBytes, FederationStats stats, ILogger logger)
+    public static FederationGate Build(MatrixBackendSettings? settings, MatrixPolicyList policy, long maxBodyBytes, FederationStats stats, ILogger logger) =>
+        Build(settings, policy, () => policy, maxBodyBytes, stats, logger);
+
+    /// <summary>As above, with the policy read per request (policy rooms change it between config loads).</summary>
+    internal static FederationGate Build(MatrixBackendSettings? settings, MatrixPolicyList policy, Func<MatrixPolicyList> current, long maxBodyBytes,
+        FederationStats stats, ILogger logger)
     {
         var rooms = new List<(Regex, ServerAcl)>();
         foreach (var r in settings?.RoomAcls ?? Array.Empty<RoomAclSettings>())
@@ -56,7 +80,7 @@ internal sealed class FederationGate : IRequestGate
             rooms.Add((NameGlob.CompileAny(new[] { r.Room })!, policy.ServerBans.Count > 0 ? roomAcl.WithExtraDeny(policy.ServerBans) : roomAcl));
         }
 
-        return new FederationGate(rooms, policy, maxBodyBytes, stats, logger);
+        return new FederationGate(rooms, current, maxBodyBytes, stats, logger);
     }
 
     public ValueTask<GateRefusal?> CheckAsync(HttpContext context, IModuleHost host)
@@ -76,9 +100,10 @@ internal sealed class FederationGate : IRequestGate
 
         var rawPath = request.Path.Value ?? string.Empty;
         var gatewayAcl = host.GatewayAcl;
+        var (policy, policyServerBans) = Policy();
         foreach (var origin in origins)
         {
-            if (!gatewayAcl.IsAllowed(origin) || _policyServerBans?.IsAllowed(origin) == false)
+            if (!gatewayAcl.IsAllowed(origin) || policyServerBans?.IsAllowed(origin) == false)
             {
                 _stats.CountAcl();
                 return Deny(host, origin, XMatrix.EndpointLabel(rawPath), "server_acl", "This server is banned by this gateway.");
@@ -110,7 +135,7 @@ internal sealed class FederationGate : IRequestGate
                 }
             }
 
-            if (_policy.IsRoomBanned(path.RoomId))
+            if (policy.IsRoomBanned(path.RoomId))
             {
                 _stats.CountPolicy();
                 return Deny(host, origins[^1], path.FederationEndpoint!, "policy_room", "This room is banned by this server's policy list.");
@@ -120,9 +145,9 @@ internal sealed class FederationGate : IRequestGate
         // Every federation request that gets this far carries signed content the gateway cannot inspect.
         host.Opaque.Count(MatrixAdapter.ProtocolName, OpaqueKind.Signed, path.FederationEndpoint!);
 
-        if (path.IsMembershipRequest && _policy.UserBans.Count > 0)
+        if (path.IsMembershipRequest)
         {
-            if (_policy.IsUserBanned(path.UserId))
+            if (policy.UserBans.Count > 0 && policy.IsUserBanned(path.UserId))
             {
                 _stats.CountPolicy();
                 return Deny(host, origins[^1], path.FederationEndpoint!, "policy_user", "This user is banned by this server's policy list.");
@@ -130,7 +155,9 @@ internal sealed class FederationGate : IRequestGate
 
             if (path.UserId is null)
             {
-                return CheckMembershipBodyAsync(context, host, path, origins[^1]);
+                // send_join / send_knock / invite: the member event (its display name) and an invite's room state
+                // (the room's name, topic and aliases) are judged as the same texts from a local client would be.
+                return CheckMembershipBodyAsync(context, host, path, origins[^1], policy);
             }
         }
 
@@ -140,7 +167,8 @@ internal sealed class FederationGate : IRequestGate
     private static ValueTask<GateRefusal?> Allow => ValueTask.FromResult<GateRefusal?>(null);
 
     /// <summary>send_join, send_knock and invite carry the member event in the body: read it, never change it.</summary>
-    private async ValueTask<GateRefusal?> CheckMembershipBodyAsync(HttpContext context, IModuleHost host, MatrixPath path, string origin)
+    private async ValueTask<GateRefusal?> CheckMembershipBodyAsync(HttpContext context, IModuleHost host, MatrixPath path, string origin,
+        MatrixPolicyList policy)
     {
         var bytes = await GateBodies.ReadBoundedAsync(context.Request, _maxBodyBytes, context.RequestAborted);
         if (bytes is null)
@@ -149,14 +177,70 @@ internal sealed class FederationGate : IRequestGate
                 "{\"errcode\":\"M_TOO_LARGE\",\"error\":\"The request body is too large.\"}"u8.ToArray());
         }
 
-        if (MentionsBannedUser(bytes, _policy))
+        if (policy.UserBans.Count > 0 && MentionsBannedUser(bytes, policy))
         {
             _stats.CountPolicy();
             return await Deny(host, origin, path.FederationEndpoint!, "policy_user", "This user is banned by this server's policy list.");
         }
 
+        if (TextRefusal(bytes, host, path) is { } notice)
+        {
+            return await Deny(host, origin, path.FederationEndpoint!, "content", notice);
+        }
+
         GateBodies.Restore(context.Request, bytes); // the body was read: hand the same bytes on
         return null;
+    }
+
+    /// <summary>
+    /// The notice when the texts of a federated membership request are refused: the member event's display name and
+    /// reason, and for an invite the stripped room state it carries (m.room.name, m.room.topic, m.room.canonical_alias).
+    /// Signed bodies cannot be rewritten, so a drop or reject refuses the request whole; a censor lets it through.
+    /// </summary>
+    private static string? TextRefusal(byte[] json, IModuleHost host, MatrixPath path)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 64 });
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return null;
+            }
+
+            var member = root.TryGetProperty("event", out var e) && e.ValueKind == JsonValueKind.Object ? e : root;
+            var fields = new List<Gateway.Policy.Model.MessageField>(AntispamEndpoints.EventFields(member));
+            foreach (var stateKey in new[] { "invite_room_state" })
+            {
+                if (root.TryGetProperty(stateKey, out var state) && state.ValueKind == JsonValueKind.Array)
+                {
+                    foreach (var ev in state.EnumerateArray())
+                    {
+                        if (ev.ValueKind == JsonValueKind.Object && fields.Count < 64)
+                        {
+                            fields.AddRange(AntispamEndpoints.EventFields(ev));
+                        }
+                    }
+                }
+            }
+
+            if (fields.Count == 0)
+            {
+                return null;
+            }
+
+            var sender = member.TryGetProperty("state_key", out var sk) && sk.ValueKind == JsonValueKind.String ? sk.GetString()
+                : member.TryGetProperty("sender", out var sd) && sd.ValueKind == JsonValueKind.String ? sd.GetString() : null;
+            var message = new Gateway.Policy.Model.ChatMessage { Protocol = MatrixAdapter.ProtocolName, Sender = sender, Room = path.RoomId, Fields = fields };
+            var verdict = host.Evaluate(message, "federation");
+            return verdict.Action is VerdictAction.Drop or VerdictAction.Reject
+                ? verdict.Notice ?? MatrixAdapter.DefaultRejectMessage
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null; // not our call: the homeserver refuses malformed federation bodies itself
+        }
     }
 
     private static bool MentionsBannedUser(byte[] json, MatrixPolicyList policy)

@@ -22,19 +22,29 @@ public sealed class MatrixAdapter : IProtocolAdapter
 
     private readonly MatrixOptions _options;
     private readonly IMatrixDirectory _directory;
-    private readonly MatrixPolicyList _policy;
+    private readonly Func<MatrixPolicyList> _policy;
     private readonly OpaqueTraffic _opaque;
     private readonly MatrixCodec _codec;
     private readonly Regex? _publicRooms;
     private readonly MatrixDrops _drops;
+    private readonly MatrixAppservices _appservices;
 
     public MatrixAdapter(MatrixOptions options, IMatrixDirectory directory, MatrixPolicyList policy, OpaqueTraffic opaque)
         : this(options, directory, policy, opaque, new MatrixDrops(TimeProvider.System))
     {
     }
 
-    internal MatrixAdapter(MatrixOptions options, IMatrixDirectory directory, MatrixPolicyList policy, OpaqueTraffic opaque, MatrixDrops drops)
+    internal MatrixAdapter(MatrixOptions options, IMatrixDirectory directory, MatrixPolicyList policy, OpaqueTraffic opaque, MatrixDrops drops,
+        MatrixAppservices? appservices = null)
+        : this(options, directory, () => policy, opaque, drops, appservices)
     {
+    }
+
+    /// <param name="policy">the policy lists now (files, and policy rooms as they change)</param>
+    internal MatrixAdapter(MatrixOptions options, IMatrixDirectory directory, Func<MatrixPolicyList> policy, OpaqueTraffic opaque, MatrixDrops drops,
+        MatrixAppservices? appservices)
+    {
+        _appservices = appservices ?? MatrixAppservices.None;
         _drops = drops;
         _options = options;
         _directory = directory;
@@ -70,9 +80,9 @@ public sealed class MatrixAdapter : IProtocolAdapter
             return AdapterParse.NoMessages;
         }
 
-        if (path.Kind == MatrixRequestKind.State && path.EventType is not ("m.room.name" or "m.room.topic" or "m.room.member"))
+        if (path.Kind == MatrixRequestKind.State && !InspectedStateTypes.Contains(path.EventType!))
         {
-            return AdapterParse.NoMessages;
+            return AdapterParse.NoMessages; // m.room.pinned_events and the rest carry no text of their own
         }
 
         if (path.Kind == MatrixRequestKind.Send && path.EventType is not ("m.room.message" or "m.room.encrypted" or "m.sticker"))
@@ -80,13 +90,13 @@ public sealed class MatrixAdapter : IProtocolAdapter
             return AdapterParse.NoMessages;
         }
 
-        var sender = await _directory.WhoAmIAsync(token, cancellationToken);
+        var sender = await SenderAsync(request, token, cancellationToken);
         if (sender is null)
         {
-            return AdapterParse.NoMessages; // unknown or revoked token: the homeserver answers M_UNKNOWN_TOKEN
+            return AdapterParse.NoMessages; // unknown or revoked token (M_UNKNOWN_TOKEN), or an exempt application service
         }
 
-        if (_policy.IsUserBanned(sender) && path.Kind is not (MatrixRequestKind.ReportEvent or MatrixRequestKind.ReportRoom or MatrixRequestKind.ReportUser))
+        if (_policy().IsUserBanned(sender) && path.Kind is not (MatrixRequestKind.ReportEvent or MatrixRequestKind.ReportRoom or MatrixRequestKind.ReportUser))
         {
             return Refuse("You are banned by this server's policy list.");
         }
@@ -106,7 +116,12 @@ public sealed class MatrixAdapter : IProtocolAdapter
             return new AdapterParse { Messages = new[] { join }, State = new JoinState() };
         }
 
-        var extracted = _codec.Read(MatrixCodec.KindOfRequest(path), body.Span);
+        var extracted = path.Kind switch
+        {
+            MatrixRequestKind.AliasCreate => MatrixContent.FromPath(path.Alias),
+            MatrixRequestKind.DirectoryPublish => await PublishedTextsAsync(token, path.RoomId!, body.Span.ToArray(), cancellationToken),
+            _ => _codec.Read(MatrixCodec.KindOfRequest(path), body.Span),
+        };
         if (extracted.Error != JsonScanError.None)
         {
             var (code, text, errorBody) = MatrixCodec.ErrorBody(extracted);
@@ -115,12 +130,17 @@ public sealed class MatrixAdapter : IProtocolAdapter
 
         if (path.Kind is MatrixRequestKind.ReportEvent or MatrixRequestKind.ReportRoom or MatrixRequestKind.ReportUser)
         {
+            // The reason goes to the server's admins and, through moderation bots, into rooms: checked as a body.
             var facts = path.RoomId is null ? default : await _directory.RoomFactsAsync(token, sender, path.RoomId, cancellationToken);
-            return new AdapterParse
-            {
-                Messages = Array.Empty<ChatMessage>(),
-                UserReport = new UserReport(ProtocolName, sender, path.UserId, path.RoomId, facts.IsDirect, extracted.Reason, facts.OtherMembers),
-            };
+            var report = new UserReport(ProtocolName, sender, path.UserId, path.RoomId, facts.IsDirect, extracted.Reason, facts.OtherMembers);
+            return extracted.Fields.Count == 0
+                ? new AdapterParse { Messages = Array.Empty<ChatMessage>(), UserReport = report }
+                : new AdapterParse
+                {
+                    Messages = new[] { new ChatMessage { Protocol = ProtocolName, Sender = sender, Room = path.RoomId, IsDirect = facts.IsDirect, Fields = extracted.Fields } },
+                    UserReport = report,
+                    State = new ParseState(path, extracted),
+                };
         }
 
         var fields = extracted.Fields;
@@ -130,6 +150,10 @@ public sealed class MatrixAdapter : IProtocolAdapter
         }
 
         var roomFacts = path.RoomId is null ? default : await _directory.RoomFactsAsync(token, sender, path.RoomId, cancellationToken);
+        if (path.Kind == MatrixRequestKind.DirectoryPublish)
+        {
+            roomFacts = roomFacts with { IsDirect = false }; // a published room is public whatever its size
+        }
         var (mentions, hasMedia) = path.Kind == MatrixRequestKind.Send ? MatrixShape.Read(body.Span) : (null, false);
         var message = new ChatMessage
         {
@@ -176,14 +200,42 @@ public sealed class MatrixAdapter : IProtocolAdapter
                 return Forbidden(verdict.Notice ?? DefaultRejectMessage);
             case VerdictAction.Drop:
                 // A well-formed success: the sender's client shows the message as sent; nobody else ever sees it.
-                return AdapterOutcome.Respond(200, state.Path.Kind == MatrixRequestKind.ProfileDisplayName
-                    ? "{}"u8.ToArray()
-                    : Encoding.UTF8.GetBytes($"{{\"event_id\":\"{DroppedEventId(context, state.Path)}\"}}"));
+                // Sends and state events answer an event id; the other endpoints answer {} on success.
+                return AdapterOutcome.Respond(200, state.Path.Kind is MatrixRequestKind.Send or MatrixRequestKind.State
+                    ? Encoding.UTF8.GetBytes($"{{\"event_id\":\"{DroppedEventId(context, state.Path)}\"}}")
+                    : "{}"u8.ToArray());
+            case VerdictAction.Censor when state.Content.CannotRewrite:
+                // Aliases must exist as written, and a directory listing shows texts this request does not carry.
+                return Forbidden(verdict.Notice ?? CannotRewriteMessage(state.Path));
             case VerdictAction.Censor:
                 return AdapterOutcome.Rewritten(MatrixCodec.Rewrite(state.Content, verdict, body.Span));
             default:
                 return AdapterOutcome.ForwardUnchanged;
         }
+    }
+
+    /// <summary>
+    /// Who a request speaks for. An application service's request names the user it acts as in <c>?user_id=</c>
+    /// (masquerading): whoami is asked with the same parameter, so the homeserver decides whether the token may act as
+    /// that user, and the message is that user's, not the bridge bot's. A configured appservice may instead count as
+    /// one sender (<c>as_one</c>) or be exempt as a whole (null: nothing to inspect).
+    /// </summary>
+    private async ValueTask<string?> SenderAsync(HttpRequest request, string token, CancellationToken cancellationToken)
+    {
+        var q = request.Query["user_id"];
+        var masquerade = q.Count > 0 && !string.IsNullOrEmpty(q[0]) ? q[0] : null;
+        var sender = await _directory.WhoAmIAsync(token, masquerade, cancellationToken);
+        if (sender is null || _appservices.ForToken(token) is not { } service || !service.Covers(sender))
+        {
+            return sender;
+        }
+
+        return service.Treatment switch
+        {
+            AppserviceTreatment.Exempt => null,
+            AppserviceTreatment.AsOne when masquerade is not null => await _directory.WhoAmIAsync(token, null, cancellationToken) ?? sender,
+            _ => sender,
+        };
     }
 
     /// <summary>The access token: `Authorization: Bearer` or the legacy `?access_token=` some clients still send.</summary>
@@ -266,6 +318,47 @@ public sealed class MatrixAdapter : IProtocolAdapter
         catch (System.Text.Json.JsonException)
         {
             return Array.Empty<string>(); // the homeserver answers malformed bodies itself
+        }
+    }
+
+    private static readonly HashSet<string> InspectedStateTypes = new(StringComparer.Ordinal)
+    {
+        "m.room.name", "m.room.topic", "m.room.member", "m.room.canonical_alias", "m.room.avatar",
+    };
+
+    private static string CannotRewriteMessage(MatrixPath path) => path.Kind == MatrixRequestKind.DirectoryPublish
+        ? "This room's name, topic or address was blocked by the server's content filter, so it cannot be published."
+        : "This room address was blocked by the server's content filter.";
+
+    /// <summary>
+    /// Publishing (<c>{"visibility":"public"}</c>) shows the room's current name, topic and canonical alias to everyone
+    /// browsing the directory: they are read from the homeserver and checked as title, body and title. Hiding a room
+    /// (<c>private</c>) is never checked.
+    /// </summary>
+    private async ValueTask<MatrixContent> PublishedTextsAsync(string token, string roomId, byte[] body, CancellationToken cancellationToken)
+    {
+        if (!IsPublishing(body))
+        {
+            return MatrixContent.FromPath(null);
+        }
+
+        var texts = await _directory.RoomTextsAsync(token, roomId, cancellationToken);
+        return MatrixContent.FromTexts(
+            (FieldKind.Title, texts.Name), (FieldKind.Body, texts.Topic), (FieldKind.Title, texts.Alias));
+    }
+
+    private static bool IsPublishing(byte[] body)
+    {
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(body, new System.Text.Json.JsonDocumentOptions { MaxDepth = 8 });
+            return doc.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
+                && doc.RootElement.TryGetProperty("visibility", out var v) && v.ValueKind == System.Text.Json.JsonValueKind.String
+                && v.GetString() == "public";
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return false; // the homeserver answers malformed bodies itself
         }
     }
 

@@ -22,8 +22,17 @@ internal enum MatrixContentKind
     /// <summary>m.room.topic: the room's topic.</summary>
     RoomTopic,
 
-    /// <summary>m.room.member and profile updates: the display name.</summary>
+    /// <summary>m.room.member and profile updates: the display name (and a membership event's reason).</summary>
     DisplayName,
+
+    /// <summary>m.room.canonical_alias: <c>alias</c> and every <c>alt_aliases</c> entry (titles; never rewritten).</summary>
+    CanonicalAlias,
+
+    /// <summary>m.room.avatar: the image's <c>info.alt</c> text, where present.</summary>
+    Avatar,
+
+    /// <summary>invite / kick / ban / unban and reports: the <c>reason</c>.</summary>
+    Reason,
 }
 
 /// <summary>
@@ -33,6 +42,9 @@ internal enum MatrixContentKind
 /// </summary>
 internal sealed class MatrixCodec
 {
+    /// <summary>A field with no single location in the bytes (an <c>alt_aliases</c> entry): evaluated, never rewritten.</summary>
+    internal const int NoSlot = -1;
+
     // Slots of the pointers the scanner looks for, in this order.
     private const int SlotBody = 0;
     private const int SlotFormat = 1;
@@ -44,11 +56,13 @@ internal sealed class MatrixCodec
     private const int SlotName = 7;
     private const int SlotTopic = 8;
     private const int SlotReason = 9;
+    private const int SlotAlias = 10;
+    private const int SlotAlt = 11;
 
     private static readonly string[] PointerTexts =
     {
         "/body", "/format", "/formatted_body", "/m.new_content/body", "/m.new_content/format", "/m.new_content/formatted_body",
-        "/displayname", "/name", "/topic", "/reason",
+        "/displayname", "/name", "/topic", "/reason", "/alias", "/info/alt",
     };
 
     private readonly JsonFieldScanner _scanner;
@@ -76,6 +90,8 @@ internal sealed class MatrixCodec
         "m.room.name" => MatrixContentKind.RoomName,
         "m.room.topic" => MatrixContentKind.RoomTopic,
         "m.room.member" => MatrixContentKind.DisplayName,
+        "m.room.canonical_alias" => MatrixContentKind.CanonicalAlias,
+        "m.room.avatar" => MatrixContentKind.Avatar,
         _ => MatrixContentKind.None,
     };
 
@@ -85,7 +101,11 @@ internal sealed class MatrixCodec
         MatrixRequestKind.Send => MatrixContentKind.Message,
         MatrixRequestKind.State when path.EventType == "m.room.name" => MatrixContentKind.RoomName,
         MatrixRequestKind.State when path.EventType == "m.room.topic" => MatrixContentKind.RoomTopic,
-        MatrixRequestKind.State or MatrixRequestKind.ProfileDisplayName => MatrixContentKind.DisplayName,
+        MatrixRequestKind.State when path.EventType == "m.room.member" => MatrixContentKind.DisplayName,
+        MatrixRequestKind.State => KindOfEvent(path.EventType),
+        MatrixRequestKind.ProfileDisplayName => MatrixContentKind.DisplayName,
+        MatrixRequestKind.MembershipChange or MatrixRequestKind.ReportEvent or MatrixRequestKind.ReportRoom
+            or MatrixRequestKind.ReportUser => MatrixContentKind.Reason,
         _ => MatrixContentKind.None,
     };
 
@@ -120,6 +140,22 @@ internal sealed class MatrixCodec
                 break;
             case MatrixContentKind.DisplayName:
                 result.Add(FieldKind.DisplayName, SlotDisplayName, String(json, found[SlotDisplayName]));
+                result.Add(FieldKind.Body, SlotReason, result.Reason);
+                break;
+            case MatrixContentKind.CanonicalAlias:
+                result.Add(FieldKind.Title, SlotAlias, String(json, found[SlotAlias]));
+                foreach (var alt in AltAliases(json))
+                {
+                    result.Add(FieldKind.Title, NoSlot, alt);
+                }
+
+                result.CannotRewrite = true; // an alias must exist as written: a censored one would be refused anyway
+                break;
+            case MatrixContentKind.Avatar:
+                result.Add(FieldKind.Body, SlotAlt, String(json, found[SlotAlt]));
+                break;
+            case MatrixContentKind.Reason:
+                result.Add(FieldKind.Body, SlotReason, result.Reason);
                 break;
         }
 
@@ -150,7 +186,7 @@ internal sealed class MatrixCodec
                 }
             }
 
-            if (ranges.Count == 0 || content.Found[content.Slots[fi]] is not { } loc)
+            if (ranges.Count == 0 || content.Slots[fi] == NoSlot || content.Found[content.Slots[fi]] is not { } loc)
             {
                 continue;
             }
@@ -163,6 +199,39 @@ internal sealed class MatrixCodec
         }
 
         return JsonRewriter.Replace(json, replacements.ToArray());
+    }
+
+    /// <summary>The <c>alt_aliases</c> strings of an m.room.canonical_alias content (bounded; read only when the key is there).</summary>
+    private static List<string> AltAliases(ReadOnlySpan<byte> json)
+    {
+        var result = new List<string>();
+        if (json.IndexOf("\"alt_aliases\""u8) < 0)
+        {
+            return result;
+        }
+
+        try
+        {
+            var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 64 });
+            using var doc = JsonDocument.ParseValue(ref reader);
+            if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("alt_aliases", out var alts)
+                && alts.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var a in alts.EnumerateArray())
+                {
+                    if (a.ValueKind == JsonValueKind.String && result.Count < 1000)
+                    {
+                        result.Add(a.GetString()!);
+                    }
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // The scanner already accepted the bytes; a duplicate-key oddity is the homeserver's to refuse.
+        }
+
+        return result;
     }
 
     private static string? String(ReadOnlySpan<byte> json, JsonValueLocation? loc) =>
@@ -180,6 +249,23 @@ internal sealed class MatrixContent
     public JsonScanError Error { get; init; }
 
     public string? ErrorDetail { get; init; }
+
+    /// <summary>Text that is not in the request body (an alias in the path): checked, never rewritten.</summary>
+    internal static MatrixContent FromPath(string? text) => FromTexts((FieldKind.Title, text));
+
+    internal static MatrixContent FromTexts(params (FieldKind Kind, string? Text)[] texts)
+    {
+        var content = new MatrixContent(Array.Empty<JsonValueLocation?>()) { CannotRewrite = true };
+        foreach (var (kind, text) in texts)
+        {
+            content.Add(kind, MatrixCodec.NoSlot, text);
+        }
+
+        return content;
+    }
+
+    /// <summary>True when a censor verdict cannot be applied in place (aliases): the request is refused instead.</summary>
+    public bool CannotRewrite { get; internal set; }
 
     /// <summary>A report's <c>reason</c>, when the content has one.</summary>
     public string? Reason { get; internal set; }

@@ -60,8 +60,49 @@ internal static class MatrixConfigReader
             a.Finish();
         }
 
+        var appservices = MatrixAppservices.Read(t, context.Files);
+        var policyRooms = ReadPolicyRooms(t, context);
         t.Finish();
-        return new MatrixSettings { PolicyListFiles = files, PolicyList = list, Antispam = antispam };
+        return new MatrixSettings
+        {
+            PolicyListFiles = files,
+            PolicyList = list,
+            Antispam = antispam,
+            Appservices = appservices,
+            PolicyRooms = policyRooms,
+        };
+    }
+
+    /// <summary>
+    /// <c>policy_rooms</c> (room ids or aliases), <c>policy_homeserver</c> (the client API of the gateway's account),
+    /// <c>policy_token_env</c> / <c>policy_token_file</c> (its access token) and <c>policy_retry_seconds</c>.
+    /// </summary>
+    private static PolicyRoomSettings? ReadPolicyRooms(TomlTableReader t, ModuleConfigContext context)
+    {
+        var rooms = t.StringList("policy_rooms");
+        foreach (var r in rooms)
+        {
+            if (r.Length < 3 || r[0] is not ('!' or '#') || !r.Contains(':'))
+            {
+                t.Error("policy_rooms", $"\"{r}\" is not a room id (!id:server) or alias (#name:server)");
+            }
+        }
+
+        var homeserver = ConfigUrls.ReadHttp(t, "policy_homeserver");
+        var token = ConfigSecrets.Read(t, "policy_token_env", "policy_token_file", context.Files, required: rooms.Count > 0,
+            what: "the access token of the gateway's own Matrix account, which follows policy_rooms");
+        var retry = t.Integer("policy_retry_seconds", 30, 1, 3600);
+        if (rooms.Count == 0)
+        {
+            return null;
+        }
+
+        if (homeserver is null)
+        {
+            t.Error("policy_rooms", "set policy_homeserver: the client API URL of the homeserver the gateway's account is on");
+        }
+
+        return new PolicyRoomSettings { Rooms = rooms, Homeserver = homeserver, Token = token, Retry = TimeSpan.FromSeconds(retry) };
     }
 
     public static MatrixBackendSettings ReadBackend(TomlTableReader? t)

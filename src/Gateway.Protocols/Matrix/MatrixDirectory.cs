@@ -12,10 +12,24 @@ namespace Gateway.Protocols.Matrix;
 /// </summary>
 public readonly record struct MatrixRoomFacts(bool IsDirect, bool SenderIsModerator, int JoinedMembers, IReadOnlyList<string>? OtherMembers = null);
 
+/// <summary>The texts a room shows in the directory: its name, topic and canonical alias.</summary>
+public readonly record struct MatrixRoomTexts(string? Name, string? Topic, string? Alias);
+
 /// <summary>Who sends (from the access token) and what the room is, as the homeserver says.</summary>
 public interface IMatrixDirectory
 {
     ValueTask<string?> WhoAmIAsync(string accessToken, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Who an application service's request acts as: whoami with the same <c>?user_id=</c> the request carries, so the
+    /// homeserver itself says whether the token may masquerade as that user (null when it may not).
+    /// </summary>
+    ValueTask<string?> WhoAmIAsync(string accessToken, string? masqueradeAs, CancellationToken cancellationToken) =>
+        WhoAmIAsync(accessToken, cancellationToken);
+
+    /// <summary>The room's name, topic and canonical alias as the homeserver holds them now (null where unset or unreadable).</summary>
+    ValueTask<MatrixRoomTexts> RoomTextsAsync(string accessToken, string roomId, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(default(MatrixRoomTexts));
 
     ValueTask<MatrixRoomFacts> RoomFactsAsync(string accessToken, string userId, string roomId, CancellationToken cancellationToken);
 
@@ -63,15 +77,21 @@ public sealed class MatrixDirectory : IMatrixDirectory, IDisposable
         _cache = BackendLookups.CreateCache(time);
     }
 
-    public async ValueTask<string?> WhoAmIAsync(string accessToken, CancellationToken cancellationToken)
+    public ValueTask<string?> WhoAmIAsync(string accessToken, CancellationToken cancellationToken) =>
+        WhoAmIAsync(accessToken, null, cancellationToken);
+
+    public async ValueTask<string?> WhoAmIAsync(string accessToken, string? masqueradeAs, CancellationToken cancellationToken)
     {
-        var key = "tok:" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(accessToken)));
+        var key = "tok:" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(accessToken))) + (masqueradeAs is null ? "" : "|" + masqueradeAs);
         if (_cache.TryGetValue(key, out string? cached))
         {
             return cached;
         }
 
-        using var doc = await GetJsonAsync("_matrix/client/v3/account/whoami", accessToken, cancellationToken);
+        var relative = masqueradeAs is null
+            ? "_matrix/client/v3/account/whoami"
+            : "_matrix/client/v3/account/whoami?user_id=" + Uri.EscapeDataString(masqueradeAs);
+        using var doc = await GetJsonAsync(relative, accessToken, cancellationToken);
         var userId = doc is not null && doc.RootElement.TryGetProperty("user_id", out var u) ? u.GetString() : null;
         if (userId is not null)
         {
@@ -96,6 +116,19 @@ public sealed class MatrixDirectory : IMatrixDirectory, IDisposable
         var levels = await PowerLevelsAsync(accessToken, roomId, cancellationToken);
         var moderator = levels is not null && levels.LevelOf(userId) >= levels.ModeratorThreshold(_options.ModeratorLevel);
         return new MatrixRoomFacts(false, moderator, members.Count);
+    }
+
+    public async ValueTask<MatrixRoomTexts> RoomTextsAsync(string accessToken, string roomId, CancellationToken cancellationToken)
+    {
+        var room = Uri.EscapeDataString(roomId);
+        async Task<string?> Read(string type, string key)
+        {
+            using var doc = await GetJsonAsync($"_matrix/client/v3/rooms/{room}/state/{type}", accessToken, cancellationToken);
+            return doc is not null && doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty(key, out var v)
+                && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+        }
+
+        return new MatrixRoomTexts(await Read("m.room.name", "name"), await Read("m.room.topic", "topic"), await Read("m.room.canonical_alias", "alias"));
     }
 
     public void InvalidateRoom(string roomId)

@@ -13,4 +13,13 @@ internal static partial class MatrixLog
 
     [LoggerMessage(4102, LogLevel.Error, "Antispam callback {Callback} failed with {ExceptionType}; answering {Decision}")]
     public static partial void AntispamFailed(ILogger logger, string callback, string exceptionType, string decision);
+
+    [LoggerMessage(4103, LogLevel.Warning, "Policy room {Room} cannot be read ({Error}); its last good rules are kept")]
+    public static partial void PolicyRoomFailed(ILogger logger, string room, string error);
+
+    [LoggerMessage(4104, LogLevel.Warning, "Policy room /sync failed (status {Status}); retrying, last good rules kept")]
+    public static partial void PolicySyncFailed(ILogger logger, int status);
+
+    [LoggerMessage(4105, LogLevel.Information, "Policy rooms: {Loaded} of {Total} read, {Rules} ban rules in force")]
+    public static partial void PolicyRoomsLoaded(ILogger logger, int loaded, int total, int rules);
 }

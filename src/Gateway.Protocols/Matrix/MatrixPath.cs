@@ -20,6 +20,15 @@ public enum MatrixRequestKind
 
     /// <summary>A join: <c>POST /rooms/{roomId}/join</c> or <c>POST /join/{roomIdOrAlias}</c> (protections count waves).</summary>
     Join,
+
+    /// <summary><c>PUT /directory/room/{roomAlias}</c>: a new alias; its text is the alias itself (in the path).</summary>
+    AliasCreate,
+
+    /// <summary><c>PUT /directory/list/room/{roomId}</c>: publishing a room to (or hiding it from) the room directory.</summary>
+    DirectoryPublish,
+
+    /// <summary><c>POST /rooms/{r}/invite|kick|ban|unban</c>: a membership change with an optional <c>reason</c> (in <see cref="MatrixPath.EventType"/>).</summary>
+    MembershipChange,
 }
 
 /// <summary>
@@ -34,7 +43,8 @@ public readonly record struct MatrixPath(
     string? UserId = null,
     string? EventId = null,
     string? FederationEndpoint = null,
-    string? TxnId = null)
+    string? TxnId = null,
+    string? Alias = null)
 {
     private static readonly HashSet<string> FederationEndpoints = new(StringComparer.Ordinal)
     {
@@ -105,12 +115,24 @@ public readonly record struct MatrixPath(
                     return new MatrixPath(MatrixRequestKind.ReportRoom, RoomId: room);
                 case "join" when isPost && s.Length == 3:
                     return new MatrixPath(MatrixRequestKind.Join, RoomId: room);
+                case "invite" or "kick" or "ban" or "unban" when isPost && s.Length == 3:
+                    return new MatrixPath(MatrixRequestKind.MembershipChange, RoomId: room, EventType: s[2]);
             }
         }
 
         if (isPost && s.Length == 2 && s[0] == "join")
         {
             return new MatrixPath(MatrixRequestKind.Join, RoomId: s[1]);
+        }
+
+        if (isPut && s.Length == 3 && s[0] == "directory" && s[1] == "room")
+        {
+            return new MatrixPath(MatrixRequestKind.AliasCreate, Alias: s[2]);
+        }
+
+        if (isPut && s.Length == 4 && s[0] == "directory" && s[1] == "list" && s[2] == "room")
+        {
+            return new MatrixPath(MatrixRequestKind.DirectoryPublish, RoomId: s[3]);
         }
 
         if (isPut && s.Length == 3 && s[0] == "profile" && s[2] == "displayname")

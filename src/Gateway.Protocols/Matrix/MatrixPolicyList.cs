@@ -6,7 +6,7 @@ namespace Gateway.Protocols.Matrix;
 
 /// <summary>
 /// Matrix policy lists (MSC2313, in the spec): m.policy.rule.user | m.policy.rule.server | m.policy.rule.room state
-/// events with content {entity (glob), recommendation, reason}. Only "m.ban" is acted on (the one recommendation the
+/// events (and their legacy spellings org.matrix.mjolnir.rule.* and m.room.rule.*) with content {entity (glob), recommendation, reason}. Only "m.ban" is acted on (the one recommendation the
 /// spec defines; the unstable "org.matrix.mjolnir.ban" is accepted as its alias). Server rules join the ACL deny list;
 /// user rules reject that user's messages and federation membership requests; room rules refuse federation for the room.
 /// </summary>
@@ -109,15 +109,44 @@ public sealed class MatrixPolicyList
 
         switch (type.GetString())
         {
-            case "m.policy.rule.server":
+            // The legacy spellings Mjolnir and Draupnir still read (and older lists still hold) count the same.
+            case "m.policy.rule.server" or "org.matrix.mjolnir.rule.server" or "m.room.rule.server":
                 servers.Add(glob);
                 break;
-            case "m.policy.rule.user":
+            case "m.policy.rule.user" or "org.matrix.mjolnir.rule.user" or "m.room.rule.user":
                 users.Add(glob);
                 break;
-            case "m.policy.rule.room":
+            case "m.policy.rule.room" or "org.matrix.mjolnir.rule.room" or "m.room.rule.room":
                 rooms.Add(glob);
                 break;
         }
     }
+
+    /// <summary>Whether an event type is a policy rule (stable or legacy spelling): what a policy room's state is read for.</summary>
+    public static bool IsRuleType(string? type) => type is "m.policy.rule.server" or "m.policy.rule.user" or "m.policy.rule.room"
+        or "org.matrix.mjolnir.rule.server" or "org.matrix.mjolnir.rule.user" or "org.matrix.mjolnir.rule.room"
+        or "m.room.rule.server" or "m.room.rule.user" or "m.room.rule.room";
+
+    /// <summary>A list from policy events already parsed (a policy room's current state). Problems go to <paramref name="errors"/>.</summary>
+    public static MatrixPolicyList FromEvents(IEnumerable<(string Where, JsonElement Event)> events, List<string> errors)
+    {
+        var servers = new List<string>();
+        var users = new List<string>();
+        var rooms = new List<string>();
+        foreach (var (where, ev) in events)
+        {
+            Read(ev, where, servers, users, rooms, errors);
+        }
+
+        return servers.Count + users.Count + rooms.Count == 0 ? Empty : new MatrixPolicyList(servers, users, rooms);
+    }
+
+    /// <summary>Both lists' bans together (files and rooms).</summary>
+    public static MatrixPolicyList Merge(MatrixPolicyList a, MatrixPolicyList b) =>
+        ReferenceEquals(b, Empty) || b.Count == 0 ? a
+        : ReferenceEquals(a, Empty) || a.Count == 0 ? b
+        : new MatrixPolicyList([.. a.ServerBans, .. b.ServerBans], [.. a.UserBans, .. b.UserBans], [.. a.RoomBans, .. b.RoomBans]);
+
+    /// <summary>How many ban rules the list holds.</summary>
+    public int Count => ServerBans.Count + UserBans.Count + RoomBans.Count;
 }

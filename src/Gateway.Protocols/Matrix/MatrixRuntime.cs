@@ -28,6 +28,15 @@ internal sealed class MatrixRuntime : IModuleRuntime
     private readonly ILogger _gateLogger;
     private readonly ILogger _antispamLogger;
 
+    /// <summary>No client timeout: the policy-room follower long-polls /sync and sets its own deadline per request.</summary>
+    private readonly HttpClient _syncHttp = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+    {
+        Timeout = Timeout.InfiniteTimeSpan,
+    };
+
+    /// <summary>Rules from [matrix] policy_rooms; outlives reloads (restarted only when the rooms, account or homeserver change).</summary>
+    internal PolicyRoomFollower PolicyRooms { get; }
+
     public MatrixRuntime(IServiceProvider services)
     {
         _time = services.GetService<TimeProvider>() ?? TimeProvider.System;
@@ -35,6 +44,7 @@ internal sealed class MatrixRuntime : IModuleRuntime
         var loggers = services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
         _gateLogger = loggers.CreateLogger("Gateway.Matrix.FederationGate");
         _antispamLogger = loggers.CreateLogger("Gateway.Matrix.Antispam");
+        PolicyRooms = new PolicyRoomFollower(_syncHttp, _time, loggers.CreateLogger("Gateway.Matrix.PolicyRooms"));
     }
 
     public FederationStats Federation { get; } = new();
@@ -43,7 +53,9 @@ internal sealed class MatrixRuntime : IModuleRuntime
     {
         var backend = context.BackendSettings as MatrixBackendSettings ?? MatrixBackendSettings.Default;
         var global = context.GlobalSettings as MatrixSettings ?? MatrixSettings.Default;
-        var gate = FederationGate.Build(backend, global.PolicyList, context.Limits.MaxBodyBytes, Federation, _gateLogger);
+        PolicyRooms.Configure(global.PolicyRooms);
+        var files = global.PolicyList;
+        var gate = FederationGate.Build(backend, files, () => PolicyRooms.Merged(files), context.Limits.MaxBodyBytes, Federation, _gateLogger);
         return new RouteHandler
         {
             Http = context.Inspect ? CreateAdapter(context, backend, global) : null,
@@ -51,7 +63,7 @@ internal sealed class MatrixRuntime : IModuleRuntime
         };
     }
 
-    public void MapEndpoints(IEndpointRouteBuilder endpoints, IModuleHost host) => AntispamEndpoints.Map(endpoints, host, _antispamLogger);
+    public void MapEndpoints(IEndpointRouteBuilder endpoints, IModuleHost host) => AntispamEndpoints.Map(endpoints, host, _antispamLogger, PolicyRooms.Merged);
 
     private MatrixAdapter CreateAdapter(RouteBuildContext context, MatrixBackendSettings m, MatrixSettings global)
     {
@@ -69,7 +81,8 @@ internal sealed class MatrixRuntime : IModuleRuntime
         var directory = _directories.GetOrAdd(
             (context.Backend, options.Homeserver, m.TokenCacheSeconds, m.RoomCacheSeconds, m.ModeratorLevel),
             _ => new MatrixDirectory(_http, options, _time));
-        return new MatrixAdapter(options, directory, global.PolicyList, context.Host.Opaque, _drops);
+        var files = global.PolicyList;
+        return new MatrixAdapter(options, directory, () => PolicyRooms.Merged(files), context.Host.Opaque, _drops, global.Appservices);
     }
 
     public void Dispose()
@@ -79,6 +92,8 @@ internal sealed class MatrixRuntime : IModuleRuntime
             d.Dispose();
         }
 
+        PolicyRooms.Dispose();
         _http.Dispose();
+        _syncHttp.Dispose();
     }
 }

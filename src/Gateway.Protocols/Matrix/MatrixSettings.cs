@@ -12,6 +12,12 @@ public sealed record MatrixSettings
     public MatrixPolicyList PolicyList { get; init; } = MatrixPolicyList.Empty;
 
     public AntispamSettings Antispam { get; init; } = new();
+
+    /// <summary>[[matrix.appservices]]: bridges recognised by their as_token's hash, and how their requests are treated.</summary>
+    public MatrixAppservices Appservices { get; init; } = MatrixAppservices.None;
+
+    /// <summary>policy_rooms and the gateway account that follows them; null when none are listed.</summary>
+    public PolicyRoomSettings? PolicyRooms { get; init; }
 }
 
 /// <summary>[matrix.antispam]: the callbacks Synapse's synapse-http-antispam module sends to /_gateway/antispam.</summary>

@@ -267,6 +267,7 @@ internal sealed partial class FakeHomeserver
         R("PUT", Api.Client, "profile/{userId}/avatar_url", Auth.Required, BodyKind.Required, c => SetProfile(c, "avatar_url")),
         R("GET", Api.Client, "sync", Auth.Required, BodyKind.None, Sync),
         .. FederationRoutes(),
+        .. DirectoryRoutes(),
     ];
 
     private static JsonObject EmptyRuleset() => new()
@@ -616,6 +617,11 @@ internal sealed partial class FakeHomeserver
                 LeaveLocked(room, sender, c.Caller.DeviceId);
                 return Reply.Ok(new JsonObject { ["event_id"] = room.State[(type, stateKey)].EventId });
             }
+        }
+
+        if (type == "m.room.canonical_alias")
+        {
+            CheckCanonicalAliasLocked(room, c.Body);
         }
 
         // Synapse deduplicates a state event identical to the current one from the same sender.

@@ -837,6 +837,12 @@ internal sealed partial class FakeHomeserver : IAsyncDisposable
 
         lock (_gate)
         {
+            if (token is not null && AuthenticateAppserviceLocked(ctx, token, out var asSession) is { } asReply)
+            {
+                session = asSession;
+                return asSession is null ? asReply : null;
+            }
+
             if (token is null || !_sessions.TryGetValue(token, out session))
             {
                 return Error(401, "M_UNKNOWN_TOKEN", "Invalid access token passed.", new JsonObject { ["soft_logout"] = false });

@@ -157,4 +157,32 @@ public sealed class FederationGateTests
         Assert.Null(await Gate().CheckAsync(bearer, host));
         Assert.Empty(host.Refusals);
     }
+
+    [Fact]
+    public async Task CheckAsync_FederatedDisplayNameAndInviteRoomState_JudgedByTheFilters_SignedBodyNeverChanged()
+    {
+        var host = new FakeModuleHost(filters: new[]
+        {
+            new Gateway.Policy.Rules.FilterDefinition { Name = "scam", Action = Gateway.Policy.Rules.FilterAction.Reject, Keywords = new[] { "scamword" },
+                Fields = Gateway.Policy.Rules.FieldSet.All, Notice = "Not here." },
+            new Gateway.Policy.Rules.FilterDefinition { Name = "mild", Keywords = new[] { "darn" }, Fields = Gateway.Policy.Rules.FieldSet.All },
+        });
+        var gate = Gate();
+        var join = $"/_matrix/federation/v2/send_join/{Uri.EscapeDataString("!r:hs.test")}/$ev";
+        var badName = """{"type":"m.room.member","sender":"@a:o.test","state_key":"@a:o.test","content":{"membership":"join","displayname":"scamword king"}}""";
+        var refusal = await gate.CheckAsync(Request("PUT", join, badName, "o.test"), host);
+        Assert.Equal(403, refusal!.Status);
+        Assert.Equal("{\"errcode\":\"M_FORBIDDEN\",\"error\":\"Not here.\"}", Text(refusal));
+
+        var invite = $"/_matrix/federation/v2/invite/{Uri.EscapeDataString("!r:hs.test")}/$ev";
+        var badRoom = """{"room_version":"10","event":{"type":"m.room.member","sender":"@a:o.test","state_key":"@b:hs.test","content":{"membership":"invite"}},"invite_room_state":[{"type":"m.room.name","state_key":"","sender":"@a:o.test","content":{"name":"scamword hub"}}]}""";
+        Assert.Equal(403, (await gate.CheckAsync(Request("PUT", invite, badRoom, "o.test"), host))!.Status);
+
+        // censor verdicts cannot be applied to a signed body: the request goes on unchanged
+        var mild = """{"type":"m.room.member","sender":"@a:o.test","state_key":"@a:o.test","content":{"membership":"join","displayname":"darn it"}}""";
+        var context = Request("PUT", join, mild, "o.test");
+        Assert.Null(await gate.CheckAsync(context, host));
+        Assert.Equal(mild, await new StreamReader(context.Request.Body).ReadToEndAsync());
+        Assert.Equal(new[] { ("matrix", "content"), ("matrix", "content") }, host.Refusals);
+    }
 }

@@ -88,4 +88,23 @@ public sealed class MatrixExtractionTests
         var result = await AntispamEndpoints.HandleAsync(callback, context, host, NullLogger.Instance);
         return Assert.IsAssignableFrom<IStatusCodeHttpResult>(result);
     }
+
+    [Theory]
+    [InlineData("m.room.name", """{"name":"scamword lounge"}""")]
+    [InlineData("m.room.topic", """{"topic":"get scamword"}""")]
+    [InlineData("m.room.member", """{"membership":"join","displayname":"scamword bot"}""")]
+    [InlineData("m.room.canonical_alias", """{"alias":"#ok:o.test","alt_aliases":["#scamword:o.test"]}""")]
+    [InlineData("m.room.avatar", """{"url":"mxc://o.test/a","info":{"alt":"scamword"}}""")]
+    public async Task Antispam_FederatedStateTexts_JudgedAsFromALocalClient(string type, string content)
+    {
+        var token = "antispam-token-1234";
+        var host = new FakeModuleHost(
+            new MatrixSettings { Antispam = new AntispamSettings { Enabled = true, Token = new Secret(Encoding.UTF8.GetBytes(token)) } },
+            filters: new[] { new FilterDefinition { Name = "scam", Action = FilterAction.Reject, Keywords = new[] { "scamword" }, Fields = FieldSet.All, Notice = "No." } });
+        var body = $$$"""{"event":{"type":"{{{type}}}","state_key":"","sender":"@r:o.test","room_id":"!r:hs.test","event_id":"$e","content":{{{content}}}}}""";
+
+        Assert.Equal(403, (await Call("check_event_for_spam", body, token, host)).StatusCode);
+        var clean = body.Replace("scamword", "fine", StringComparison.Ordinal);
+        Assert.Equal(200, (await Call("check_event_for_spam", clean, token, host)).StatusCode);
+    }
 }

@@ -150,4 +150,50 @@ public sealed class MatrixModuleConfigTests : IDisposable
         Assert.Same(MatrixSettings.Default, settings);
         Assert.Equal(new[] { "matrix" }, _module.GlobalTables);
     }
+
+    [Theory]
+    [InlineData("[[matrix.appservices]]\nname = \"a\"\n", "matrix.appservices[0].registration: give exactly one of `registration` (the registration file) or `as_token_sha256`")]
+    [InlineData("[[matrix.appservices]]\nname = \"a\"\nas_token_sha256 = \"abc\"\n", "gateway.toml:3:1: matrix.appservices[0].as_token_sha256: must be the 64 hex digits")]
+    [InlineData("[[matrix.appservices]]\nname = \"a\"\nregistration = \"none.yaml\"\n", "matrix.appservices[0].registration: appservice registration \"none.yaml\" does not exist")]
+    [InlineData("[[matrix.appservices]]\nname = \"a\"\nregistration = \"notoken.yaml\"\n", "matrix.appservices[0].registration: appservice registration \"notoken.yaml\" has no as_token")]
+    [InlineData("[[matrix.appservices]]\nname = \"a\"\nregistration = \"notoken.yaml\"\ntreatment = \"ignore\"\n", "matrix.appservices[0].treatment: must be one of \"per_user\", \"as_one\", \"exempt\"")]
+    [InlineData("[[matrix.appservices]]\nname = \"a\"\nas_token_sha256 = \"0000000000000000000000000000000000000000000000000000000000000000\"\nusers = [\"(\"]\n", "matrix.appservices[0].users: namespace regex \"(\" is not valid")]
+    public void ReadGlobal_BadAppservice_NamesKeyAndPosition(string toml, string expected)
+    {
+        File.WriteAllText(Path.Combine(_dir, "notoken.yaml"), "id: x\nsender_localpart: bot\n");
+        var (_, errors) = ReadGlobal(toml);
+        Assert.Contains(errors, e => e.Contains(expected, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ReadGlobal_AppserviceRegistration_TokenHashedNamespaceRead()
+    {
+        File.WriteAllText(Path.Combine(_dir, "bridge.yaml"), """
+            # a mautrix-style registration
+            id: whatsapp
+            url: http://localhost:29318
+            as_token: 'tok''en'
+            hs_token: other
+            sender_localpart: "whatsappbot"
+            namespaces:
+              users:
+              - regex: ^@whatsapp_.*:example\.org$
+                exclusive: true
+              - exclusive: true
+                regex: "@wa2_.*:example\\.org"
+              aliases:
+              - regex: "#nope_.*"
+            """);
+        var (settings, errors) = ReadGlobal("[[matrix.appservices]]\nname = \"wa\"\nregistration = \"bridge.yaml\"\n");
+        Assert.Empty(errors);
+        var service = Assert.Single(Assert.IsType<MatrixSettings>(settings).Appservices.Services);
+        Assert.Same(service, Assert.IsType<MatrixSettings>(settings).Appservices.ForToken("tok'en"));
+        Assert.Null(Assert.IsType<MatrixSettings>(settings).Appservices.ForToken("other"));
+        Assert.Equal(new[] { @"^@whatsapp_.*:example\.org$", @"@wa2_.*:example\.org" }, service.UserRegexes);
+        Assert.True(service.Covers("@whatsapp_123:example.org"));
+        Assert.True(service.Covers("@wa2_x:example.org"));
+        Assert.True(service.Covers("@whatsappbot:example.org"));
+        Assert.False(service.Covers("@nope_1:example.org"));
+        Assert.Equal(AppserviceTreatment.PerUser, service.Treatment);
+    }
 }
