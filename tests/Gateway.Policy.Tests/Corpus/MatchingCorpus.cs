@@ -154,7 +154,8 @@ internal static class MatchingCorpus
     public static string Inflect(Random r, string term)
     {
         var suffixes = new[] { "s", "ing", "er", "ed", "y", "ers" };
-        return EnglishForm(term, suffixes[r.Next(suffixes.Length)]);
+        var suffix = suffixes[r.Next(suffixes.Length)];
+        return EnglishForm(term, term.EndsWith('y') && suffix == "y" ? "s" : suffix);
     }
 
     public static string EnglishForm(string w, string suffix)
