@@ -183,7 +183,7 @@ public static class PolicyCompiler
             // their forms too, so an allowed word stays allowed when inflected.
             foreach (var v in TermVariants.For(norm, term.Mode, forms))
             {
-                    // Inflections go into the main automaton (opt-in); disguise variants into the second one, which
+                // Inflections go into the main automaton (opt-in); disguise variants into the second one, which
                 // runs only when the text has a mask, '!' or '|', or a stretched run.
                 var disguise = (v.Steps & (EvasionSteps.Masked | EvasionSteps.Leet | EvasionSteps.Stretched)) != 0;
                 if (disguise && (isAllow || variantTexts.Count >= MaxVariantPatterns))

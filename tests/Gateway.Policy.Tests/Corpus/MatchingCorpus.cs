@@ -137,10 +137,32 @@ internal static class MatchingCorpus
     /// <summary>Letters outside the usual fold tables: hooked, stroked, small-capital and turned Latin letters.</summary>
     private static readonly Dictionary<char, string> Exotic = new()
     {
-        ['a'] = "ɐᴀ", ['b'] = "ɓƀʙ", ['c'] = "ƈȼᴄ", ['d'] = "ɗᴅ", ['e'] = "ɇᴇ", ['f'] = "ƒꜰ", ['g'] = "ɠǥɢ",
-        ['h'] = "ɦʜ", ['i'] = "ɨ", ['j'] = "ʝɉᴊ", ['k'] = "ƙᴋ", ['l'] = "ɬʟ", ['m'] = "ɱᴍ", ['n'] = "ɲɴ", ['o'] = "ɵᴏ",
-        ['p'] = "ƥᴘ", ['r'] = "ɽʀ", ['s'] = "ʂꜱ", ['t'] = "ƭᴛ", ['u'] = "ʉᴜ", ['v'] = "ʋᴠ", ['w'] = "ᴡ", ['y'] = "ƴɏ",
-        ['z'] = "ȥƶᴢ", ['q'] = "ʠ", ['x'] = "ẋ",
+        ['a'] = "ɐᴀ",
+        ['b'] = "ɓƀʙ",
+        ['c'] = "ƈȼᴄ",
+        ['d'] = "ɗᴅ",
+        ['e'] = "ɇᴇ",
+        ['f'] = "ƒꜰ",
+        ['g'] = "ɠǥɢ",
+        ['h'] = "ɦʜ",
+        ['i'] = "ɨ",
+        ['j'] = "ʝɉᴊ",
+        ['k'] = "ƙᴋ",
+        ['l'] = "ɬʟ",
+        ['m'] = "ɱᴍ",
+        ['n'] = "ɲɴ",
+        ['o'] = "ɵᴏ",
+        ['p'] = "ƥᴘ",
+        ['r'] = "ɽʀ",
+        ['s'] = "ʂꜱ",
+        ['t'] = "ƭᴛ",
+        ['u'] = "ʉᴜ",
+        ['v'] = "ʋᴠ",
+        ['w'] = "ᴡ",
+        ['y'] = "ƴɏ",
+        ['z'] = "ȥƶᴢ",
+        ['q'] = "ʠ",
+        ['x'] = "ẋ",
     };
 
     private static string OutOfTable(Random r, string term)
