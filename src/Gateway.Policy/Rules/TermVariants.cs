@@ -198,8 +198,8 @@ internal static class TermVariants
                 continue; // masks on the keyword as written only: forms × masks would multiply the automaton
             }
 
-            // One masked letter anywhere after the first; two neighbouring ones in words of five or more letters,
-            // always leaving at least three letters visible.
+            // One masked letter anywhere after the first (not the last of a three-letter word); two neighbouring ones
+            // between the first and the last letter ("f**k").
             for (var i = 1; i < b.Length && b.Length >= 3; i++)
             {
                 if (i == b.Length - 1 && b.Length < 4)
@@ -208,7 +208,7 @@ internal static class TermVariants
                 }
 
                 Add(new TermVariant(Mask(b, i, 1), EvasionSteps.Masked));
-                if (b.Length >= 5 && i + 1 < b.Length - 1)
+                if (b.Length >= 4 && i + 1 < b.Length - 1)
                 {
                     Add(new TermVariant(Mask(b, i, 2), EvasionSteps.Masked));
                 }
