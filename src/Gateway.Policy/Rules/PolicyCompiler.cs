@@ -183,10 +183,11 @@ public static class PolicyCompiler
             // their forms too, so an allowed word stays allowed when inflected.
             foreach (var v in TermVariants.For(norm, term.Mode, forms))
             {
-                // Inflections go into the main automaton (opt-in); disguise variants into the second one, which
-                // runs only when the text has a mask, '!' or '|', or a stretched run.
-                var disguise = (v.Steps & (EvasionSteps.Masked | EvasionSteps.Leet | EvasionSteps.Stretched)) != 0;
-                if (disguise && (isAllow || variantTexts.Count >= MaxVariantPatterns))
+                // Inflections and a trailing '!'/'|' ("p@k!") go into the main automaton; masks, '!'/'|' inside a word
+                // and doubled letters after a stretch into the second one, which runs only when the text has a mask
+                // or a '!'/'|' after a letter, or a stretched run. Allow terms get their inflections only.
+                var disguise = (v.Steps & (EvasionSteps.Masked | EvasionSteps.Stretched)) != 0 || v.Check == VariantCheck.BangLetter;
+                if ((isAllow && v.Steps != EvasionSteps.Form) || (disguise && variantTexts.Count >= MaxVariantPatterns))
                 {
                     continue;
                 }

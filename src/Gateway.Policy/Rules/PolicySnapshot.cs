@@ -32,7 +32,8 @@ public sealed class PolicySnapshot
     private readonly KeywordAutomaton? _variants;   // disguise variants of keywords (TermVariants)
     private readonly PatternInfo[] _variantPatterns;
 
-    /// <summary>Original characters that can make a disguise variant match: masks, and '!'/'|' written for letters.</summary>
+    /// <summary>Original characters that can make a disguise variant match: masks, and '!'/'|' written for letters
+    /// (see <see cref="MayHoldDisguise"/>).</summary>
     private static readonly SearchValues<char> VariantGate = SearchValues.Create(KeywordAutomaton.MaskCharacters + "!|");
 
     [ThreadStatic]
@@ -235,7 +236,7 @@ public sealed class PolicySnapshot
         FieldSet fieldBit, List<(int Filter, int Start, int End)> allows, List<RawMatch> matches, FieldKind kind, int fieldIndex,
         List<LiteralHit> hits)
     {
-        if (_variants is not null && text.AsSpan().ContainsAny(VariantGate))
+        if (_variants is not null && MayHoldDisguise(text))
         {
             hits.Clear();
             _variants.FindAll(span, hits);
@@ -261,6 +262,34 @@ public sealed class PolicySnapshot
             _variants.FindAll(cspan, hits);
             CollectLiteralHits(hits, _variantPatterns, cspan, collapsed, runs, text, active, fieldBit, allows, matches, kind, fieldIndex);
         }
+    }
+
+    /// <summary>
+    /// Could a disguise variant match? Only with a mask character right after a letter ("f*ck", "a##hole") or a '!'/'|'
+    /// between two letters ("sh|t", "assho!e"); "100%", "#tag", "hello!" and "a | b" do not wake the second automaton.
+    /// </summary>
+    private static bool MayHoldDisguise(string text)
+    {
+        var from = 0;
+        while (from < text.Length)
+        {
+            var i = text.AsSpan(from).IndexOfAny(VariantGate);
+            if (i < 0)
+            {
+                return false;
+            }
+
+            var at = from + i;
+            if (at > 0 && char.IsLetter(text[at - 1])
+                && (text[at] is not ('!' or '|') || (at + 1 < text.Length && char.IsLetter(text[at + 1]))))
+            {
+                return true;
+            }
+
+            from = at + 1;
+        }
+
+        return false;
     }
 
     private static bool AnyMatch(Regex[] prechecks, ReadOnlySpan<char> text)
