@@ -146,4 +146,21 @@ public sealed class RecallRoundTwoTests
             Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
         }
     }
+
+    [Fact]
+    public void ManyAccentedHits_EachCensored_MessageLookedAtOnce()
+    {
+        // 3,000 accented hits in one 16 KB text: the foreign-word check reads the message once, not once per hit.
+        var text = string.Concat(Enumerable.Repeat("you fück ", 1800));
+        var v = Eval(text, WordForms.None, "fuck");
+        Assert.Equal(1800, v.Matches.Count);
+        Assert.All(v.Matches, m => Assert.Contains("accent", m.Steps));
+    }
+
+    [Fact]
+    public void ForeignSentence_WithManyAccentedWords_NoHit()
+    {
+        var text = string.Concat(Enumerable.Repeat("Compramos rapé na feira ", 500));
+        Assert.True(Eval(text, WordForms.None, "rape").IsClean);
+    }
 }

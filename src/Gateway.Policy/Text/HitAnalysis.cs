@@ -15,7 +15,7 @@ public static class HitAnalysis
     /// The steps behind the hit on original characters [<paramref name="start"/>, <paramref name="end"/>) of
     /// <paramref name="text"/>; false when the hit is a code or a foreign word and must be dropped.
     /// </summary>
-    public static bool Accept(ReadOnlySpan<char> text, int start, int end, out EvasionSteps steps)
+    public static bool Accept(string text, int start, int end, out EvasionSteps steps)
     {
         steps = EvasionSteps.None;
         var precomposedAccents = 0;
@@ -121,20 +121,25 @@ public static class HitAnalysis
 
     private static (int Start, int End) TokenAround(ReadOnlySpan<char> text, int start, int end)
     {
+        // Bounded: a code or a word is short, and a hit inside a 16 KB token must not cost 16 KB.
         var s = Math.Min(start, text.Length);
-        while (s > 0 && IsTokenChar(text[s - 1]))
+        var limit = Math.Max(0, s - MaxTokenReach);
+        while (s > limit && IsTokenChar(text[s - 1]))
         {
             s--;
         }
 
         var e = Math.Min(end, text.Length);
-        while (e < text.Length && IsTokenChar(text[e]))
+        var stop = Math.Min(text.Length, e + MaxTokenReach);
+        while (e < stop && IsTokenChar(text[e]))
         {
             e++;
         }
 
         return (s, e);
     }
+
+    private const int MaxTokenReach = 64;
 
     private static bool IsTokenChar(char c) => char.IsLetterOrDigit(c) || c is '@' or '$';
 
@@ -214,10 +219,10 @@ public static class HitAnalysis
 
     /// <summary>
     /// A word that matched only with its accents removed is taken for a word of another language when it carries two
-    /// accents on vowels ("râpé"), another word of the message carries one, or the message has a foreign function
-    /// word. An English message with one accented word ("you fück") or accented consonants ("śpäm") still matches.
+    /// accents on vowels ("râpé") or another word of the message is marked as foreign (<see cref="IsMarked"/>). An
+    /// English message with accented words ("you fück", repeated or not) or accented consonants ("śpäm") still matches.
     /// </summary>
-    private static bool IsForeignWord(ReadOnlySpan<char> text, int start, int end, int accentsInHit)
+    private static bool IsForeignWord(string text, int start, int end, int accentsInHit)
     {
         var (s, e) = TokenAround(text, start, end);
         var accentsInWord = 0;
@@ -240,6 +245,46 @@ public static class HitAnalysis
             return true;
         }
 
+        // The rest of the message is looked at once per text, not once per hit (a text of many accented hits would
+        // otherwise cost hits × length): how many words carry an accent or are foreign function words, minus this one.
+        var (marked, _) = MessageContext(text);
+        var self = IsMarked(text.AsSpan(s, e - s)) ? 1 : 0;
+
+        return marked - self > 0;
+    }
+
+    [ThreadStatic]
+    private static string? t_contextText;
+
+    [ThreadStatic]
+    private static int t_contextMarked;
+
+    /// <summary>
+    /// A word that says "not English": a function word of another language, or a word with a letter only Vietnamese
+    /// uses (ơ, ư, ă, đ, the stacked-tone vowels). Accents alone do not count: an evader repeats "fück".
+    /// </summary>
+    private static bool IsMarked(ReadOnlySpan<char> word)
+    {
+        foreach (var c in word)
+        {
+            if (c is (>= '\u1EA0' and <= '\u1EF9') or 'ơ' or 'ư' or 'ă' or 'đ' or 'Ơ' or 'Ư' or 'Ă' or 'Đ')
+            {
+                return true;
+            }
+        }
+
+        return ForeignLookup.Contains(word);
+    }
+
+    /// <summary>Words of the text that <see cref="IsMarked"/> (cached for the last text).</summary>
+    private static (int Marked, bool Cached) MessageContext(string text)
+    {
+        if (ReferenceEquals(t_contextText, text))
+        {
+            return (t_contextMarked, true);
+        }
+
+        var marked = 0;
         var i2 = 0;
         while (i2 < text.Length)
         {
@@ -249,24 +294,19 @@ public static class HitAnalysis
             }
 
             var ws = i2;
-            var accented = false;
             while (i2 < text.Length && char.IsLetter(text[i2]))
             {
-                accented |= IsAccentedLatin(text[i2]);
                 i2++;
             }
 
-            if (ws >= i2 || (ws >= s && i2 <= e))
+            if (ws < i2 && IsMarked(text.AsSpan(ws, i2 - ws)))
             {
-                continue;
-            }
-
-            if (accented || ForeignLookup.Contains(text[ws..i2]))
-            {
-                return true;
+                marked++;
             }
         }
 
-        return false;
+        t_contextText = text;
+        t_contextMarked = marked;
+        return (marked, false);
     }
 }
