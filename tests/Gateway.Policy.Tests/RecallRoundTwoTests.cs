@@ -27,6 +27,7 @@ public sealed class RecallRoundTwoTests
     [InlineData("f**k", "****", "masked")]
     [InlineData("p@k!", "****", "leet")]
     [InlineData("p|zza", "*****", "leet")]
+    [InlineData("ugh s!@g again", "ugh **** again", "leet")]
     [InlineData("ƒuck", "****", "confusable")]
     [InlineData("ᴘɪᴢᴢᴀ night", "***** night", "confusable")]
     [InlineData("fucking hell", "******* hell", "form")]
@@ -34,7 +35,7 @@ public sealed class RecallRoundTwoTests
     [InlineData("you fück", "you ****", "accent")]
     public void Disguise_IsCaught_AndNamesItsStep(string text, string censored, string step)
     {
-        var keywords = new[] { "fuck", "shit", "ass", "paki", "pizza", "bitch" };
+        var keywords = new[] { "fuck", "shit", "ass", "paki", "pizza", "bitch", "slag" };
         var v = Eval(text, WordForms.English, keywords);
         Assert.Equal(VerdictAction.Censor, v.Action);
         Assert.Equal(censored, v.DeliveredText(Msg(text), FieldKind.Body));

@@ -266,7 +266,8 @@ public sealed class PolicySnapshot
 
     /// <summary>
     /// Could a disguise variant match? Only with a mask character right after a letter ("f*ck", "a##hole") or a '!'/'|'
-    /// between two letters ("sh|t", "assho!e"); "100%", "#tag", "hello!" and "a | b" do not wake the second automaton.
+    /// between a letter and a letter, digit or leet symbol ("sh|t", "assho!e", "s!@g"); "100%", "#tag", "hello!" and
+    /// "a | b" do not wake the second automaton.
     /// </summary>
     private static bool MayHoldDisguise(string text)
     {
@@ -281,7 +282,7 @@ public sealed class PolicySnapshot
 
             var at = from + i;
             if (at > 0 && char.IsLetter(text[at - 1])
-                && (text[at] is not ('!' or '|') || (at + 1 < text.Length && char.IsLetter(text[at + 1]))))
+                && (text[at] is not ('!' or '|') || (at + 1 < text.Length && (char.IsLetterOrDigit(text[at + 1]) || text[at + 1] is '@' or '$'))))
             {
                 return true;
             }
