@@ -7,6 +7,8 @@ trap 'rm -rf "$results"' EXIT
 # Client harnesses (matrix-nio, matrix-js-sdk, lemmy-js-client): installed when missing; if that fails their tests fail.
 bash tests/clients/install.sh || echo "tests/clients/install.sh failed: the Matrix and Lemmy client tests will fail" >&2
 bash tests/lib/ops-tools.sh || echo "tests/lib/ops-tools.sh failed: the Prometheus and memory-privacy tests will fail" >&2
+# Matching corpora (fortunes, wamerican): installed when missing; if that fails the corpus tests fail.
+bash tests/corpus/install.sh || echo "tests/corpus/install.sh failed: the matching corpus tests will fail" >&2
 dotnet build Gateway.sln -c Release --nologo -v quiet || { echo "0 passed, 1 failed (build failed)"; exit 1; }
 status=0
 for proj in tests/*/*.Tests.csproj; do

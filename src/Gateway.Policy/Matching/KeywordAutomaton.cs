@@ -53,6 +53,12 @@ public sealed class KeywordAutomaton
 
     public static KeywordAutomaton Empty { get; } = Build(Array.Empty<string>());
 
+    /// <summary>In a pattern: any one of <see cref="MaskCharacters"/> (a private-use character no text folds to).</summary>
+    internal const char MaskSlot = '\uF8FF';
+
+    /// <summary>Characters people put in place of a letter to mask it.</summary>
+    internal const string MaskCharacters = "*#%";
+
     /// <summary>Builds the automaton. Patterns must be non-empty and already normalised.</summary>
     public static KeywordAutomaton Build(IReadOnlyList<string> patterns) => Build(patterns, transparent: null);
 
@@ -78,6 +84,19 @@ public sealed class KeywordAutomaton
                 if (classOf[c] == 0)
                 {
                     classOf[c] = (ushort)classes++;
+                }
+            }
+        }
+
+        // A pattern character MaskSlot stands for one masking character ("f*ck", "sh#t"): the mask characters share
+        // its class, unless a pattern uses one of them literally (then that one keeps its own class).
+        if (classOf[MaskSlot] != 0)
+        {
+            foreach (var m in MaskCharacters)
+            {
+                if (classOf[m] == 0)
+                {
+                    classOf[m] = classOf[MaskSlot];
                 }
             }
         }

@@ -3,8 +3,12 @@ using Gateway.Policy.Model;
 
 namespace Gateway.Policy.Rules;
 
-/// <summary>An automaton pattern: a keyword or allow term of a filter, or (Gate ≥ 0) a literal factor of regex #Gate.</summary>
-internal readonly record struct PatternInfo(int Filter, bool IsAllow, bool CheckStart, bool CheckEnd, bool ExtendStart, bool ExtendEnd, string Term, int Gate = -1);
+/// <summary>
+/// An automaton pattern: a keyword or allow term of a filter, or (Gate ≥ 0) a literal factor of regex #Gate. A variant
+/// of a keyword (<see cref="TermVariants"/>) carries the steps it stands for and what to confirm in the text.
+/// </summary>
+internal readonly record struct PatternInfo(int Filter, bool IsAllow, bool CheckStart, bool CheckEnd, bool ExtendStart, bool ExtendEnd, string Term, int Gate = -1,
+    Text.EvasionSteps Steps = Text.EvasionSteps.None, VariantCheck Check = VariantCheck.None, int CheckAt = -1);
 
 internal sealed class CompiledFilter
 {

@@ -38,6 +38,16 @@ public enum FieldSet
     All = Body | Title | Link | DisplayName,
 }
 
+/// <summary>Which inflected forms of a whole-word keyword also match.</summary>
+public enum WordForms
+{
+    /// <summary>Only the keyword as written.</summary>
+    None = 0,
+
+    /// <summary>English inflections: plural, -ing, -er(s), -ed, -y, with the doubling and silent-e rules.</summary>
+    English = 1,
+}
+
 /// <summary>
 /// A filter as configured, already validated (terms parse, regexes compile). <see cref="PolicyCompiler"/> turns a
 /// list of these into one immutable <see cref="PolicySnapshot"/>.
@@ -93,6 +103,9 @@ public sealed record FilterDefinition
 
     /// <summary>Match on normalised text (default) or on the raw text.</summary>
     public bool Normalize { get; init; } = true;
+
+    /// <summary>Inflected forms of whole-word and prefix keywords that also match (config key <c>forms</c>).</summary>
+    public WordForms Forms { get; init; }
 
     /// <summary>Regexes are case-insensitive unless this is set.</summary>
     public bool CaseSensitive { get; init; }

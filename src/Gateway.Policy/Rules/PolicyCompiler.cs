@@ -24,6 +24,13 @@ public sealed class PolicyCompileException(IReadOnlyList<string> errors)
 
 public static class PolicyCompiler
 {
+    /// <summary>
+    /// Disguise variants (masked letters, '!'/'|' letters, doubled letters after a stretch) beyond this many are not
+    /// generated: each costs automaton states, and a 10,000-term list would otherwise build a table of tens of MB.
+    /// Keywords are taken in file order, so the first ones keep their variants.
+    /// </summary>
+    internal const int MaxVariantPatterns = 60_000;
+
     public static PolicySnapshot Compile(IReadOnlyList<FilterDefinition> definitions, PolicyLimits? limits = null)
     {
         limits ??= new PolicyLimits();
@@ -50,6 +57,8 @@ public static class PolicyCompiler
         var squeezedTexts = new List<string>();
         var squeezedGates = new List<int>();
         var keywordCount = 0;
+        var variantTexts = new List<string>();
+        var variantPatterns = new List<PatternInfo>();
         for (var fi = 0; fi < ordered.Count; fi++)
         {
             var def = ordered[fi].Def;
@@ -100,8 +109,10 @@ public static class PolicyCompiler
                 }
             }
 
-            AddTerms(def.Keywords, fi, isAllow: false, def.Name, patternTexts, patterns, errors);
-            AddTerms(def.Allow, fi, isAllow: true, def.Name, patternTexts, patterns, errors);
+            AddTerms(def.Keywords, fi, isAllow: false, def.Name, patternTexts, patterns, errors, def.Normalize ? def.Forms : null,
+                variantTexts, variantPatterns);
+            AddTerms(def.Allow, fi, isAllow: true, def.Name, patternTexts, patterns, errors, def.Normalize ? def.Forms : null,
+                variantTexts, variantPatterns);
             keywordCount += def.Keywords.Count;
 
             filters[fi] = new CompiledFilter
@@ -133,7 +144,8 @@ public static class PolicyCompiler
 
         var squeezedAutomaton = squeezedTexts.Count == 0 ? null : KeywordAutomaton.Build(squeezedTexts, RegexFactors.Separators);
         return new PolicySnapshot(filters, KeywordAutomaton.Build(patternTexts), patterns.ToArray(),
-            Combine(normalizedRegexes), Combine(rawRegexes), compiledRegexes, squeezedAutomaton, squeezedGates.ToArray())
+            Combine(normalizedRegexes), Combine(rawRegexes), compiledRegexes, squeezedAutomaton, squeezedGates.ToArray(),
+            variantTexts.Count == 0 ? null : KeywordAutomaton.Build(variantTexts), variantPatterns.ToArray())
         {
             KeywordCount = keywordCount,
             RegexCount = regexCount,
@@ -141,7 +153,8 @@ public static class PolicyCompiler
     }
 
     private static void AddTerms(IReadOnlyList<string> terms, int filter, bool isAllow, string filterName,
-        List<string> texts, List<PatternInfo> patterns, List<string> errors)
+        List<string> texts, List<PatternInfo> patterns, List<string> errors, WordForms? variants,
+        List<string> variantTexts, List<PatternInfo> variantPatterns)
     {
         foreach (var t in terms)
         {
@@ -161,6 +174,37 @@ public static class PolicyCompiler
                 ExtendStart: term.Mode is KeywordMode.Suffix or KeywordMode.Anywhere,
                 ExtendEnd: term.Mode is KeywordMode.Prefix or KeywordMode.Anywhere,
                 Term: t));
+            if (variants is not { } forms)
+            {
+                continue;
+            }
+
+            // Disguised and inflected forms (issue 18): extra patterns that report the configured term. Allow terms get
+            // their forms too, so an allowed word stays allowed when inflected.
+            foreach (var v in TermVariants.For(norm, term.Mode, forms))
+            {
+                // Inflections and a trailing '!'/'|' ("p@k!") go into the main automaton; masks, '!'/'|' inside a word
+                // and doubled letters after a stretch into the second one, which runs only when the text has a mask
+                // or a '!'/'|' after a letter, or a stretched run. Allow terms get their inflections only.
+                var disguise = (v.Steps & (EvasionSteps.Masked | EvasionSteps.Stretched)) != 0 || v.Check == VariantCheck.BangLetter;
+                if ((isAllow && v.Steps != EvasionSteps.Form) || (disguise && variantTexts.Count >= MaxVariantPatterns))
+                {
+                    continue;
+                }
+
+                (disguise ? variantTexts : texts).Add(v.Text);
+                (disguise ? variantPatterns : patterns).Add(new PatternInfo(
+                    filter,
+                    isAllow,
+                    CheckStart: term.NeedsStartBoundary && NeedsBoundary(v.Text[0]),
+                    CheckEnd: term.NeedsEndBoundary && NeedsBoundary(v.Text[^1]),
+                    ExtendStart: term.Mode is KeywordMode.Suffix or KeywordMode.Anywhere,
+                    ExtendEnd: term.Mode is KeywordMode.Prefix or KeywordMode.Anywhere,
+                    Term: t,
+                    Steps: v.Steps,
+                    Check: v.Check,
+                    CheckAt: v.CheckAt));
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 // Over 400 lines on purpose: the evaluation hot path of one immutable snapshot (scan, arm regexes, collect hits,
 // decide, censor). The steps share the snapshot's private tables and thread-static buffers; split across files they
 // would need wider visibility without becoming easier to follow. Compiled filter types live in CompiledFilter.cs.
+using System.Buffers;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -28,6 +29,18 @@ public sealed class PolicySnapshot
     private readonly bool _hasGates;
     private readonly KeywordAutomaton? _squeezed;   // squeezed factors of separator-tolerant regexes (RegexFactors)
     private readonly int[] _squeezedGates;          // per squeezed pattern: the regex it arms
+    private readonly KeywordAutomaton? _variants;   // disguise variants of keywords (TermVariants)
+    private readonly PatternInfo[] _variantPatterns;
+
+    /// <summary>Original characters that can make a disguise variant match: masks, and '!'/'|' written for letters
+    /// (see <see cref="MayHoldDisguise"/>).</summary>
+    private static readonly SearchValues<char> VariantGate = SearchValues.Create(KeywordAutomaton.MaskCharacters + "!|");
+
+    [ThreadStatic]
+    private static NormalizedText? t_collapsed;
+
+    [ThreadStatic]
+    private static int[]? t_runs;
 
     [ThreadStatic]
     private static List<LiteralHit>? t_hits;
@@ -48,8 +61,11 @@ public sealed class PolicySnapshot
     private static int t_longestAllow; // the longest allow match in t_allows (original characters)
 
     internal PolicySnapshot(CompiledFilter[] filters, KeywordAutomaton automaton, PatternInfo[] patterns,
-        Regex[] anyNormalizedRegex, Regex[] anyRawRegex, int regexCount, KeywordAutomaton? squeezed, int[] squeezedGates)
+        Regex[] anyNormalizedRegex, Regex[] anyRawRegex, int regexCount, KeywordAutomaton? squeezed, int[] squeezedGates,
+        KeywordAutomaton? variants = null, PatternInfo[]? variantPatterns = null)
     {
+        _variants = variants;
+        _variantPatterns = variantPatterns ?? [];
         _squeezed = squeezed;
         _squeezedGates = squeezedGates;
         _filters = filters;
@@ -180,8 +196,11 @@ public sealed class PolicySnapshot
                     anyArmed = Arm(hits, armed);
                 }
 
-                CollectLiteralHits(hits, span, norm, active, fieldBit, allows, matches, field.Kind, fieldIndex);
+                CollectAllows(hits, span, norm, active, allows);
+                CollectLiteralHits(hits, _patterns, span, norm, null, text, active, fieldBit, allows, matches, field.Kind, fieldIndex);
             }
+
+            ScanDisguises(text, span, norm, active, fieldBit, allows, matches, field.Kind, fieldIndex, hits);
         }
 
         if (_squeezed is not null)
@@ -206,6 +225,72 @@ public sealed class PolicySnapshot
         {
             CollectRegexHits(text, null, normalized: false, active, fieldBit, allows, matches, field.Kind, fieldIndex, default, runUngated: true);
         }
+    }
+
+    /// <summary>
+    /// The disguise variants (masks, '!'/'|' letters) when the text has a character they need, and both automata
+    /// again over a copy with stretched letters collapsed when the text has a run of three. A clean message pays a
+    /// vectorised character search and a vectorised run check, nothing more.
+    /// </summary>
+    private void ScanDisguises(string text, ReadOnlySpan<char> span, NormalizedText norm, ReadOnlySpan<bool> active,
+        FieldSet fieldBit, List<(int Filter, int Start, int End)> allows, List<RawMatch> matches, FieldKind kind, int fieldIndex,
+        List<LiteralHit> hits)
+    {
+        if (_variants is not null && MayHoldDisguise(text))
+        {
+            hits.Clear();
+            _variants.FindAll(span, hits);
+            CollectLiteralHits(hits, _variantPatterns, span, norm, null, text, active, fieldBit, allows, matches, kind, fieldIndex);
+        }
+
+        if (!Stretch.HasRun(span))
+        {
+            return;
+        }
+
+        var collapsed = t_collapsed ??= new NormalizedText(256);
+        var runs = t_runs ??= new int[256];
+        Stretch.Collapse(norm, collapsed, ref runs);
+        t_runs = runs;
+        var cspan = collapsed.Span;
+        hits.Clear();
+        _automaton.FindAll(cspan, hits);
+        CollectLiteralHits(hits, _patterns, cspan, collapsed, runs, text, active, fieldBit, allows, matches, kind, fieldIndex);
+        if (_variants is not null)
+        {
+            hits.Clear();
+            _variants.FindAll(cspan, hits);
+            CollectLiteralHits(hits, _variantPatterns, cspan, collapsed, runs, text, active, fieldBit, allows, matches, kind, fieldIndex);
+        }
+    }
+
+    /// <summary>
+    /// Could a disguise variant match? Only with a mask character right after a letter ("f*ck", "a##hole") or a '!'/'|'
+    /// between a letter and a letter, digit or leet symbol ("sh|t", "assho!e", "s!@g"); "100%", "#tag", "hello!" and
+    /// "a | b" do not wake the second automaton.
+    /// </summary>
+    private static bool MayHoldDisguise(string text)
+    {
+        var from = 0;
+        while (from < text.Length)
+        {
+            var i = text.AsSpan(from).IndexOfAny(VariantGate);
+            if (i < 0)
+            {
+                return false;
+            }
+
+            var at = from + i;
+            if (at > 0 && char.IsLetter(text[at - 1])
+                && (text[at] is not ('!' or '|') || (at + 1 < text.Length && (char.IsLetterOrDigit(text[at + 1]) || text[at + 1] is '@' or '$'))))
+            {
+                return true;
+            }
+
+            from = at + 1;
+        }
+
+        return false;
     }
 
     private static bool AnyMatch(Regex[] prechecks, ReadOnlySpan<char> text)
@@ -249,16 +334,15 @@ public sealed class PolicySnapshot
         return any;
     }
 
-    private void CollectLiteralHits(List<LiteralHit> hits, ReadOnlySpan<char> span, NormalizedText norm,
-        ReadOnlySpan<bool> active, FieldSet fieldBit, List<(int Filter, int Start, int End)> allows,
-        List<RawMatch> matches, FieldKind kind, int fieldIndex)
+    private void CollectAllows(List<LiteralHit> hits, ReadOnlySpan<char> span, NormalizedText norm,
+        ReadOnlySpan<bool> active, List<(int Filter, int Start, int End)> allows)
     {
         if (_hasAllow)
         {
             foreach (var h in hits)
             {
                 ref readonly var p = ref _patterns[h.Pattern];
-                if (p.IsAllow && active[p.Filter] && BoundariesHold(p, span, h.Start, h.End))
+                if (p.IsAllow && active[p.Filter] && BoundariesHold(p, span, h.Start, h.End, norm))
                 {
                     var a = (p.Filter, norm.OriginalStart(h.Start), norm.OriginalEnd(h.End - 1));
                     allows.Add(a);
@@ -266,15 +350,32 @@ public sealed class PolicySnapshot
                 }
             }
         }
+    }
 
+    /// <summary>
+    /// Keyword hits of one automaton scan (<paramref name="patterns"/>: its pattern table) over a normalised view:
+    /// the text itself, or (<paramref name="runs"/> set) its copy with stretched letters collapsed, where only hits
+    /// over a collapsed run are new. Variant checks and <see cref="HitAnalysis"/> run per hit, after the scan.
+    /// </summary>
+    private void CollectLiteralHits(List<LiteralHit> hits, PatternInfo[] patterns, ReadOnlySpan<char> span, NormalizedText norm,
+        int[]? runs, string original, ReadOnlySpan<bool> active, FieldSet fieldBit, List<(int Filter, int Start, int End)> allows,
+        List<RawMatch> matches, FieldKind kind, int fieldIndex)
+    {
         foreach (var h in hits)
         {
-            ref readonly var p = ref _patterns[h.Pattern];
+            ref readonly var p = ref patterns[h.Pattern];
             if (p.IsAllow || p.Gate >= 0 || !active[p.Filter] || (_filters[p.Filter].Definition.Fields & fieldBit) == 0
-                || !BoundariesHold(p, span, h.Start, h.End))
+                || !BoundariesHold(p, span, h.Start, h.End, norm) || !VariantHolds(p, h, norm, runs, original))
             {
                 continue;
             }
+
+            if (!HitAnalysis.Accept(original, norm.OriginalStart(h.Start), norm.OriginalEnd(h.End - 1), out var steps))
+            {
+                continue;
+            }
+
+            steps |= p.Steps | (runs is null ? EvasionSteps.None : EvasionSteps.Stretched);
 
             // A wildcard hit censors the whole word it sits in: "***alog" would still say "catalog".
             var ns = h.Start;
@@ -299,8 +400,36 @@ public sealed class PolicySnapshot
             var end = norm.OriginalEnd(ne - 1);
             if (!IsAllowed(allows, p.Filter, norm.OriginalStart(h.Start), norm.OriginalEnd(h.End - 1)))
             {
-                matches.Add(new RawMatch(p.Filter, kind, fieldIndex, p.Term, start, end));
+                matches.Add(new RawMatch(p.Filter, kind, fieldIndex, p.Term, start, end, steps));
             }
+        }
+    }
+
+    private static bool VariantHolds(in PatternInfo p, LiteralHit h, NormalizedText norm, int[]? runs, string original)
+    {
+        switch (p.Check)
+        {
+            case VariantCheck.Stretched:
+                return runs is not null && runs[h.Start + p.CheckAt] >= 3;
+            case VariantCheck.BangLetter:
+                var o = norm.OriginalStart(h.Start + p.CheckAt);
+                return o < original.Length && original[o] is '!' or '|';
+            default:
+                if (runs is null)
+                {
+                    return true;
+                }
+
+                // In the collapsed copy only a hit over a collapsed run is new; the others were found in the text.
+                for (var k = h.Start; k < h.End; k++)
+                {
+                    if (runs[k] >= 3)
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
         }
     }
 
@@ -386,14 +515,14 @@ public sealed class PolicySnapshot
         return false;
     }
 
-    private static bool BoundariesHold(in PatternInfo p, ReadOnlySpan<char> text, int start, int end)
+    private static bool BoundariesHold(in PatternInfo p, ReadOnlySpan<char> text, int start, int end, NormalizedText norm)
     {
-        if (p.CheckStart && start > 0 && TextNormalizer.IsWordChar(text[start - 1]))
+        if (p.CheckStart && start > 0 && TextNormalizer.IsWordChar(text[start - 1]) && !norm.IsSoftBoundary(start))
         {
             return false;
         }
 
-        return !p.CheckEnd || end >= text.Length || !TextNormalizer.IsWordChar(text[end]);
+        return !p.CheckEnd || end >= text.Length || !TextNormalizer.IsWordChar(text[end]) || norm.IsSoftBoundary(end);
     }
 
     private Verdict Decide(ChatMessage message, List<RawMatch> raw)
@@ -409,7 +538,10 @@ public sealed class PolicySnapshot
         {
             var r = raw[i];
             var def = _filters[r.Filter].Definition;
-            matches[i] = new FilterMatch(def.Name, def.Action, r.Field, r.Term, r.Start, r.End, def.DryRun, r.FieldIndex);
+            matches[i] = new FilterMatch(def.Name, def.Action, r.Field, r.Term, r.Start, r.End, def.DryRun, r.FieldIndex)
+            {
+                Steps = EvasionStepNames.Of(r.Steps),
+            };
             if (def.DryRun)
             {
                 continue;
@@ -571,5 +703,6 @@ public sealed class PolicySnapshot
         return true;
     }
 
-    internal readonly record struct RawMatch(int Filter, FieldKind Field, int FieldIndex, string Term, int Start, int End);
+    internal readonly record struct RawMatch(int Filter, FieldKind Field, int FieldIndex, string Term, int Start, int End,
+        EvasionSteps Steps = EvasionSteps.None);
 }

@@ -14,7 +14,14 @@ public enum VerdictAction
 /// One filter hit: which filter, which configured term or pattern, in which field (kind, and index in the message's
 /// field list), where in that field's original text.
 /// </summary>
-public sealed record FilterMatch(string Filter, FilterAction Action, FieldKind Field, string Term, int Start, int End, bool DryRun, int FieldIndex = 0);
+public sealed record FilterMatch(string Filter, FilterAction Action, FieldKind Field, string Term, int Start, int End, bool DryRun, int FieldIndex = 0)
+{
+    /// <summary>
+    /// The normalisation steps that turned the matched text into the term (e.g. ["confusable", "spaced"]); empty for a
+    /// literal match and for regexes. Lets an operator see why a message matched (issue 18).
+    /// </summary>
+    public IReadOnlyList<string> Steps { get; init; } = [];
+}
 
 /// <summary>The engine's answer for one message. Expected outcomes are values, not exceptions.</summary>
 public sealed record Verdict

@@ -36,6 +36,12 @@ internal static class Confusables
         Add("αβγεηικνορστυχωμς", "abyenikvopotuxwuc");
         // Latin letters with strokes or special forms that NFKD does not decompose.
         Add("łøđħŧıȷɑɡɩɪʏƅƄ", "lodhtijagiiybb");
+        // Letters outside the usual tables (issue 18): hooked and stroked Latin, small capitals, turned letters,
+        // Armenian look-alikes. None of them decomposes under NFKD.
+        Add("ƀɓƈȼɗɇƒɠǥɦɨʝɉƙɬɱɲɵƥʠɽʂƭʉʋⱳƴɏȥƶꞵ", "bbccdefgghijjklmnopqrstuvwyyzzb");
+        Add("ᴀʙᴄᴅᴇꜰɢʜᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡᴢ", "abcdefghjklmnoprstuvwz");
+        Add("ɐɔǝəɛɟƃɥᴉɾʞɯɹʇʌʍʎ", "aceeefghijkmrtvwy");
+        Add("օսհցոռ", "ouhgnn");
         // Multi-letter folds.
         map['ß'] = "ss";
         map['æ'] = "ae";

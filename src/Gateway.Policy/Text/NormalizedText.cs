@@ -30,6 +30,38 @@ public sealed class NormalizedText
 
     public override string ToString() => new(Span);
 
+    private int[] _soft = new int[4];
+
+    /// <summary>How many soft word boundaries the last normalisation recorded.</summary>
+    internal int SoftBoundaryCount { get; set; }
+
+    /// <summary>
+    /// A word boundary that the joined text hides: between a one-letter word and the spaced-out letters joined with it
+    /// ("such a f u c k" → "afuck", boundary at 1). Whole-word matching accepts it.
+    /// </summary>
+    public bool IsSoftBoundary(int index)
+    {
+        for (var k = 0; k < SoftBoundaryCount; k++)
+        {
+            if (_soft[k] == index)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    internal void AddSoftBoundary(int index)
+    {
+        if (SoftBoundaryCount == _soft.Length)
+        {
+            Array.Resize(ref _soft, _soft.Length * 2);
+        }
+
+        _soft[SoftBoundaryCount++] = index;
+    }
+
     internal char[] Chars => _chars;
 
     internal int[] Starts => _starts;

@@ -32,6 +32,7 @@ public static class TextNormalizer
     public static void Normalize(ReadOnlySpan<char> input, NormalizedText output)
     {
         output.Length = 0;
+        output.SoftBoundaryCount = 0;
         output.EnsureCapacity(input.Length + 8);
         Fold(input, output);
 
@@ -416,14 +417,30 @@ public static class TextNormalizer
                 continue;
             }
 
-            var runEnd = ScanSpacedRun(chars, i, n, out var tokens, out var letters);
+            var runEnd = ScanSpacedRun(chars, i, n, write, out var tokens, out var letters);
             if (tokens >= 3 && letters >= 2)
             {
+                var runStart = write;
                 for (var k = i; k < runEnd; k++)
                 {
                     if (IsTokenChar(chars[k]))
                     {
                         Move(text, k, write++);
+                    }
+                }
+
+                // A one-letter word spaced like the letters beside it ("such a f u c k", "b i t c h I swear"): the
+                // word may end or start after it.
+                if (tokens >= 4)
+                {
+                    if (chars[runStart] is 'a' or 'i')
+                    {
+                        text.AddSoftBoundary(runStart + 1);
+                    }
+
+                    if (chars[write - 1] is 'a' or 'i')
+                    {
+                        text.AddSoftBoundary(write - 1);
                     }
                 }
 
@@ -473,14 +490,18 @@ public static class TextNormalizer
         }
     }
 
-    private static int ScanSpacedRun(char[] chars, int start, int n, out int tokens, out int letters)
+    private static int ScanSpacedRun(char[] chars, int start, int n, int write, out int tokens, out int letters)
     {
         tokens = 1;
         letters = char.IsLetter(chars[start]) ? 1 : 0;
         var end = start + 1; // exclusive end of the last single-char token
         var p = start + 1;
+        var gapStart = -1;
+        var gapLength = 0;
+        var allSame = true;
         while (p < n)
         {
+            var gs = p;
             var gap = 0;
             while (p < n && gap < 4 && IsLetterSeparator(chars[p]))
             {
@@ -488,7 +509,24 @@ public static class TextNormalizer
                 gap++;
             }
 
-            if (gap is 0 or > 3 || p >= n || !IsTokenChar(chars[p]) || (p + 1 < n && IsTokenChar(chars[p + 1])))
+            if (gap is 0 or > 3 || p >= n || !IsTokenChar(chars[p]) || !EndsSingle(chars, p + 1, n))
+            {
+                break;
+            }
+
+            // Every gap of a run is the same ("f.u.c.k", "s p a m"): a one-letter word next to a dotted run ("such a
+            // f.u.c.k") stays out of it, and a list ("a, b, c") is not a run.
+            if (gapStart < 0)
+            {
+                if (IsListGap(chars, gs, gap))
+                {
+                    break;
+                }
+
+                gapStart = gs;
+                gapLength = gap;
+            }
+            else if (!chars.AsSpan(gs, gap).SequenceEqual(chars.AsSpan(gapStart, gapLength)))
             {
                 break;
             }
@@ -499,12 +537,74 @@ public static class TextNormalizer
                 letters++;
             }
 
+            allSame &= chars[p] == chars[start];
             p++;
             end = p;
         }
 
+        // Not a disguised word: the same letter repeated ("x x x" kisses, "X X X" in a grid) or letters in a formula
+        // ("f(x) = a n a l + 1").
+        if (tokens >= 3 && (allSame || IsFormulaAround(chars, write, end, n)))
+        {
+            tokens = 0;
+        }
+
         return end;
     }
+
+    /// <summary>After a run's token at <paramref name="q"/> - 1: nothing more of the token, or only a trailing '!'/'|' ("f_u_c_k!").</summary>
+    private static bool EndsSingle(char[] chars, int q, int n)
+    {
+        if (q >= n || !IsTokenChar(chars[q]))
+        {
+            return true;
+        }
+
+        var b = q;
+        while (b < n && chars[b] is '!' or '|')
+        {
+            b++;
+        }
+
+        return b > q && (b >= n || !IsTokenChar(chars[b]));
+    }
+
+    /// <summary>A gap of punctuation and a space (", ", "; ") separates list items or sentences, not letters.</summary>
+    private static bool IsListGap(char[] chars, int from, int length)
+    {
+        var space = false;
+        var punctuation = false;
+        for (var k = from; k < from + length; k++)
+        {
+            space |= chars[k] == ' ';
+            punctuation |= chars[k] is ',' or ';' or ':';
+        }
+
+        return space && punctuation;
+    }
+
+    /// <summary>
+    /// Is the run between an operator, bracket or digit (spaces skipped)? Before it is the output written so far
+    /// ([0, <paramref name="write"/>)), after it the text not yet read.
+    /// </summary>
+    private static bool IsFormulaAround(char[] chars, int write, int end, int n)
+    {
+        var b = write - 1;
+        while (b >= 0 && chars[b] == ' ')
+        {
+            b--;
+        }
+
+        var a = end;
+        while (a < n && chars[a] == ' ')
+        {
+            a++;
+        }
+
+        return (b >= 0 && IsFormulaChar(chars[b])) || (a < n && IsFormulaChar(chars[a]));
+    }
+
+    private static bool IsFormulaChar(char c) => c is '=' or '+' or '(' or ')' or '<' or '>' or '^' or (>= '0' and <= '9');
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Move(NormalizedText text, int from, int to)

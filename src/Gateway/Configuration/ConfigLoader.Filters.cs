@@ -77,6 +77,7 @@ internal static partial class ConfigLoader
             ExemptUsers = exemptUsers,
             Normalize = t.Bool("normalize", true),
             CaseSensitive = caseSensitive,
+            Forms = t.Enum("forms", WordForms.None, ("none", WordForms.None), ("english", WordForms.English)),
         };
         if (keywords.Count == 0 && regexes.Count == 0 && !t.Has("keyword_files"))
         {

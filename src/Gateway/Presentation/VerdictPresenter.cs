@@ -22,10 +22,17 @@ internal static class VerdictPresenter
         var matches = new JsonArray();
         foreach (var m in verdict.Matches)
         {
+            var steps = new JsonArray();
+            foreach (var step in m.Steps)
+            {
+                steps.Add(step);
+            }
+
             matches.Add(new JsonObject
             {
                 ["filter"] = m.Filter,
                 ["term"] = m.Term,
+                ["steps"] = steps,
                 ["field"] = FieldName(m.Field),
                 ["start"] = m.Start,
                 ["end"] = m.End,

@@ -77,6 +77,50 @@ public sealed class CliTests
         }
     }
 
+    [Theory]
+    [InlineData("such a ƒ.u.c.k today", "[\"confusable\",\"spaced\"]", 7, 14)]
+    [InlineData("what a fuuuucking mess", "[\"stretched\",\"form\"]", 7, 17)]
+    [InlineData("well f*ck", "[\"masked\"]", 5, 9)]
+    [InlineData("fuck", "[]", 0, 4)]
+    public async Task Check_Hit_ShowsTheNormalisationStepsBehindIt(string text, string steps, int start, int end)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"cli-{Guid.NewGuid():N}.toml");
+        await File.WriteAllTextAsync(path, "[[filters]]\nname = \"words\"\nforms = \"english\"\nkeywords = [\"fuck\"]\n");
+        try
+        {
+            var (code, output, _) = await Run("check", "--config", path, text);
+            Assert.Equal(0, code);
+            using var doc = JsonDocument.Parse(output);
+            var match = Assert.Single(doc.RootElement.GetProperty("matches").EnumerateArray());
+            Assert.Equal(steps, match.GetProperty("steps").GetRawText());
+            Assert.Equal(start, match.GetProperty("start").GetInt32());
+            Assert.Equal(end, match.GetProperty("end").GetInt32());
+            Assert.Equal("fuck", match.GetProperty("term").GetString());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public async Task Validate_UnknownForms_ExitsTwoNamingTheKey()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"cli-{Guid.NewGuid():N}.toml");
+        await File.WriteAllTextAsync(path, "[[filters]]\nname = \"words\"\nforms = \"klingon\"\nkeywords = [\"fuck\"]\n");
+        try
+        {
+            var (code, _, err) = await Run("validate", "--config", path);
+            Assert.Equal(2, code);
+            Assert.Contains("forms", err);
+            Assert.Contains("english", err);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Fact]
     public async Task Check_BadConfig_ExitsTwo()
     {

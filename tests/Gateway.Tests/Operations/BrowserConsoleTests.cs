@@ -39,6 +39,7 @@ public sealed class BrowserConsoleTests
         Assert.Equal("this is **** annoying", (string?)result["delivered"]);
         Assert.Equal("this is darn annoying", (string?)result["normalized"]);
         Assert.Equal("darn", (string?)result["matches"]![0]![1]);
+        Assert.Equal("leet", (string?)result["matches"]![0]![2]); // the normalisation steps behind the match (issue 18)
         Assert.Equal("1", (string?)result["counters"]!["messages inspected"]);
         Assert.Equal("censor", (string?)result["recent"]![0]![1]);
         Assert.Equal("mallory", (string?)result["blocks"]![0]![0]);

@@ -185,6 +185,7 @@
         const tr = document.createElement('tr');
         cell(tr, m.filter);
         cell(tr, m.term);
+        cell(tr, (m.steps || []).join(', '));
         cell(tr, m.field);
         cell(tr, m.start);
         cell(tr, m.end);
