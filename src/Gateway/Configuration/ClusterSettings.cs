@@ -53,7 +53,7 @@ internal sealed record ClusterSettings
     /// <summary>Prefix of every key and channel, so several gateways can share one Redis.</summary>
     public string KeyPrefix { get; init; } = "gw:";
 
-    /// <summary>Keys counters by HMAC with this secret (shared by every instance); null = plain SHA-256 of the key.</summary>
+    /// <summary>Keys counters by HMAC with this secret (shared by every instance); required with [cluster].</summary>
     public Secret? Secret { get; init; }
 
     /// <summary>How often an instance announces itself; members silent for three beats are gone.</summary>
@@ -122,7 +122,8 @@ internal sealed record ClusterSettings
             t.Error("password_env", $"environment variable {env} is not set (it holds the Redis password)");
         }
 
-        var secret = ConfigSecrets.Read(t, "secret_env", "secret_file", files, required: false, "the cluster's shared key", "cluster secret file");
+        var secret = ConfigSecrets.Read(t, "secret_env", "secret_file", files, required: true,
+            "the cluster's shared secret, at least 32 bytes (counter keys in Redis are HMACs under it, so Redis never holds a sender id)", "cluster secret file");
         if (secret is not null && secret.Value.Length < 32)
         {
             t.Error(t.Has("secret_file") ? "secret_file" : "secret_env", "the cluster secret must be at least 32 bytes (e.g. `openssl rand -hex 32`)");

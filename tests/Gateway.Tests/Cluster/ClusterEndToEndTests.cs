@@ -64,7 +64,7 @@ public sealed class ClusterEndToEndTests(ITestOutputHelper output)
         {
             for (var i = 1; i <= 3; i++)
             {
-                nodes.Add(await ClusterNode.StartAsync(Config(backend.Url, webhook.Url + "/hook", redis.Url, "gw" + i), files));
+                nodes.Add(await ClusterNode.StartAsync(Config(backend.Url, webhook.Url, redis.Url, "gw" + i), files));
             }
 
             await using var haproxy = await HaproxyProcess.StartAsync(nodes.Select(n => n.Url).ToList());
