@@ -41,6 +41,7 @@ internal sealed class ClusterSync : IDisposable
     private long _digestVersion = -1;
     private string _digest = "";
     private int _loadQueued;
+    private int _subscribed;
     private Task? _beat;
 
     public ClusterSync(RedisLink link, GatewayState state, SenderBlockList blocks, TimeProvider time, ILogger<ClusterSync> logger)
@@ -95,20 +96,42 @@ internal sealed class ClusterSync : IDisposable
     public void Start()
     {
         _link.Connect();
-        _link.Subscriber.Subscribe(Channel, (_, from) =>
-        {
-            if (from != _settings.Instance)
-            {
-                QueueLoad();
-            }
-        });
         if (_link.Up)
         {
+            SubscribeAsync().GetAwaiter().GetResult();
             SyncAsync().GetAwaiter().GetResult();
         }
 
         Log.ClusterJoined(_logger, _settings.Instance, _settings.Display);
         _beat = Task.Run(BeatLoopAsync);
+    }
+
+    /// <summary>
+    /// Listens for other instances' changes. A Redis that is away at start is subscribed to on the first heartbeat
+    /// that finds it; after that the multiplexer restores the subscription on every reconnect.
+    /// </summary>
+    private async Task SubscribeAsync()
+    {
+        if (Volatile.Read(ref _subscribed) == 1)
+        {
+            return;
+        }
+
+        try
+        {
+            await _link.Subscriber.SubscribeAsync(Channel, (_, from) =>
+            {
+                if (from != _settings.Instance)
+                {
+                    QueueLoad();
+                }
+            }).ConfigureAwait(false);
+            Volatile.Write(ref _subscribed, 1);
+        }
+        catch (RedisException ex)
+        {
+            Log.ClusterSyncFailed(_logger, ex.GetType().Name);
+        }
     }
 
     /// <summary>An admin overlay change: <paramref name="entry"/> is a one-entry overlay, or null when removed.</summary>
@@ -371,6 +394,7 @@ internal sealed class ClusterSync : IDisposable
 
         try
         {
+            await SubscribeAsync().ConfigureAwait(false);
             var db = _link.Database;
             var now = _time.GetUtcNow();
             var snapshot = _state.Current;
