@@ -34,6 +34,7 @@ check: build
 # run goes on and the browser test fails (it never skips).
 test:
 	@bash tests/browser/install.sh || echo "tests/browser/install.sh failed: the browser test will fail"
+	@bash tests/cluster/install.sh || echo "tests/cluster/install.sh failed: the scale-out tests (redis-server, haproxy) will fail"
 	@bash tests/run-tests.sh
 
 # Benchmarks (not part of `make test`, ~6 minutes here): engine micro-benchmarks beside the naive regex loop, SearchValues +
