@@ -7,7 +7,7 @@ GATEWAY_DLL := src/Gateway/bin/$(CONFIGURATION)/net10.0/gateway.dll
 DEMO_DLL := src/Gateway.DemoChat/bin/$(CONFIGURATION)/net10.0/demochat.dll
 DEMO_URL ?= http://127.0.0.1:8081
 
-.PHONY: all build run test validate check bench bench-ws format clean
+.PHONY: all build run test validate check bench bench-ws bench-cluster format clean
 
 all: build
 
@@ -58,6 +58,14 @@ bench-ws:
 	  $(DOTNET) build $$p -c Release --nologo -v quiet || exit 1; done
 	@$(DOTNET) loadtests/Gateway.Benchmarks/bin/Release/net10.0/Gateway.Benchmarks.dll ws --raw loadtests/results/raw --repo . \
 	  --connections $${BENCH_WS_CONNECTIONS:-200} --seconds $${BENCH_SECONDS:-5} --rounds $${BENCH_ROUNDS:-3}
+
+# Scale-out (issue 15, about 40 s): 1 instance vs 3 behind HAProxy sharing Redis, and what the Redis round trip adds.
+bench-cluster:
+	@need=; \
+	command -v wrk >/dev/null 2>&1 || need="$$need wrk"; \
+	if [ -n "$$need" ]; then . tests/lib/apt.sh && apt_get install -y -qq $$need; fi
+	@bash tests/cluster/install.sh
+	@PATH="$$PATH:/usr/sbin" bash loadtests/bench-cluster.sh
 
 format:
 	$(DOTNET) format Gateway.sln --verify-no-changes
