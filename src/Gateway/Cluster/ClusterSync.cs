@@ -1,3 +1,5 @@
+// Over 400 lines because the sync is one state machine (queue out, load in, heartbeat, membership) over one lock and
+// one connection; split, its pieces would need each other's private state.
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
@@ -369,14 +371,13 @@ internal sealed class ClusterSync : IDisposable
 
     private async Task BeatLoopAsync()
     {
-        using var timer = new PeriodicTimer(_settings.Heartbeat, _time);
         try
         {
-            do
+            while (!_stop.IsCancellationRequested)
             {
                 await BeatAsync().ConfigureAwait(false);
+                await Task.Delay(_settings.Heartbeat, _time, _stop.Token).ConfigureAwait(false);
             }
-            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false));
         }
         catch (OperationCanceledException)
         {
