@@ -7,7 +7,7 @@ GATEWAY_DLL := src/Gateway/bin/$(CONFIGURATION)/net10.0/gateway.dll
 DEMO_DLL := src/Gateway.DemoChat/bin/$(CONFIGURATION)/net10.0/demochat.dll
 DEMO_URL ?= http://127.0.0.1:8081
 
-.PHONY: all build run test validate check bench bench-ws format clean install uninstall deb
+.PHONY: all build run test validate check bench bench-ws bench-cluster format clean install uninstall deb
 
 all: build
 
@@ -34,6 +34,7 @@ check: build
 # run goes on and the browser test fails (it never skips).
 test:
 	@bash tests/browser/install.sh || echo "tests/browser/install.sh failed: the browser test will fail"
+	@bash tests/cluster/install.sh || echo "tests/cluster/install.sh failed: the scale-out tests (redis-server, haproxy) will fail"
 	@bash tests/run-tests.sh
 
 # Benchmarks (not part of `make test`, ~6 minutes here): engine micro-benchmarks beside the naive regex loop, SearchValues +
@@ -76,6 +77,14 @@ uninstall:
 # /etc/gateway/gateway.toml. Install with `apt install ./dist/gateway_*.deb`.
 deb:
 	@bash deploy/deb/build.sh dist
+
+# Scale-out (issue 15, about 40 s): 1 instance vs 3 behind HAProxy sharing Redis, and what the Redis round trip adds.
+bench-cluster:
+	@need=; \
+	command -v wrk >/dev/null 2>&1 || need="$$need wrk"; \
+	if [ -n "$$need" ]; then . tests/lib/apt.sh && apt_get install -y -qq $$need; fi
+	@bash tests/cluster/install.sh
+	@PATH="$$PATH:/usr/sbin" bash loadtests/bench-cluster.sh
 
 format:
 	$(DOTNET) format Gateway.sln --verify-no-changes

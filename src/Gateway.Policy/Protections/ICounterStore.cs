@@ -39,4 +39,10 @@ public interface ICounterStore
 
     /// <summary>Keys dropped to stay within the memory cap since the store started.</summary>
     long Evictions { get; }
+
+    /// <summary>
+    /// The seed for hashes inside keys (duplicate texts, links, conversations). Null: a random one per process. A store
+    /// shared by several processes gives one seed to all of them, or the same text would count under different keys.
+    /// </summary>
+    long? HashSeed => null;
 }

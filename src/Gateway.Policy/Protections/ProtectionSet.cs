@@ -191,6 +191,8 @@ public sealed class ProtectionSet
         }
 
         string? textHash = null;
+        // A shared store hashes with the cluster's seed, so every instance keys the same text alike.
+        var seed = store.HashSeed ?? HashSeed;
         IReadOnlyList<LinkHost>? links = null;
         for (var k = 0; k < active.Length; k++)
         {
@@ -205,18 +207,18 @@ public sealed class ProtectionSet
                         d.Window, cap));
                     break;
                 case ProtectionKind.Duplicate when !d.DirectOnly || message.IsDirect:
-                    var conversation = Hash(ConversationOf(message));
+                    var conversation = Hash(ConversationOf(message), seed);
                     if (d.LinksOnly)
                     {
                         links ??= MessageShape.Links(message);
                         foreach (var link in links.Where(l => l.Likely).Select(l => l.Folded + l.Path).Distinct().Take(8))
                         {
-                            ops.Add(new CounterOp(CounterOpKind.Distinct, $"duplink|{d.Name}|{sender}|{Hex(Hash(link))}", d.Window, cap, conversation));
+                            ops.Add(new CounterOp(CounterOpKind.Distinct, $"duplink|{d.Name}|{sender}|{Hex(Hash(link, seed))}", d.Window, cap, conversation));
                         }
                     }
                     else if (NormalizedBody(message) is { Length: > 0 } normalized)
                     {
-                        textHash ??= Hex(Hash(normalized));
+                        textHash ??= Hex(Hash(normalized, seed));
                         ops.Add(new CounterOp(CounterOpKind.Distinct, $"dup|{d.Name}|{sender}|{textHash}", d.Window, cap, conversation));
                     }
 
@@ -474,13 +476,13 @@ public sealed class ProtectionSet
         return null;
     }
 
-    private static ulong Hash(string value)
+    private static ulong Hash(string value, long seed)
     {
         var max = Encoding.UTF8.GetMaxByteCount(value.Length);
         var rented = max <= 1024 ? null : ArrayPool<byte>.Shared.Rent(max);
         Span<byte> bytes = rented ?? stackalloc byte[1024];
         var n = Encoding.UTF8.GetBytes(value, bytes);
-        var hash = XxHash3.HashToUInt64(bytes[..n], HashSeed);
+        var hash = XxHash3.HashToUInt64(bytes[..n], seed);
         if (rented is not null)
         {
             ArrayPool<byte>.Shared.Return(rented);

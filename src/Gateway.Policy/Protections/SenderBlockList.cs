@@ -22,6 +22,9 @@ public sealed class SenderBlockList(TimeProvider time, int maxEntries = 100_000)
     /// <summary>Raised after a block is added (the host closes the sender's open connections).</summary>
     public event Action<SenderBlock>? Added;
 
+    /// <summary>Raised after a block is removed by <see cref="Remove"/> (not when one expires).</summary>
+    public event Action<string>? Removed;
+
     public SenderBlock? Find(string? sender)
     {
         if (sender is null || Volatile.Read(ref _count) == 0)
@@ -48,9 +51,13 @@ public sealed class SenderBlockList(TimeProvider time, int maxEntries = 100_000)
     }
 
     /// <summary>Adds or extends a block (a longer one is never shortened by a shorter one).</summary>
-    public SenderBlock Add(string sender, TimeSpan duration, string source, string? reason)
+    public SenderBlock Add(string sender, TimeSpan duration, string source, string? reason) =>
+        Add(new SenderBlock(sender, time.GetUtcNow() + duration, source, reason));
+
+    /// <summary>Adds or extends a block with its own end (a block another instance made, say).</summary>
+    public SenderBlock Add(SenderBlock block)
     {
-        var block = new SenderBlock(sender, time.GetUtcNow() + duration, source, reason);
+        var sender = block.Sender;
         lock (_lock)
         {
             if (_blocks.TryGetValue(sender, out var existing) && existing.Until >= block.Until)
@@ -73,12 +80,19 @@ public sealed class SenderBlockList(TimeProvider time, int maxEntries = 100_000)
 
     public bool Remove(string sender)
     {
+        bool removed;
         lock (_lock)
         {
-            var removed = _blocks.Remove(sender);
+            removed = _blocks.Remove(sender);
             _count = _blocks.Count;
-            return removed;
         }
+
+        if (removed)
+        {
+            Removed?.Invoke(sender);
+        }
+
+        return removed;
     }
 
     /// <summary>The live blocks, soonest expiry first.</summary>

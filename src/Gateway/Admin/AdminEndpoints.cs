@@ -49,6 +49,7 @@ internal static partial class AdminEndpoints
         app.MapGet("/acl", Acl);
         app.MapPost("/acl", AddAclDenyAsync);
         app.MapDelete("/acl", (HttpContext c, OverlayStore store) => Changed(store.RemoveAclDeny(c.Request.Query["server"]), null));
+        app.MapGet("/cluster", ClusterAsync);
         MapProtections(app);
     }
 

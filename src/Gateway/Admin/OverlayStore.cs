@@ -1,3 +1,4 @@
+using Gateway.Cluster;
 using Gateway.Configuration;
 using Gateway.Policy.Acl;
 using Gateway.Policy.Net;
@@ -36,12 +37,39 @@ internal sealed class OverlayStore : IDisposable
     private readonly string _path;
     private ITimer? _pruneTimer;
 
-    public OverlayStore(GatewayState state, TimeProvider time, ILogger<OverlayStore> logger)
+    private readonly ClusterSync? _cluster;
+
+    public OverlayStore(GatewayState state, TimeProvider time, ILogger<OverlayStore> logger, ClusterSync? cluster = null)
     {
         _state = state;
         _time = time;
         _logger = logger;
         _path = state.Current.Config.Admin.OverlayFile;
+        _cluster = cluster;
+        if (cluster is not null)
+        {
+            cluster.OverlayReceived += ApplyShared;
+        }
+    }
+
+    /// <summary>
+    /// The cluster's overlay (another instance changed it): applied here as it is, and written to this instance's
+    /// file so a restart while Redis is away starts from the last shared set.
+    /// </summary>
+    private void ApplyShared(AdminOverlay shared)
+    {
+        lock (_gate)
+        {
+            var next = shared.WithoutExpired(_time.GetUtcNow());
+            if (!TryWrite(next, out var error))
+            {
+                Log.OverlayNotSaved(_logger, _path, error!);
+            }
+
+            _state.SetOverlay(next);
+            Log.AdminChange(_logger, "cluster", "overlay.sync", $"{next.IpBlocks.Count} IP blocks, {next.AclDeny.Count} ACL entries", "-");
+            SchedulePrune(next);
+        }
     }
 
     public string FilePath => _path;
@@ -177,9 +205,30 @@ internal sealed class OverlayStore : IDisposable
         }
 
         _state.SetOverlay(next);
+        Publish(next, what, target);
         Log.AdminChange(_logger, Who, what, target, expires is { } e ? AdminOverlay.FormatTime(e) : "never");
         SchedulePrune(next);
         return new OverlayResult(outcome);
+    }
+
+    /// <summary>Tells the other instances (when clustered): the one entry that changed, or its removal.</summary>
+    private void Publish(AdminOverlay next, string what, string target)
+    {
+        if (_cluster is null)
+        {
+            return;
+        }
+
+        if (what.StartsWith("ip_block.", StringComparison.Ordinal))
+        {
+            var entry = next.IpBlocks.FirstOrDefault(b => b.Cidr.ToString() == target);
+            _cluster.OverlayChanged(ClusterSync.IpField(target), entry is null ? null : new AdminOverlay([entry], []));
+        }
+        else
+        {
+            var entry = next.AclDeny.FirstOrDefault(a => Same(a.Server, target));
+            _cluster.OverlayChanged(ClusterSync.AclField(target), entry is null ? null : new AdminOverlay([], [entry]));
+        }
     }
 
     private bool TryWrite(AdminOverlay overlay, out string? error)

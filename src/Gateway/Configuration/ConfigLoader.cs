@@ -152,6 +152,7 @@ internal static partial class ConfigLoader
 
         var telemetry = TelemetrySettings.Read(reader.Table("telemetry"));
         var admin = AdminSettings.Read(reader, baseDir, limits.MaxListFileBytes);
+        var cluster = ClusterSettings.Read(reader, baseDir, limits.MaxListFileBytes);
         if (admin.Enabled && admin.Listen.StartsWith("https:", StringComparison.OrdinalIgnoreCase) && server.Tls is null)
         {
             reader.Table("admin")?.Error("listen", "an https:// admin listener uses the [server.tls] certificate: set server.tls.certificate and server.tls.key");
@@ -211,6 +212,7 @@ internal static partial class ConfigLoader
             ModuleSettings = moduleSettings,
             Telemetry = telemetry,
             Admin = admin,
+            Cluster = cluster,
             Warnings = ctx.Warnings,
         }, Array.Empty<ConfigError>());
     }

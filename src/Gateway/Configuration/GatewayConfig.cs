@@ -25,6 +25,9 @@ internal sealed record GatewayConfig
 
     public CounterSettings Counters { get; init; } = new();
 
+    /// <summary>[cluster]: shared state in Redis; disabled when the table is absent.</summary>
+    public ClusterSettings Cluster { get; init; } = new();
+
     /// <summary>Null when gateway.toml has no [server_acl] table: every server is allowed.</summary>
     public ServerAclConfig? ServerAcl { get; init; }
 

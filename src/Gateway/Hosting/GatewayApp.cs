@@ -1,6 +1,7 @@
 using Gateway.Policy.Protections;
 using Gateway.Protocols.Configuration;
 using Gateway.Admin;
+using Gateway.Cluster;
 using Gateway.Configuration;
 using Gateway.Inspection;
 using Gateway.Protocols.Abstractions;
@@ -53,6 +54,7 @@ internal static class GatewayApp
         builder.Services.AddSingleton(state);
         builder.Services.AddSingleton<ConfigReloader>().AddSingleton<IConfigReloader>(sp => sp.GetRequiredService<ConfigReloader>());
         AddReporting(builder.Services, config, time);
+        builder.Services.AddGatewayCluster(config);
         builder.Services.AddWebSocketRelay();
         builder.Services.AddHostedService<ConfigWatcher>();
         builder.Services.AddReverseProxy().LoadFromMemory(initial.ProxyRoutes, initial.ProxyClusters).AddTransforms(RawTargetTransform.Add);

@@ -1,0 +1,85 @@
+using System.Net;
+using System.Text;
+using Gateway.Tests.EndToEnd;
+using Gateway.Tests.Infrastructure;
+
+namespace Gateway.Tests.Cluster;
+
+/// <summary>
+/// Nothing private in Redis (issue 15, part 2): while two instances count a direct conversation with every kind of
+/// shared counter, <c>redis-cli MONITOR</c> sees every command Redis runs and an RDB dump holds everything it kept;
+/// neither contains the DM's text, its sender or recipient ids, the room, or the cluster secret.
+/// </summary>
+public sealed class ClusterPrivacyTests
+{
+    private const string Text = "meet me at the lighthouse at nine, bring the blue folder";
+    private const string Sender = "@whisperer:example.org";
+    private const string Recipient = "@confidant:example.org";
+    private const string Room = "!secretroom:example.org";
+
+    private static StringContent Dm(string text) =>
+        new($$"""{"msg":{"text":{{System.Text.Json.JsonSerializer.Serialize(text)}}},"sender":"{{Sender}}","recipient":"{{Recipient}}","direct":true,"room":"{{Room}}"}""",
+            Encoding.UTF8, "application/json");
+
+    [Fact]
+    public async Task DirectMessages_CountedInRedis_LeaveNoTextNoIdsInMonitorOrRdb()
+    {
+        await using var redis = await RedisProcess.StartAsync();
+        await using var backend = await RecordingBackend.StartAsync();
+        const string Protections = """
+
+            [[protections]]
+            name = "flood"
+            kind = "flood"
+            max = 100
+            window = "1m"
+
+            [[protections]]
+            name = "dup"
+            kind = "duplicate"
+            max = 5
+            window = "10m"
+
+            [[protections]]
+            name = "first-links"
+            kind = "link_first"
+            max = 3
+            """;
+        await using var a = await ClusterNode.StartAsync(JsonRouteTests.Config(backend.Url, Protections) + ClusterNode.ClusterTable(redis.Url, "gw-a"));
+        await using var b = await ClusterNode.StartAsync(JsonRouteTests.Config(backend.Url, Protections) + ClusterNode.ClusterTable(redis.Url, "gw-b"));
+        var monitor = new StringBuilder();
+        using var watching = redis.Monitor(monitor);
+        // MONITOR is listening once it has printed OK.
+        while (!Snapshot(monitor).Contains("OK", StringComparison.Ordinal))
+        {
+            await Task.Delay(10);
+        }
+
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.Equal(HttpStatusCode.Created, (await (i % 2 == 0 ? a : b).Client.PostAsync("/api/messages", Dm(Text + " https://example.com/x"))).StatusCode);
+        }
+
+        Assert.Contains("EVAL", Snapshot(monitor), StringComparison.OrdinalIgnoreCase); // the counters did go through Redis
+        Assert.Contains("OK", await redis.CliAsync("SAVE"), StringComparison.Ordinal);
+        watching.Kill();
+        await watching.WaitForExitAsync();
+        var rdb = await File.ReadAllBytesAsync(Path.Combine(redis.Directory, "dump.rdb"));
+        var rdbText = Encoding.Latin1.GetString(rdb);
+        var seen = Snapshot(monitor);
+        Assert.True(rdb.Length > 0);
+        foreach (var secret in new[] { Text, "lighthouse", "blue folder", Sender, "whisperer", Recipient, "confidant", Room, "secretroom", ClusterNode.Secret, "example.com/x" })
+        {
+            Assert.DoesNotContain(secret, seen, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain(secret, rdbText, StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
+    private static string Snapshot(StringBuilder sb)
+    {
+        lock (sb)
+        {
+            return sb.ToString();
+        }
+    }
+}
