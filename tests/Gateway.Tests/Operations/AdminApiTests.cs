@@ -172,13 +172,16 @@ public sealed class AdminApiTests
         await using var _ = backend;
         await using var __ = gw;
         var original = await File.ReadAllTextAsync(gw.ConfigPath);
-        await File.WriteAllTextAsync(gw.ConfigPath, original + "\n[[filters]]\nname = \"zoo\"\nkeywords = [\"zebra\"]\n");
+        // Beside the other [[filters]] (before [admin]): appended after [admin], Tomlyn would drop the earlier filters,
+        // and the loader refuses that file (ConfigTypingTests).
+        var at = original.IndexOf("[admin]", StringComparison.Ordinal);
+        await File.WriteAllTextAsync(gw.ConfigPath, original[..at] + "[[filters]]\nname = \"zoo\"\nkeywords = [\"zebra\"]\n\n" + original[at..]);
         var good = await gw.Admin!.PostAsync("/reload", null);
         Assert.Equal(HttpStatusCode.OK, good.StatusCode);
         Assert.Equal(2, (long)(await ReadAsync(good))["version"]!);
         Assert.Equal("censor", (string?)(await ReadAsync(await gw.Admin.PostAsync("/check", Json("""{"text":"a zebra"}"""))))["action"]);
 
-        await File.WriteAllTextAsync(gw.ConfigPath, original + "\n[[filters]]\nname = \"bad\"\nregex = ['(?<=a)b']\n[ip_blocks]\ndeny = [\"10.0.0.1/8\"]\n");
+        await File.WriteAllTextAsync(gw.ConfigPath, original[..at] + "[[filters]]\nname = \"bad\"\nregex = ['(?<=a)b']\n[ip_blocks]\ndeny = [\"10.0.0.1/8\"]\n\n" + original[at..]);
         var bad = await gw.Admin.PostAsync("/reload", null);
         Assert.Equal(HttpStatusCode.UnprocessableEntity, bad.StatusCode);
         var body = await ReadAsync(bad);
