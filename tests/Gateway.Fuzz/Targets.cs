@@ -23,14 +23,22 @@ namespace Gateway.Fuzz;
 /// </summary>
 internal static class Targets
 {
+    // Built on first use, inside the fuzzing loop: instrumented code that runs before SharpFuzz has mapped AFL's
+    // coverage memory (a static initialiser, say) dies with an access violation.
+    private static PolicySnapshot? s_policy;
+    private static JsonAdapter? s_json;
+    private static MatrixCodec? s_matrix;
+    private static LemmyCodec? s_lemmy;
+    private static LemmyInbox? s_inbox;
+
     // Terms that the seeds contain, so the rewrite paths run, not only the parsers.
-    private static readonly PolicySnapshot Policy = PolicyCompiler.Compile(
+    private static PolicySnapshot Policy => s_policy ??= PolicyCompiler.Compile(
     [
         new FilterDefinition { Name = "censor", Action = FilterAction.Censor, Keywords = ["spam", "*bad*", "bad word"], Fields = FieldSet.All },
         new FilterDefinition { Name = "regex", Action = FilterAction.Censor, Regexes = [@"fr[e3]+ m[o0]ney"], Fields = FieldSet.All },
     ]);
 
-    private static readonly JsonAdapter Json = new(new JsonAdapterOptions
+    private static JsonAdapter Json => s_json ??= new(new JsonAdapterOptions
     {
         Body = Pointer("/text"),
         Title = Pointer("/Text"),
@@ -39,9 +47,11 @@ internal static class Targets
         Room = Pointer("/room"),
     });
 
-    private static readonly MatrixCodec Matrix = new(64);
-    private static readonly LemmyCodec Lemmy = new(64);
-    private static readonly LemmyInbox Inbox = new("lemmy.example", 64);
+    private static MatrixCodec Matrix => s_matrix ??= new(64);
+
+    private static LemmyCodec Lemmy => s_lemmy ??= new(64);
+
+    private static LemmyInbox Inbox => s_inbox ??= new("lemmy.example", 64);
 
     public static readonly IReadOnlyDictionary<string, Action<byte[]>> All = new Dictionary<string, Action<byte[]>>
     {
