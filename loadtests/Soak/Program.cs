@@ -76,6 +76,7 @@ if (mode == "serve")
         backend_requests = backend.Requests,
         backend_censored = backend.Censored,
         backend_leaks = backend.Leaks,
+        backend_ws_frames = backend.Frames,
         webhook_reports = webhook.Unique,
         webhook_duplicates = webhook.Duplicates,
         gateway_verdicts = served?["counters"]?["verdicts"],
@@ -455,6 +456,17 @@ internal static class Config
             drop_body = '{"status":"accepted"}'
             reject_status = 403
           [[backends.routes]]
+          path = "/ws"
+          transport = "websocket"
+          on_error = "reject"
+            [backends.routes.json]
+            body = "/text"
+            sender = "/from"
+            match = { "/type" = "message" }
+            notice_key = "notice"
+            drop_frame = '{"type":"notice"}'
+            reject_frame = '{"type":"error","error":"rejected"}'
+          [[backends.routes]]
           path = "/"
           inspect = false
 
@@ -512,6 +524,9 @@ internal sealed class Backend(int port)
     private long _censored;
     private long _leaks;
     private long _duplicates;
+    private long _frames;
+
+    public long Frames => Interlocked.Read(ref _frames);
 
     public ConcurrentDictionary<long, bool> Ids { get; } = new();
 
@@ -546,8 +561,15 @@ internal sealed class Backend(int port)
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         var app = builder.Build();
+        app.UseWebSockets();
         app.Run(async context =>
         {
+            if (context.WebSockets.IsWebSocketRequest)
+            {
+                await EchoAsync(context);
+                return;
+            }
+
             using var reader = new StreamReader(context.Request.Body);
             var body = await reader.ReadToEndAsync();
             Interlocked.Increment(ref _requests);
@@ -590,6 +612,42 @@ internal sealed class Backend(int port)
             _app = null;
             await app.StopAsync();
             await app.DisposeAsync();
+        }
+    }
+
+    // Echoes every frame; a text frame that still carries a filtered term counts as a leak like an HTTP body.
+    private async Task EchoAsync(HttpContext context)
+    {
+        using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        var buffer = new byte[64 * 1024];
+        try
+        {
+            while (true)
+            {
+                var r = await socket.ReceiveAsync(buffer.AsMemory(), CancellationToken.None);
+                if (r.MessageType == System.Net.WebSockets.WebSocketMessageType.Close)
+                {
+                    await socket.CloseOutputAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+                    return;
+                }
+
+                Interlocked.Increment(ref _frames);
+                var frame = Encoding.UTF8.GetString(buffer, 0, r.Count);
+                foreach (var term in Messages.FilteredTerms)
+                {
+                    if (frame.Contains(term, StringComparison.OrdinalIgnoreCase))
+                    {
+                        Leak(frame);
+                        break;
+                    }
+                }
+
+                await socket.SendAsync(buffer.AsMemory(0, r.Count), r.MessageType, r.EndOfMessage, CancellationToken.None);
+            }
+        }
+        catch (System.Net.WebSockets.WebSocketException)
+        {
+            // The client went away.
         }
     }
 }
