@@ -102,6 +102,17 @@ public sealed class OnionParsingTests
     }
 
     [Fact]
+    public void TryParseV3_InvalidUtf8InAKey_IsBadJson()
+    {
+        // make fuzz (issue 17): the duplicate-key check read the key with GetString, which threw.
+        var payload = "{\"endpoint\":\"/rooms\",\"method\":\"GET\",\"~\":1}"u8.ToArray();
+        payload[Array.IndexOf(payload, (byte)'~')] = 0xA7;
+
+        Assert.Null(OnionPayload.TryParseV3(payload, out var error));
+        Assert.Equal("bad_json", error);
+    }
+
+    [Fact]
     public void TryParseV4_MetaAndBody_GiveTheInnerRequest()
     {
         var meta = "{\"method\":\"POST\",\"endpoint\":\"/room/lobby/message?x=1\",\"headers\":{\"X-SOGS-Pubkey\":\"00ab\",\"X-SOGS-Timestamp\":1700000000,\"Content-Type\":\"application/json\"}}"u8.ToArray();
