@@ -92,3 +92,22 @@ format:
 clean:
 	$(DOTNET) clean Gateway.sln --nologo -v quiet
 	rm -rf tests/*/TestResults
+
+# ── Issue 17: proof under fire (none of these run in `make test`) ───────────────────────────────────────────────────
+.PHONY: fuzz soak loadtest
+
+# SharpFuzz targets under AFL++ (installed with apt-get when missing), FUZZ_SECONDS each (default 120);
+# FUZZ_TARGETS="json onion" for some. Findings in tests/Gateway.Fuzz/findings/. See docs/proof.md.
+fuzz:
+	@bash tests/Gateway.Fuzz/fuzz.sh
+
+# Load on the gateway while its backend and report webhook are killed and restarted and its config flips between
+# valid and invalid; ends with the conservation table and exits 1 when a check fails. SOAK_MINUTES (default 30).
+soak:
+	@for p in src/Gateway/Gateway.csproj loadtests/Soak/Soak.csproj; do $(DOTNET) build $$p -c Release --nologo -v quiet || exit 1; done
+	@$(DOTNET) loadtests/Soak/bin/Release/net10.0/Soak.dll soak --gateway $(GATEWAY_DLL) --minutes $${SOAK_MINUTES:-30} --workers $${SOAK_WORKERS:-4}
+
+# Artillery scenarios (npm, installed under loadtests/artillery when missing) with ramp/steady/spike phases,
+# p99/error-rate/verdict-mix assertions and an HTML report in loadtests/artillery/report/.
+loadtest:
+	@bash loadtests/artillery/run.sh

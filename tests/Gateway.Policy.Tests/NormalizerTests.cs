@@ -48,7 +48,17 @@ public sealed class NormalizerTests
     [Fact]
     public void Normalize_LoneSurrogate_DoesNotThrow()
     {
-        Assert.Equal("a\uD800b", TextNormalizer.NormalizeToString("a\uD800b"));
+        Assert.Equal("a\uFFFDb", TextNormalizer.NormalizeToString("a\uD800b"));
+    }
+
+    [Fact]
+    public void Normalize_LoneSurrogatesAroundAnInvisible_DoNotPairUp()
+    {
+        // Found by PolicyPropertyTests (issue 17): dropping the joiner used to leave "\uD835\uDE00", a real character
+        // (U+1D600, a bold "s") that a second normalisation read although the text never had it.
+        var once = TextNormalizer.NormalizeToString("\uD835\u200D\uDE00");
+        Assert.Equal("\uFFFD\uFFFD", once);
+        Assert.Equal(once, TextNormalizer.NormalizeToString(once));
     }
 
     [Fact]

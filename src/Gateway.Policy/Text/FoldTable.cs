@@ -29,8 +29,10 @@ internal static class FoldTable
         {
             if (c is >= 0xD800 and <= 0xDFFF)
             {
-                // Surrogates are handled by the caller as pairs; a lone one is kept as an opaque character.
-                Single[c] = (char)c;
+                // Surrogates are handled by the caller as pairs. A lone one becomes U+FFFD: kept as itself, two lone
+                // halves with an invisible character between them would pair up once it is dropped, and normalising
+                // the output again would read a character the text never had (found by PolicyPropertyTests).
+                Single[c] = '\uFFFD';
                 continue;
             }
 

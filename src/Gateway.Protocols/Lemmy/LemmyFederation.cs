@@ -164,12 +164,18 @@ internal sealed class LemmyInboxGate : IRequestGate
 
         var start = at + Key.Length;
         var end = signature.IndexOf('"', start);
-        return end > start && Uri.TryCreate(signature[start..end], UriKind.Absolute, out var uri) ? uri.IdnHost : null;
+        return end > start && Uri.TryCreate(signature[start..end], UriKind.Absolute, out var uri) ? Host(uri) : null;
     }
 
     /// <summary>The activity's type and its actor's host (the actor is a URL, or an object with an <c>id</c>).</summary>
     internal static (string? Type, string? ActorHost) Peek(byte[] json)
     {
+        // JsonDocument checks a string's UTF-8 only when it is read (GetString throws InvalidOperationException).
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+        {
+            return (null, null); // not JSON: Lemmy refuses it itself
+        }
+
         try
         {
             using var doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 64 });
@@ -188,5 +194,19 @@ internal sealed class LemmyInboxGate : IRequestGate
         }
     }
 
-    internal static string? HostOf(string? url) => url is not null && Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri.IdnHost : null;
+    internal static string? HostOf(string? url) => url is not null && Uri.TryCreate(url, UriKind.Absolute, out var uri) ? Host(uri) : null;
+
+    // IdnHost throws UriFormatException for a host IDNA refuses (found by make fuzz, issue 17). Such a host cannot be
+    // resolved, so Lemmy cannot fetch its key either; its plain form still goes through the suspend/silence lists.
+    private static string Host(Uri uri)
+    {
+        try
+        {
+            return uri.IdnHost;
+        }
+        catch (UriFormatException)
+        {
+            return uri.Host;
+        }
+    }
 }

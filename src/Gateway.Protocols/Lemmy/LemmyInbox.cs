@@ -47,6 +47,13 @@ internal sealed class LemmyInbox
         JsonDocument doc;
         try
         {
+            // JsonDocument checks a string's UTF-8 only when it is read (GetString would throw InvalidOperationException
+            // later; found by make fuzz, issue 17): refuse such a body here, as Lemmy's serde_json does.
+            if (!System.Text.Unicode.Utf8.IsValid(body))
+            {
+                throw new JsonException("invalid UTF-8");
+            }
+
             doc = JsonDocument.Parse(body.ToArray(), new JsonDocumentOptions { MaxDepth = _maxDepth });
         }
         catch (JsonException)

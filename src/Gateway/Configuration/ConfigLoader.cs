@@ -72,6 +72,12 @@ internal static partial class ConfigLoader
 
             return new ConfigLoadResult(null, errors);
         }
+        catch (ArgumentException ex)
+        {
+            // Tomlyn 2.10 throws ArgumentOutOfRangeException (Char.ConvertFromUtf32) on some malformed input instead of
+            // a TomlException (found by make fuzz, issue 17): still a syntax error in the operator's file, not a crash.
+            return new ConfigLoadResult(null, new[] { new ConfigError(fileName, 0, 0, "", $"TOML syntax: the file is not valid TOML ({ex.GetType().Name})") });
+        }
 
         // Tomlyn's model reader keeps the last of two [limits] tables or two equal keys without a word; its syntax
         // validator knows better (TOML 1.0: a table or key is defined once).

@@ -42,6 +42,16 @@ public sealed class ConfigLoaderTests
         Assert.Contains(expected, Errors(toml));
     }
 
+    [Theory]
+    [InlineData("[ \"*.\uFFFD\\")]
+    public void Load_InputTomlynThrowsArgumentExceptionOn_IsASyntaxError(string toml)
+    {
+        // make fuzz (issue 17): Tomlyn threw ArgumentOutOfRangeException (Char.ConvertFromUtf32), not TomlException.
+        var result = ConfigLoader.Load(toml, Path.Combine(Path.GetTempPath(), "gateway.toml"));
+        Assert.False(result.Ok);
+        Assert.Contains(result.Errors, e => e.ToString().Contains("TOML syntax", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Load_SeveralProblems_ListsEveryOne()
     {

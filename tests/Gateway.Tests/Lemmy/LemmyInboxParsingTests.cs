@@ -28,6 +28,28 @@ public sealed class LemmyInboxParsingTests
         Assert.Equal(host, LemmyInboxGate.KeyIdHost(signature));
 
     [Theory]
+    [InlineData("keyId=\"http://evi\uFFFD.example/u/bob#main-key\",signature=\"x\"")]
+    public void KeyIdHost_HostIdnaRefuses_GivesItsPlainFormInsteadOfThrowing(string signature)
+    {
+        // make fuzz (issue 17): Uri.IdnHost threw UriFormatException out of the inbox gate.
+        var host = LemmyInboxGate.KeyIdHost(signature);
+        Assert.NotNull(host);
+        Assert.EndsWith(".example", host, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PeekAndParse_InvalidUtf8InAString_AreNotJson()
+    {
+        // make fuzz (issue 17): JsonDocument accepts such bytes and GetString then throws InvalidOperationException.
+        var body = "{\"type\":\"Create\",\"actor\":\"https://a.example/u/~\",\"object\":{\"type\":\"Note\",\"content\":\"hi\"}}"u8.ToArray();
+        body[Array.IndexOf(body, (byte)'~')] = 0xA7;
+
+        Assert.Equal((null, null), LemmyInboxGate.Peek(body));
+        var parsed = new LemmyInbox("lemmy.example", 64).Parse("/inbox", "lemmy.example", body);
+        Assert.Equal("invalid_json", parsed.Error?.Code);
+    }
+
+    [Theory]
     [InlineData("<p>free <b>crypto</b></p>", "free crypto")]
     [InlineData("<p>one</p><p>two</p>", "one  two")]
     [InlineData("fish &amp; chips<br/>later", "fish & chips later")]

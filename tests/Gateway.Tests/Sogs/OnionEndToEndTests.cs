@@ -133,6 +133,20 @@ public sealed class OnionEndToEndTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task InvalidUtf8InEnvelopeMetadata_Answers400_NothingForwarded()
+    {
+        // The input make fuzz found (issue 17): the envelope parser threw on it instead of answering.
+        await using var gw = await GatewayHost.StartAsync(Config(withKey: true), modules: Modules);
+        var body = BitConverter.GetBytes(16).Concat(new byte[16]).Concat("{\"ephemeral_key\": \"ab"u8.ToArray())
+            .Concat(new byte[] { 0xA7 }).Concat("cd\", \"enc_type\": \"xchacha20\"}"u8.ToArray()).ToArray();
+
+        var response = await SendAsync(gw, "/oxen/v4/lsrpc", body);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Empty(_sogs.Received);
+    }
+
+    [Fact]
     public async Task WrongKeyOrTruncated_Answers400_NothingForwarded_NoContentInLogs()
     {
         await using var gw = await GatewayHost.StartAsync(Config(withKey: true), modules: Modules);

@@ -83,6 +83,35 @@ public sealed class OnionParsingTests
         Assert.Equal(expected, error);
     }
 
+    public static TheoryData<string, string> InvalidUtf8Metadata() => new()
+    {
+        { "{\"ephemeral_key\":\"", $"{Key}\"}}" },
+        { $"{{\"ephemeral_key\":\"{Key}\",\"enc_type\":\"", "xchacha20\"}" },
+        { $"{{\"ephemeral_key\":\"{Key}\",\"other\":\"", "\"}" },
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidUtf8Metadata))]
+    public void TryParse_InvalidUtf8InMetadata_IsNotJson(string before, string after)
+    {
+        // make fuzz (issue 17): a byte that is not UTF-8 inside a string made GetString throw InvalidOperationException.
+        var body = Envelope(4, 4, before).Concat(new byte[] { 0xA7 }).Concat(Encoding.UTF8.GetBytes(after)).ToArray();
+
+        Assert.Null(OnionEnvelope.TryParse(body, out var error));
+        Assert.Equal("metadata_not_json", error);
+    }
+
+    [Fact]
+    public void TryParseV3_InvalidUtf8InAKey_IsBadJson()
+    {
+        // make fuzz (issue 17): the duplicate-key check read the key with GetString, which threw.
+        var payload = "{\"endpoint\":\"/rooms\",\"method\":\"GET\",\"~\":1}"u8.ToArray();
+        payload[Array.IndexOf(payload, (byte)'~')] = 0xA7;
+
+        Assert.Null(OnionPayload.TryParseV3(payload, out var error));
+        Assert.Equal("bad_json", error);
+    }
+
     [Fact]
     public void TryParseV4_MetaAndBody_GiveTheInnerRequest()
     {

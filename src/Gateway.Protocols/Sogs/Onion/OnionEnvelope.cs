@@ -61,6 +61,14 @@ public sealed record OnionEnvelope(ReadOnlyMemory<byte> Ciphertext, byte[] Ephem
         var ciphertext = body.Slice(sizeof(uint), (int)size);
         var metadata = span[(sizeof(uint) + (int)size)..];
 
+        // Utf8JsonReader checks a string's UTF-8 only when it is read (GetString throws InvalidOperationException),
+        // so check the whole metadata first, as libsession-util's JSON parser does (found by make fuzz, issue 17).
+        if (!System.Text.Unicode.Utf8.IsValid(metadata))
+        {
+            error = "metadata_not_json";
+            return null;
+        }
+
         string? keyText = null;
         string? encType = null;
         var sawKey = false;

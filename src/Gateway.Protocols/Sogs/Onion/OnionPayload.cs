@@ -61,7 +61,9 @@ public static class OnionPayload
     public static SogsRequest? TryParseV3(ReadOnlyMemory<byte> payload, out string? error)
     {
         error = "bad_json";
-        if (payload.IsEmpty || payload.Span[0] != (byte)'{')
+        // JsonDocument checks a string's UTF-8 only when it is read (GetString throws InvalidOperationException; found
+        // by make fuzz, issue 17), so the whole payload is checked first, as v4 metadata already is.
+        if (payload.IsEmpty || payload.Span[0] != (byte)'{' || !System.Text.Unicode.Utf8.IsValid(payload.Span))
         {
             return null;
         }
