@@ -85,6 +85,11 @@ public sealed class RecallRoundTwoTests
     [InlineData("you a55hole", "ass")]  // lower-case leet is still leet
     [InlineData("SH1T", "shit")]        // capitals with fewer digits than letters are a word
     [InlineData("x x x", "xxx")]
+    // Found by the property tests after merging: a number or a leet digit beside a run no longer stops it joining,
+    // and a spaced run no longer takes the first letter of a dotted one.
+    [InlineData("I have 3 f.u.c.k.e.d dogs", "fucked")]
+    [InlineData(" d.\u00ed.s.4  d.\u00ed.s.4 ", "disa")]
+    [InlineData("t A s.p.a.m today", "spam")]
     public void LeetAndSpacing_StillMatchOutsideCodes(string text, string keyword)
     {
         var v = Eval(text, WordForms.English, keyword == "ass" ? "asshole" : keyword);

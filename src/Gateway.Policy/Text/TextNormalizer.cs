@@ -495,6 +495,7 @@ public static class TextNormalizer
         tokens = 1;
         letters = char.IsLetter(chars[start]) ? 1 : 0;
         var end = start + 1; // exclusive end of the last single-char token
+        var prevEnd = start; // the end before it
         var p = start + 1;
         var gapStart = -1;
         var gapLength = 0;
@@ -528,6 +529,21 @@ public static class TextNormalizer
             }
             else if (!chars.AsSpan(gs, gap).SequenceEqual(chars.AsSpan(gapStart, gapLength)))
             {
+                // Another separator continues from the last letter for at least three letters ("t A e.c.a.m.a"):
+                // that letter starts the next run rather than ending this one.
+                var q = p + 1;
+                if (tokens > 1 && q + gap < n && chars.AsSpan(q, gap).SequenceEqual(chars.AsSpan(gs, gap))
+                    && IsTokenChar(chars[q + gap]) && EndsSingle(chars, q + gap + 1, n))
+                {
+                    tokens--;
+                    if (char.IsLetter(chars[end - 1]))
+                    {
+                        letters--;
+                    }
+
+                    end = prevEnd;
+                }
+
                 break;
             }
 
@@ -539,6 +555,7 @@ public static class TextNormalizer
 
             allSame &= chars[p] == chars[start];
             p++;
+            prevEnd = end;
             end = p;
         }
 
@@ -601,10 +618,15 @@ public static class TextNormalizer
             a++;
         }
 
-        return (b >= 0 && IsFormulaChar(chars[b])) || (a < n && IsFormulaChar(chars[a]));
+        return (b >= 0 && IsFormulaAt(chars, b, 0, write)) || (a < n && IsFormulaAt(chars, a, end, n));
     }
 
-    private static bool IsFormulaChar(char c) => c is '=' or '+' or '(' or ')' or '<' or '>' or '^' or (>= '0' and <= '9');
+    /// <summary>
+    /// An operator or a bracket: maths ("f(x) = a n a l + 1"), not a disguised word. Digits do not count: "3 f.u.c.k"
+    /// and leetspeak beside a run ("d.í.s.4") must still join; "Row 3: X X X" is one letter repeated.
+    /// </summary>
+    private static bool IsFormulaAt(char[] chars, int at, int lo, int hi) =>
+        chars[at] is '=' or '+' or '(' or ')' or '<' or '>' or '^';
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Move(NormalizedText text, int from, int to)

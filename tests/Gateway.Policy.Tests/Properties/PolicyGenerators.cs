@@ -66,9 +66,15 @@ public static class PolicyGenerators
     public static Arbitrary<HiddenTerm> HiddenTerms()
     {
         var letters = "abcdeimnoprstux".ToCharArray();
-        var keyword = Gen.Choose(3, 7).SelectMany(n => Gen.Elements(letters).ArrayOf(n)).Select(a => new string(a));
-        var fillerWord = Gen.Elements(Tricky).Where(c => c != ' ' && !char.IsSurrogate(c)).ArrayOf()
-            .Select(a => new string(a));
+        // No letter three times in a row: a stretch ("fuuuck") collapses by design, so "nnnnru" is not a term to hide.
+        var keyword = Gen.Choose(3, 7).SelectMany(n => Gen.Elements(letters).ArrayOf(n)).Select(a => new string(a))
+            .Where(k => !System.Text.RegularExpressions.Regex.IsMatch(k, @"(.)\1\1"));
+        // The words around the hidden term are ordinary ones: which hits count depends on them by design (issue 18:
+        // codes such as "C0CK-2231", words of other languages, formulas), which random characters would trip.
+        // No one-letter words: runs beside them are not joined by design. TrickyTexts keeps the random characters for
+        // the properties that do not depend on context.
+        var fillerWord = Gen.Elements("the", "we", "saw", "big", "tree", "today", "and", "it", "was", "fine", "ok", "so", "why", "not")
+            .Select(w => w);
         var filler = fillerWord.ListOf().Select(words => string.Join(' ', words));
 
         // One of: characters swapped for look-alikes, separators between letters, invisible characters inside.
@@ -84,13 +90,21 @@ public static class PolicyGenerators
         return gen.ToArbitrary();
     }
 
+    // Accented look-alikes are left out here: whether an accented word is folded into English depends on the words
+    // around it (issue 18's precision rules: "fromage râpé", Vietnamese "cúm" stay themselves), which random filler
+    // cannot respect. Accents as disguise are measured on realistic carriers by the recall corpus (Corpus/).
+    private static readonly HashSet<string> Accented = ["á", "é", "e\u0301", "í", "ö", "ś", "ñ", "ü"];
+
     private static HiddenTerm Build(string keyword, string[] styles, int[] picks, string before, string after, int copies)
     {
         var sb = new StringBuilder();
         for (var i = 0; i < keyword.Length; i++)
         {
             var c = keyword[i];
-            if (styles.Contains("lookalike") && picks[i] % 3 != 0 && Disguise.TryGetValue(c, out var options))
+            // The first letter stays a letter: a token of digits and symbols only ("370", "R 7 $") is a number or a
+            // code by design (issue 18), not leetspeak.
+            if (i > 0 && styles.Contains("lookalike") && picks[i] % 3 != 0 && Disguise.TryGetValue(c, out var options)
+                && !Accented.Contains(options[picks[i] % options.Length]))
             {
                 sb.Append(options[picks[i] % options.Length]);
             }
