@@ -21,12 +21,25 @@ internal static class MatrixCanonicalJson
     public static byte[] Encode(JsonElement value)
     {
         var output = new ArrayBufferWriter<byte>();
-        Write(output, value);
+        WriteChecked(output, value);
         return output.WrittenSpan.ToArray();
     }
 
     /// <summary>Checks that <paramref name="value"/> has a canonical form (throws <see cref="FormatException"/> if not).</summary>
-    public static void Validate(JsonElement value) => Write(new ArrayBufferWriter<byte>(), value);
+    public static void Validate(JsonElement value) => WriteChecked(new ArrayBufferWriter<byte>(), value);
+
+    private static void WriteChecked(ArrayBufferWriter<byte> output, JsonElement value)
+    {
+        try
+        {
+            Write(output, value);
+        }
+        catch (InvalidOperationException e)
+        {
+            // System.Text.Json will not decode an escaped lone surrogate, in a key or a value.
+            throw new FormatException("a string holds a lone UTF-16 surrogate", e);
+        }
+    }
 
     private static void Write(ArrayBufferWriter<byte> output, JsonElement value)
     {
@@ -78,7 +91,7 @@ internal static class MatrixCanonicalJson
                 output.Write("]"u8);
                 break;
             case JsonValueKind.String:
-                WriteString(output, Utf8(value.GetString()!));
+                WriteString(output, Utf8(Text(value)));
                 break;
             case JsonValueKind.Number:
                 var raw = value.GetRawText();
@@ -136,6 +149,19 @@ internal static class MatrixCanonicalJson
         }
 
         output.Write("\""u8);
+    }
+
+    /// <summary>A string's value; an escaped lone surrogate (which System.Text.Json will not decode) has no canonical form.</summary>
+    private static string Text(JsonElement value)
+    {
+        try
+        {
+            return value.GetString()!;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new FormatException("a string holds a lone UTF-16 surrogate", e);
+        }
     }
 
     /// <summary>UTF-8 that refuses lone surrogates instead of writing U+FFFD: they have no canonical form.</summary>
