@@ -19,6 +19,9 @@ namespace Gateway.Protocols.Matrix;
 internal static class PolicyServerEndpoints
 {
     public const string SignPath = "/_matrix/policy/v1/sign";
+
+    /// <summary>MSC4284's unstable path, which homeservers from before the spec call; a refusal there is <c>200 {}</c>.</summary>
+    public const string UnstableSignPath = "/_matrix/policy/unstable/org.matrix.msc4284/sign";
     public const string WellKnownPath = "/.well-known/matrix/policy_server";
 
     /// <summary>The source name verdicts of /sign carry in logs, metrics and reports.</summary>
@@ -30,6 +33,7 @@ internal static class PolicyServerEndpoints
     public static void Map(IEndpointRouteBuilder endpoints, IModuleHost host, ILogger logger, Func<MatrixPolicyList, MatrixPolicyList>? effective = null)
     {
         endpoints.MapPost(SignPath, (Func<HttpContext, Task<IResult>>)(context => SignAsync(context, host, logger, effective)));
+        endpoints.MapPost(UnstableSignPath, (Func<HttpContext, Task<IResult>>)(context => SignAsync(context, host, logger, effective, unstable: true)));
         endpoints.MapGet(WellKnownPath, (Func<HttpContext, IResult>)(context => WellKnown(context, host)));
     }
 
@@ -44,7 +48,8 @@ internal static class PolicyServerEndpoints
         return Results.Json(new { public_key = new PolicyServerKey(settings.Seed).PublicKeyBase64 });
     }
 
-    internal static async Task<IResult> SignAsync(HttpContext context, IModuleHost host, ILogger logger, Func<MatrixPolicyList, MatrixPolicyList>? effective)
+    internal static async Task<IResult> SignAsync(HttpContext context, IModuleHost host, ILogger logger, Func<MatrixPolicyList, MatrixPolicyList>? effective,
+        bool unstable = false)
     {
         // Read live on every call, so a reload that adds or changes [matrix.policy_server] applies without a restart.
         var matrix = host.GlobalSettings(MatrixAdapter.ProtocolName) as MatrixSettings ?? MatrixSettings.Default;
@@ -106,7 +111,7 @@ internal static class PolicyServerEndpoints
             if (refusal is not null)
             {
                 MatrixLog.PolicyServerDecision(logger, "refuse");
-                return Error("M_FORBIDDEN", refusal);
+                return unstable ? Results.Json(new JsonObject()) : Error("M_FORBIDDEN", refusal);
             }
 
             var redacted = MatrixRedaction.Redact(ev, RoomVersion(ev, settings));

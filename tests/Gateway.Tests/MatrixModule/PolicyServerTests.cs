@@ -255,6 +255,20 @@ public sealed class PolicyServerTests
         Assert.Equal("M_FORBIDDEN", JsonNode.Parse(body)!["errcode"]!.GetValue<string>());
         Assert.Equal("Scams are not allowed here.", JsonNode.Parse(body)!["error"]!.GetValue<string>());
 
+        // The unstable MSC4284 path (homeservers from before the spec) answers a refusal with 200 {}, as Meowlnir does.
+        using (var legacy = await gw.Client.PostAsync("/_matrix/policy/unstable/org.matrix.msc4284/sign",
+            new StringContent(Message("get FREE CRYPTO now").ToJsonString(), Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(HttpStatusCode.OK, legacy.StatusCode);
+            Assert.Equal("{}", await legacy.Content.ReadAsStringAsync());
+        }
+
+        using (var legacyAllowed = await gw.Client.PostAsync("/_matrix/policy/unstable/org.matrix.msc4284/sign",
+            new StringContent(Message("hello").ToJsonString(), Encoding.UTF8, "application/json")))
+        {
+            Assert.NotNull(JsonNode.Parse(await legacyAllowed.Content.ReadAsStringAsync())![ServerName]!["ed25519:policy_server"]);
+        }
+
         // A censor filter cannot rewrite a signed event: the policy server refuses it.
         (status, body) = await SignAsync(gw, Message("darn it").ToJsonString());
         Assert.Equal(HttpStatusCode.BadRequest, status);
