@@ -25,6 +25,12 @@ if ! (cd / && /usr/bin/python3 -c 'import nio' >/dev/null 2>&1); then
   apt_install python3-matrix-nio
 fi
 
+# Debian's python3-signedjson (what Synapse verifies signatures with), for policy_verify.py (Matrix policy server).
+if ! (cd / && /usr/bin/python3 -c 'import signedjson.sign, canonicaljson' >/dev/null 2>&1); then
+  echo "install.sh: installing python3-signedjson" >&2
+  apt_install python3-signedjson python3-canonicaljson
+fi
+
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   echo "install.sh: installing nodejs and npm" >&2
   apt_install nodejs npm

@@ -65,7 +65,7 @@ internal static class AntispamEndpoints
             {
                 "user_may_join_room" => JoinRefusal(root, policy),
                 "user_may_invite" => InviteRefusal(root, policy),
-                "check_event_for_spam" or "should_drop_federated_event" => EventRefusal(root, policy, settings.RefuseCensored, host),
+                "check_event_for_spam" or "should_drop_federated_event" => EventRefusal(root.GetProperty("event"), policy, settings.RefuseCensored, host),
                 _ => null, // callbacks the gateway has no opinion on are allowed
             };
             MatrixLog.AntispamDecision(logger, callback, refusal is null ? "allow" : "refuse");
@@ -137,10 +137,12 @@ internal static class AntispamEndpoints
         return null;
     }
 
-    /// <summary>An event in client format: {"event": {type, content, sender, room_id, event_id, ...}}.</summary>
-    private static string? EventRefusal(JsonElement root, MatrixPolicyList policy, bool refuseCensored, IModuleHost host)
+    /// <summary>
+    /// Why an event (client format or PDU: type, content, sender, room_id, ...) is refused, or null when it is allowed.
+    /// Also the policy server's judgement (<see cref="PolicyServerEndpoints"/>).
+    /// </summary>
+    internal static string? EventRefusal(JsonElement ev, MatrixPolicyList policy, bool refuseCensored, IModuleHost host, string source = Source)
     {
-        var ev = root.GetProperty("event");
         var sender = Str(ev, "sender");
         var roomId = Str(ev, "room_id");
         if (policy.IsUserBanned(sender))
@@ -155,7 +157,7 @@ internal static class AntispamEndpoints
         }
 
         var message = new ChatMessage { Protocol = MatrixAdapter.ProtocolName, Sender = sender, Room = roomId, Fields = fields };
-        var verdict = host.Evaluate(message, Source);
+        var verdict = host.Evaluate(message, source);
         return verdict.Action switch
         {
             VerdictAction.Drop or VerdictAction.Reject => verdict.Notice ?? MatrixAdapter.DefaultRejectMessage,

@@ -62,6 +62,7 @@ internal static class MatrixConfigReader
 
         var appservices = MatrixAppservices.Read(t, context.Files);
         var policyRooms = ReadPolicyRooms(t, context);
+        var policyServer = ReadPolicyServer(t.Table("policy_server"), context);
         t.Finish();
         return new MatrixSettings
         {
@@ -70,7 +71,48 @@ internal static class MatrixConfigReader
             Antispam = antispam,
             Appservices = appservices,
             PolicyRooms = policyRooms,
+            PolicyServer = policyServer,
         };
+    }
+
+    /// <summary>
+    /// [matrix.policy_server]: <c>server_name</c>, <c>key_file</c> or <c>key_env</c> (Synapse's signing key format
+    /// <c>ed25519 &lt;version&gt; &lt;base64 seed&gt;</c>, or the bare base64 seed), <c>room_version</c>.
+    /// </summary>
+    private static PolicyServerSettings? ReadPolicyServer(TomlTableReader? p, ModuleConfigContext context)
+    {
+        if (p is null)
+        {
+            return null;
+        }
+
+        var serverName = p.String("server_name", required: true);
+        if (serverName is not null && (serverName.Length == 0 || serverName.Any(c => char.IsWhiteSpace(c) || c is '/' or '@' or '!' or '#')))
+        {
+            p.Error("server_name", "must be a Matrix server name (hostname[:port]), the one in the room's m.room.policy \"via\"");
+        }
+
+        var key = ConfigSecrets.Read(p, "key_env", "key_file", context.Files, required: true,
+            what: "the policy server's ed25519 signing key (\"ed25519 policy_server <base64 seed>\")", fileWhat: "policy server key file");
+        var roomVersion = p.String("room_version") ?? "10";
+        if (!MatrixRedaction.IsKnown(roomVersion))
+        {
+            p.Error("room_version", $"\"{roomVersion}\" is not a room version the gateway knows the redaction rules of (1 to 12)");
+        }
+
+        Secret? seed = null;
+        if (key is not null)
+        {
+            seed = PolicyServerKey.ParseSeed(key.Value);
+            if (seed is null)
+            {
+                // Never echo the key: say what shape was expected.
+                p.Error(string.IsNullOrEmpty(p.String("key_env")) ? "key_file" : "key_env", "the key is not \"ed25519 <version> <base64 of a 32-byte seed>\" nor a bare base64 32-byte seed");
+            }
+        }
+
+        p.Finish();
+        return serverName is null || seed is null ? null : new PolicyServerSettings { ServerName = serverName, Seed = seed, RoomVersion = roomVersion };
     }
 
     /// <summary>

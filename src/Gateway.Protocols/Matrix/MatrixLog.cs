@@ -22,4 +22,7 @@ internal static partial class MatrixLog
 
     [LoggerMessage(4105, LogLevel.Information, "Policy rooms: {Loaded} of {Total} read, {Rules} ban rules in force")]
     public static partial void PolicyRoomsLoaded(ILogger logger, int loaded, int total, int rules);
+
+    [LoggerMessage(4106, LogLevel.Debug, "Policy server /sign: {Decision}")]
+    public static partial void PolicyServerDecision(ILogger logger, string decision);
 }

@@ -27,6 +27,7 @@ internal sealed class MatrixRuntime : IModuleRuntime
     private readonly MatrixDrops _drops;
     private readonly ILogger _gateLogger;
     private readonly ILogger _antispamLogger;
+    private readonly ILogger _policyServerLogger;
 
     /// <summary>No client timeout: the policy-room follower long-polls /sync and sets its own deadline per request.</summary>
     private readonly HttpClient _syncHttp = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
@@ -44,6 +45,7 @@ internal sealed class MatrixRuntime : IModuleRuntime
         var loggers = services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
         _gateLogger = loggers.CreateLogger("Gateway.Matrix.FederationGate");
         _antispamLogger = loggers.CreateLogger("Gateway.Matrix.Antispam");
+        _policyServerLogger = loggers.CreateLogger("Gateway.Matrix.PolicyServer");
         PolicyRooms = new PolicyRoomFollower(_syncHttp, _time, loggers.CreateLogger("Gateway.Matrix.PolicyRooms"));
     }
 
@@ -63,7 +65,11 @@ internal sealed class MatrixRuntime : IModuleRuntime
         };
     }
 
-    public void MapEndpoints(IEndpointRouteBuilder endpoints, IModuleHost host) => AntispamEndpoints.Map(endpoints, host, _antispamLogger, PolicyRooms.Merged);
+    public void MapEndpoints(IEndpointRouteBuilder endpoints, IModuleHost host)
+    {
+        AntispamEndpoints.Map(endpoints, host, _antispamLogger, PolicyRooms.Merged);
+        PolicyServerEndpoints.Map(endpoints, host, _policyServerLogger, PolicyRooms.Merged);
+    }
 
     private MatrixAdapter CreateAdapter(RouteBuildContext context, MatrixBackendSettings m, MatrixSettings global)
     {

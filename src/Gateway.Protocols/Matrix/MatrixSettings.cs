@@ -18,6 +18,22 @@ public sealed record MatrixSettings
 
     /// <summary>policy_rooms and the gateway account that follows them; null when none are listed.</summary>
     public PolicyRoomSettings? PolicyRooms { get; init; }
+
+    /// <summary>[matrix.policy_server]: the MSC4284 /sign endpoint; null when not configured.</summary>
+    public PolicyServerSettings? PolicyServer { get; init; }
+}
+
+/// <summary>
+/// [matrix.policy_server]: the server name the gateway signs as, its ed25519 seed (from key_file / key_env, never
+/// logged) and the room version whose redaction rules apply to events that do not name theirs.
+/// </summary>
+public sealed record PolicyServerSettings
+{
+    public required string ServerName { get; init; }
+
+    public required Secret Seed { get; init; }
+
+    public string RoomVersion { get; init; } = "10";
 }
 
 /// <summary>[matrix.antispam]: the callbacks Synapse's synapse-http-antispam module sends to /_gateway/antispam.</summary>

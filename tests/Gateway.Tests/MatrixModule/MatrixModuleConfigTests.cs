@@ -196,4 +196,36 @@ public sealed class MatrixModuleConfigTests : IDisposable
         Assert.False(service.Covers("@nope_1:example.org"));
         Assert.Equal(AppserviceTreatment.PerUser, service.Treatment);
     }
+
+    [Fact]
+    public void PolicyServer_SynapseKeyLineOrBareSeed_Read()
+    {
+        var seed = Convert.ToBase64String(Enumerable.Range(0, 32).Select(i => (byte)i).ToArray());
+        File.WriteAllText(Path.Combine(_dir, "ps.key"), "ed25519 policy_server " + seed.TrimEnd('=') + "\n");
+        File.WriteAllText(Path.Combine(_dir, "bare.key"), seed + "\n");
+        foreach (var file in new[] { "ps.key", "bare.key" })
+        {
+            var (settings, errors) = ReadGlobal($"[matrix.policy_server]\nserver_name = \"ps.example\"\nkey_file = \"{file}\"\n");
+            Assert.Empty(errors);
+            var ps = ((MatrixSettings)settings!).PolicyServer!;
+            Assert.Equal("ps.example", ps.ServerName);
+            Assert.Equal("10", ps.RoomVersion);
+            Assert.Equal(Enumerable.Range(0, 32).Select(i => (byte)i), ps.Seed.Value);
+        }
+    }
+
+    [Fact]
+    public void PolicyServer_BadKeyOrVersion_NamesTheKeyWithoutEchoingIt()
+    {
+        File.WriteAllText(Path.Combine(_dir, "short.key"), "ed25519 policy_server c2VjcmV0LXNob3J0\n");
+        var (_, errors) = ReadGlobal("[matrix.policy_server]\nserver_name = \"ps.example\"\nkey_file = \"short.key\"\nroom_version = \"org.example.13\"\n");
+        Assert.Contains(errors, e => e.Contains("matrix.policy_server.key_file: the key is not", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Contains("matrix.policy_server.room_version: ", StringComparison.Ordinal));
+        Assert.DoesNotContain(errors, e => e.Contains("c2VjcmV0LXNob3J0", StringComparison.Ordinal));
+
+        (_, errors) = ReadGlobal("[matrix.policy_server]\nkey_file = \"short.key\"\n");
+        Assert.Contains(errors, e => e.Contains("matrix.policy_server.server_name", StringComparison.Ordinal));
+        (_, errors) = ReadGlobal("[matrix.policy_server]\nserver_name = \"ps.example\"\n");
+        Assert.Contains(errors, e => e.Contains("key_file", StringComparison.Ordinal));
+    }
 }
