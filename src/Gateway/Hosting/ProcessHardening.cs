@@ -5,7 +5,7 @@ namespace Gateway.Hosting;
 
 /// <summary>
 /// DM context lives in this process's memory only; this keeps other processes of the same (non-root) user out of it
-/// (issue 17 #3, BareRTC's "not easily spyable by admin users"). On Linux, before <c>serve</c> starts:
+/// (issue 17 #3: DM buffers "not easily spyable by admin users"). On Linux, before <c>serve</c> starts:
 /// <list type="bullet">
 /// <item>the .NET diagnostics port (the IPC socket dotnet-dump, dotnet-trace and dotnet-counters attach through) is
 /// off: the runtime reads <c>DOTNET_EnableDiagnostics</c> only at start, so the process re-executes itself once
