@@ -88,10 +88,11 @@ for p in "${ports[@]}"; do wait_http "http://127.0.0.1:$p/_gateway/health"; done
 wait_http "http://127.0.0.1:$lb3/_gateway/health"
 wait_http "http://127.0.0.1:$lb1/_gateway/health"
 
-run() { # $1 = label, $2 = url
-  local out
-  wrk -t2 -c"$conns" -d2s -s loadtests/wrk/cluster-send.lua "$2" >/dev/null 2>&1 || true   # warm-up
-  out=$(wrk -t2 -c"$conns" -d"${seconds}s" --latency -s loadtests/wrk/cluster-send.lua "$2")
+run() { # $1 = label, $2 = url, $3 = connections (default $conns)
+  local out c=${3:-$conns} t=2
+  [ "$c" -lt 2 ] && t=1
+  wrk -t$t -c"$c" -d2s -s loadtests/wrk/cluster-send.lua "$2" >/dev/null 2>&1 || true   # warm-up
+  out=$(wrk -t$t -c"$c" -d"${seconds}s" --latency -s loadtests/wrk/cluster-send.lua "$2")
   local rps p50 p99
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
@@ -99,10 +100,15 @@ run() { # $1 = label, $2 = url
   printf '%-52s %10s req/s   p50 %8s   p99 %8s\n' "$1" "$rps" "$p50" "$p99"
 }
 
-echo "== make bench-cluster: ${conns} connections, ${seconds} s per run, $(nproc) cores"
+echo "== make bench-cluster: ${seconds} s per run, $(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "-- one connection (latency: what one Redis round trip per message adds)"
+run "1 instance, in-process counters (direct)" "http://127.0.0.1:$single_port" 1
+run "1 instance, Redis counters (direct)" "http://127.0.0.1:${ports[0]}" 1
+echo "-- ${conns} connections (throughput)"
 run "1 instance, in-process counters (direct)" "http://127.0.0.1:$single_port"
 run "1 instance, Redis counters (direct)" "http://127.0.0.1:${ports[0]}"
 run "HAProxy -> 1 instance, Redis counters" "http://127.0.0.1:$lb1"
 run "HAProxy -> 3 instances, Redis counters" "http://127.0.0.1:$lb3"
-echo "Row 2 vs row 1: what one Redis round trip per message adds. Row 4 vs row 3: 3 instances vs 1 behind the same"
-echo "HAProxy. On $(nproc) cores the instances share the same cores, so row 4 shows overhead, not a speed-up."
+echo "One connection, row 2 vs row 1: the latency one Redis round trip per message adds. Under load, row 4 vs row 3:"
+echo "3 instances vs 1 behind the same HAProxy. On $(nproc) cores the instances share the same cores, so that ratio shows"
+echo "the overhead of more processes, not a speed-up."
