@@ -113,7 +113,15 @@ public sealed class MatrixAdapter : IProtocolAdapter
         if (path.Kind == MatrixRequestKind.Join)
         {
             var join = new ChatMessage { Protocol = ProtocolName, Sender = sender, Room = path.RoomId, Kind = MessageKind.Join, Fields = Array.Empty<MessageField>() };
-            return new AdapterParse { Messages = new[] { join }, State = new JoinState() };
+            var reason = body.IsEmpty ? null : _codec.Read(MatrixContentKind.Reason, body.Span);
+            if (reason is null || reason.Error != JsonScanError.None || reason.Fields.Count == 0)
+            {
+                return new AdapterParse { Messages = new[] { join }, State = new JoinState(null) };
+            }
+
+            // The join's reason shows in the room's timeline: a second message, checked as a body.
+            var said = new ChatMessage { Protocol = ProtocolName, Sender = sender, Room = path.RoomId, Fields = reason.Fields };
+            return new AdapterParse { Messages = new[] { join, said }, State = new JoinState(new ParseState(path, reason)) };
         }
 
         var extracted = path.Kind switch
@@ -182,10 +190,17 @@ public sealed class MatrixAdapter : IProtocolAdapter
             return Forbidden(refusal.Message);
         }
 
-        if (parsed.State is JoinState && verdicts.Length > 0 && verdicts[0].Action is VerdictAction.Drop or VerdictAction.Reject)
+        if (parsed.State is JoinState joinState)
         {
-            // A join cannot be "dropped" (the client would believe it joined): any refusal is M_FORBIDDEN with the notice.
-            return Forbidden(verdicts[0].Notice ?? "Too many people are joining this room right now. Try again in a few minutes.");
+            if (verdicts.Length > 0 && verdicts[0].Action is VerdictAction.Drop or VerdictAction.Reject)
+            {
+                // A join cannot be "dropped" (the client would believe it joined): any refusal is M_FORBIDDEN with the notice.
+                return Forbidden(verdicts[0].Notice ?? "Too many people are joining this room right now. Try again in a few minutes.");
+            }
+
+            return joinState.Reason is { } reasonState && verdicts.Length > 1
+                ? OwnMembership(verdicts[1], reasonState, body.Span)
+                : AdapterOutcome.ForwardUnchanged;
         }
 
         if (verdicts.Length == 0 || parsed.State is not ParseState state)
@@ -194,6 +209,11 @@ public sealed class MatrixAdapter : IProtocolAdapter
         }
 
         var verdict = verdicts[0];
+        if (state.Path.IsOwnMembership)
+        {
+            return OwnMembership(verdict, state, body.Span);
+        }
+
         switch (verdict.Action)
         {
             case VerdictAction.Reject:
@@ -213,6 +233,19 @@ public sealed class MatrixAdapter : IProtocolAdapter
                 return AdapterOutcome.ForwardUnchanged;
         }
     }
+
+    /// <summary>
+    /// The reason of a client's own join, knock or leave: rejected with the notice, censored in place, and when dropped
+    /// removed (an empty reason) while the membership change itself goes ahead, since a silent "you joined" or "you
+    /// left" that never happened would strand the user.
+    /// </summary>
+    private static AdapterOutcome OwnMembership(Verdict verdict, ParseState state, ReadOnlySpan<byte> body) => verdict.Action switch
+    {
+        VerdictAction.Reject => Forbidden(verdict.Notice ?? DefaultRejectMessage),
+        VerdictAction.Censor => AdapterOutcome.Rewritten(MatrixCodec.Rewrite(state.Content, verdict, body)),
+        VerdictAction.Drop when state.Content.ReasonLocation is { } at => AdapterOutcome.Rewritten(JsonRewriter.Replace(body, [(at, string.Empty)])),
+        _ => AdapterOutcome.ForwardUnchanged,
+    };
 
     /// <summary>
     /// Who a request speaks for. An application service's request names the user it acts as in <c>?user_id=</c>
@@ -366,7 +399,8 @@ public sealed class MatrixAdapter : IProtocolAdapter
 
     private sealed record Refusal(string Message);
 
-    private sealed record JoinState;
+    /// <summary>A join; <paramref name="Reason"/> when it carries a reason (the second message).</summary>
+    private sealed record JoinState(ParseState? Reason);
 
     private sealed record ParseState(MatrixPath Path, MatrixContent Content);
 }

@@ -55,7 +55,7 @@ internal sealed class MatrixCodec
     private const int SlotDisplayName = 6;
     private const int SlotName = 7;
     private const int SlotTopic = 8;
-    private const int SlotReason = 9;
+    internal const int SlotReason = 9;
     private const int SlotAlias = 10;
     private const int SlotAlt = 11;
 
@@ -104,7 +104,7 @@ internal sealed class MatrixCodec
         MatrixRequestKind.State when path.EventType == "m.room.member" => MatrixContentKind.DisplayName,
         MatrixRequestKind.State => KindOfEvent(path.EventType),
         MatrixRequestKind.ProfileDisplayName => MatrixContentKind.DisplayName,
-        MatrixRequestKind.MembershipChange or MatrixRequestKind.ReportEvent or MatrixRequestKind.ReportRoom
+        MatrixRequestKind.Join or MatrixRequestKind.MembershipChange or MatrixRequestKind.ReportEvent or MatrixRequestKind.ReportRoom
             or MatrixRequestKind.ReportUser => MatrixContentKind.Reason,
         _ => MatrixContentKind.None,
     };
@@ -269,6 +269,9 @@ internal sealed class MatrixContent
 
     /// <summary>A report's <c>reason</c>, when the content has one.</summary>
     public string? Reason { get; internal set; }
+
+    /// <summary>Where the <c>reason</c> string is in the body, when there is one (a dropped reason is emptied there).</summary>
+    internal JsonValueLocation? ReasonLocation => Found.Length > MatrixCodec.SlotReason ? Found[MatrixCodec.SlotReason] : null;
 
     /// <summary>The text fields, in order; formatted bodies as their visible text.</summary>
     public List<MessageField> Fields { get; } = new(4);

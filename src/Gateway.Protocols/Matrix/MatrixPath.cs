@@ -27,7 +27,10 @@ public enum MatrixRequestKind
     /// <summary><c>PUT /directory/list/room/{roomId}</c>: publishing a room to (or hiding it from) the room directory.</summary>
     DirectoryPublish,
 
-    /// <summary><c>POST /rooms/{r}/invite|kick|ban|unban</c>: a membership change with an optional <c>reason</c> (in <see cref="MatrixPath.EventType"/>).</summary>
+    /// <summary>
+    /// <c>POST /rooms/{r}/invite|kick|ban|unban|leave</c> or <c>POST /knock/{roomIdOrAlias}</c>: a membership change with
+    /// an optional <c>reason</c> (the verb in <see cref="MatrixPath.EventType"/>).
+    /// </summary>
     MembershipChange,
 }
 
@@ -54,6 +57,13 @@ public readonly record struct MatrixPath(
 
     /// <summary>Federation endpoints whose user id (path segment after the room id) asks to change membership.</summary>
     public bool IsMembershipRequest => FederationEndpoint is "make_join" or "send_join" or "invite" or "make_knock" or "send_knock";
+
+    /// <summary>
+    /// A client's own join, knock or leave: its <c>reason</c> is inspected, but refusing the change itself over the
+    /// reason would lock a user into (or out of) a room, so a dropped reason is removed and the change goes ahead.
+    /// </summary>
+    public bool IsOwnMembership => Kind == MatrixRequestKind.Join
+        || (Kind == MatrixRequestKind.MembershipChange && EventType is "leave" or "knock");
 
     public static MatrixPath Parse(string method, string path)
     {
@@ -115,7 +125,7 @@ public readonly record struct MatrixPath(
                     return new MatrixPath(MatrixRequestKind.ReportRoom, RoomId: room);
                 case "join" when isPost && s.Length == 3:
                     return new MatrixPath(MatrixRequestKind.Join, RoomId: room);
-                case "invite" or "kick" or "ban" or "unban" when isPost && s.Length == 3:
+                case "invite" or "kick" or "ban" or "unban" or "leave" when isPost && s.Length == 3:
                     return new MatrixPath(MatrixRequestKind.MembershipChange, RoomId: room, EventType: s[2]);
             }
         }
@@ -123,6 +133,11 @@ public readonly record struct MatrixPath(
         if (isPost && s.Length == 2 && s[0] == "join")
         {
             return new MatrixPath(MatrixRequestKind.Join, RoomId: s[1]);
+        }
+
+        if (isPost && s.Length == 2 && s[0] == "knock")
+        {
+            return new MatrixPath(MatrixRequestKind.MembershipChange, RoomId: s[1], EventType: "knock");
         }
 
         if (isPut && s.Length == 3 && s[0] == "directory" && s[1] == "room")

@@ -119,16 +119,16 @@ internal sealed partial class FakeHomeserver
             return Reply.Ok(reply);
         }),
         R("POST", Api.Client, "join/{roomIdOrAlias}", Auth.Required, BodyKind.Optional, c =>
-            Reply.Ok(new JsonObject { ["room_id"] = JoinLocked(c.Caller.UserId, c.Caller.DeviceId, c["roomIdOrAlias"]) })),
+            Reply.Ok(new JsonObject { ["room_id"] = JoinLocked(c.Caller.UserId, c.Caller.DeviceId, c["roomIdOrAlias"], Str(c.Body, "reason")) })),
         R("POST", Api.Client, "rooms/{roomId}/join", Auth.Required, BodyKind.Optional, c =>
-            Reply.Ok(new JsonObject { ["room_id"] = JoinLocked(c.Caller.UserId, c.Caller.DeviceId, c["roomId"]) })),
+            Reply.Ok(new JsonObject { ["room_id"] = JoinLocked(c.Caller.UserId, c.Caller.DeviceId, c["roomId"], Str(c.Body, "reason")) })),
         R("POST", Api.Client, "rooms/{roomId}/leave", Auth.Required, BodyKind.Optional, c =>
         {
             // An invited user may leave (reject the invite): LeaveLocked checks the membership.
             var room = _rooms.TryGetValue(c["roomId"], out var r)
                 ? r
                 : throw new MatrixErrorException(403, "M_FORBIDDEN", $"User {c.Caller.UserId} not in room {c["roomId"]}");
-            LeaveLocked(room, c.Caller.UserId, c.Caller.DeviceId);
+            LeaveLocked(room, c.Caller.UserId, c.Caller.DeviceId, Str(c.Body, "reason"));
             return Reply.Empty();
         }),
         R("POST", Api.Client, "rooms/{roomId}/invite", Auth.Required, BodyKind.Required, c =>
@@ -526,7 +526,7 @@ internal sealed partial class FakeHomeserver
         AppendLocked(room, inviter, device, "m.room.member", invitee, Json(MemberContent("invite", invitee, reason, isDirect)), null, checkAuth: false);
     }
 
-    private string JoinLocked(string userId, string? device, string roomIdOrAlias)
+    private string JoinLocked(string userId, string? device, string roomIdOrAlias, string? reason = null)
     {
         string roomId;
         if (roomIdOrAlias.StartsWith('#'))
@@ -563,20 +563,20 @@ internal sealed partial class FakeHomeserver
 
         if (membership != "join")
         {
-            AppendLocked(room, userId, device, "m.room.member", userId, Json(MemberContent("join", userId)), null, checkAuth: false);
+            AppendLocked(room, userId, device, "m.room.member", userId, Json(MemberContent("join", userId, reason)), null, checkAuth: false);
         }
 
         return roomId;
     }
 
-    private void LeaveLocked(RoomRecord room, string userId, string? device)
+    private void LeaveLocked(RoomRecord room, string userId, string? device, string? reason = null)
     {
         if (MembershipLocked(room, userId) is not ("join" or "invite"))
         {
             throw new MatrixErrorException(403, "M_FORBIDDEN", $"User {userId} not in room {room.RoomId}");
         }
 
-        AppendLocked(room, userId, device, "m.room.member", userId, Json(new JsonObject { ["membership"] = "leave" }), null, checkAuth: false);
+        AppendLocked(room, userId, device, "m.room.member", userId, Json(MemberContent("leave", userId, reason)), null, checkAuth: false);
     }
 
     private Reply Send(Call c)

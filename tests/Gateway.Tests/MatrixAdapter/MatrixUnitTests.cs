@@ -15,6 +15,9 @@ public sealed class MatrixUnitTests
     [InlineData("POST", "/_matrix/client/v3/rooms/!r:x/report", MatrixRequestKind.ReportRoom, "!r:x", null)]
     [InlineData("GET", "/_matrix/client/v3/rooms/!r:x/send/m.room.message/t", MatrixRequestKind.Other, null, null)]
     [InlineData("GET", "/_matrix/client/v3/sync", MatrixRequestKind.Other, null, null)]
+    [InlineData("POST", "/_matrix/client/v3/rooms/!r:x/leave", MatrixRequestKind.MembershipChange, "!r:x", "leave")]
+    [InlineData("POST", "/_matrix/client/v3/knock/%23club%3Ax", MatrixRequestKind.MembershipChange, "#club:x", "knock")]
+    [InlineData("POST", "/_matrix/client/v3/rooms/!r:x/forget", MatrixRequestKind.Other, null, null)]
     [InlineData("PUT", "/_matrix/client/v1/rooms/!r:x/send/m.room.message/t", MatrixRequestKind.Other, null, null)]
     public void Parse_ClientPaths_Classified(string method, string path, MatrixRequestKind kind, string? room, string? type)
     {

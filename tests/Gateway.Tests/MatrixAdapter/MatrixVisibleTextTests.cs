@@ -10,7 +10,7 @@ namespace Gateway.Tests.MatrixAdapter;
 /// <summary>
 /// Issue 16 part 3: every text a user can make others see, end to end through the gateway in front of the fake
 /// homeserver — aliases (title), directory publishing (the room's name/topic/alias as title/body/title),
-/// m.room.canonical_alias (title), invite/kick/ban reasons (body), report reasons (body), m.room.avatar info.alt (body),
+/// m.room.canonical_alias (title), invite/kick/ban and join/leave reasons (body), report reasons (body), m.room.avatar info.alt (body),
 /// and m.room.pinned_events left untouched.
 /// </summary>
 public sealed class MatrixVisibleTextTests
@@ -204,6 +204,40 @@ public sealed class MatrixVisibleTextTests
 
         // a reason-less kick carries no text: forwarded as sent
         Assert.Equal(HttpStatusCode.OK, (await Call(gw, HttpMethod.Post, r + "/unban", owner.AccessToken, new { user_id = dave.UserId })).Status);
+    }
+
+    [Fact]
+    public async Task JoinAndLeaveReasons_AreBodies_CensoredInPlace_DroppedReasonsRemoved_TheChangeStillHappens()
+    {
+        var (hs, gw) = await StartAsync();
+        await using var _ = hs;
+        await using var __ = gw;
+        var owner = hs.CreateUser("owner");
+        var bob = hs.CreateUser("bob");
+        var room = hs.CreateRoom(owner.UserId, new CreateRoomOptions(Preset: "public_chat"));
+        var r = $"/_matrix/client/v3/rooms/{E(room)}";
+
+        // censored in place: the join happens with the censored reason
+        Assert.Equal(HttpStatusCode.OK, (await Call(gw, HttpMethod.Post, r + "/join", bob.AccessToken, new { reason = "here, darn it" })).Status);
+        Assert.Equal("join", hs.Membership(room, bob.UserId));
+        Assert.Equal("here, **** it", hs.StateEvent(room, "m.room.member", bob.UserId)!.Text("reason"));
+
+        // rejected: M_FORBIDDEN with the notice, and the user stays where they were
+        AssertForbidden(await Call(gw, HttpMethod.Post, r + "/leave", bob.AccessToken, new { reason = "free crypto at spamsite" }),
+            "Scams are not allowed here.");
+        Assert.Equal("join", hs.Membership(room, bob.UserId));
+
+        // dropped: the reason is emptied and the leave goes ahead (a faked "you left" would strand the user)
+        Assert.Equal(HttpStatusCode.OK, (await Call(gw, HttpMethod.Post, r + "/leave", bob.AccessToken, new { reason = "buy at spamshop" })).Status);
+        Assert.Equal("leave", hs.Membership(room, bob.UserId));
+        Assert.Equal(string.Empty, hs.StateEvent(room, "m.room.member", bob.UserId)!.Text("reason"));
+
+        // the other join path, by alias or id, censors too; a reason-less join is forwarded as sent
+        Assert.Equal(HttpStatusCode.OK, (await Call(gw, HttpMethod.Post, $"/_matrix/client/v3/join/{E(room)}", bob.AccessToken, new { reason = "heck yes" })).Status);
+        Assert.Equal("**** yes", hs.StateEvent(room, "m.room.member", bob.UserId)!.Text("reason"));
+        Assert.Equal(HttpStatusCode.OK, (await Call(gw, HttpMethod.Post, r + "/leave", bob.AccessToken, new { })).Status);
+        Assert.Equal(HttpStatusCode.OK, (await Call(gw, HttpMethod.Post, r + "/join", bob.AccessToken, new { })).Status);
+        Assert.Equal("join", hs.Membership(room, bob.UserId));
     }
 
     [Fact]
