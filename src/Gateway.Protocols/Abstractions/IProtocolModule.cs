@@ -144,6 +144,13 @@ public interface IModuleRuntime : IDisposable
     void MapEndpoints(IEndpointRouteBuilder endpoints, IModuleHost host)
     {
     }
+
+    /// <summary>
+    /// What the admin API's <c>GET /status</c> shows under <c>modules.&lt;name&gt;</c> (e.g. followed policy lists and
+    /// their health); null when the module has nothing to show. Counts, names and states only: never message text,
+    /// tokens or keys, since operators paste status output into tickets.
+    /// </summary>
+    System.Text.Json.Nodes.JsonObject? Status() => null;
 }
 
 /// <summary>

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using System.Collections.Concurrent;
 using Gateway.Protocols.Abstractions;
 using Microsoft.AspNetCore.Routing;
@@ -50,6 +51,35 @@ internal sealed class MatrixRuntime : IModuleRuntime
     }
 
     public FederationStats Federation { get; } = new();
+
+    /// <summary>Policy rooms followed (name, id, rule count, error, last good read) and the federation gate's denials.</summary>
+    public JsonObject? Status()
+    {
+        var rooms = new JsonArray();
+        foreach (var r in PolicyRooms.Status)
+        {
+            rooms.Add(new JsonObject
+            {
+                ["room"] = r.Room,
+                ["room_id"] = r.RoomId,
+                ["rules"] = r.Rules,
+                ["error"] = r.Error,
+                ["last_good"] = r.LastGood?.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+            });
+        }
+
+        return new JsonObject
+        {
+            ["policy_rooms"] = rooms,
+            ["policy_sync_failures"] = PolicyRooms.SyncFailures,
+            ["federation_denied"] = new JsonObject
+            {
+                ["server_acl"] = Federation.AclDenied,
+                ["room_acl"] = Federation.RoomAclDenied,
+                ["policy_list"] = Federation.PolicyDenied,
+            },
+        };
+    }
 
     public RouteHandler BuildRoute(RouteBuildContext context)
     {

@@ -83,7 +83,8 @@ internal static partial class AdminEndpoints
         return next(context);
     }
 
-    private static IResult Status(GatewayState state, GatewayTelemetry telemetry, ReportQueue queue, ConversationStore store, OverlayStore overlay, TimeProvider time)
+    private static IResult Status(GatewayState state, GatewayTelemetry telemetry, ReportQueue queue, ConversationStore store, OverlayStore overlay, TimeProvider time,
+        Gateway.Runtime.ModuleRuntimes modules)
     {
         var s = state.Current;
         var now = time.GetUtcNow();
@@ -142,6 +143,7 @@ internal static partial class AdminEndpoints
             },
             ["context"] = new JsonObject { ["conversations"] = store.Conversations, ["bytes"] = store.Bytes },
             ["telemetry"] = new JsonObject { ["enabled"] = s.Config.Telemetry.Enabled },
+            ["modules"] = modules.Statuses(),
         });
     }
 

@@ -49,6 +49,7 @@ internal sealed class AdminServer(IServiceProvider services, GatewayState state,
         builder.Services.AddSingleton(services.GetRequiredService<OverlayStore>());
         builder.Services.AddSingleton(services.GetRequiredService<Gateway.Inspection.ProtectionState>());
         builder.Services.AddSingleton(services.GetRequiredService<TimeProvider>());
+        builder.Services.AddSingleton(services.GetRequiredService<Gateway.Runtime.ModuleRuntimes>());
         builder.Services.AddSingleton(new Gateway.Cluster.ClusterAccess(services.GetService<Gateway.Cluster.ClusterSync>(), services.GetService<Gateway.Cluster.RedisLink>()));
 
         var app = builder.Build();

@@ -27,6 +27,21 @@ internal sealed class ModuleRuntimes : IDisposable
 
     public IModuleRuntime? Get(string protocol) => _runtimes.GetValueOrDefault(protocol);
 
+    /// <summary>Each module's admin status (<see cref="IModuleRuntime.Status"/>), by protocol name, skipping those with none.</summary>
+    public System.Text.Json.Nodes.JsonObject Statuses()
+    {
+        var all = new System.Text.Json.Nodes.JsonObject();
+        foreach (var (name, runtime) in _runtimes.OrderBy(r => r.Key, StringComparer.Ordinal))
+        {
+            if (runtime.Status() is { } status)
+            {
+                all[name] = status;
+            }
+        }
+
+        return all;
+    }
+
     public void Dispose()
     {
         foreach (var r in _runtimes.Values)

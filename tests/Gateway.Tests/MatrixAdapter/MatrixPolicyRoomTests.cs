@@ -16,6 +16,8 @@ namespace Gateway.Tests.MatrixAdapter;
 /// </summary>
 public sealed class MatrixPolicyRoomTests
 {
+    private const string AdminToken = "policy-room-admin-token-0123456789";
+
     private static async Task WaitUntil(PolicyRoomFollower follower, Func<bool> condition, string what)
     {
         for (var i = 0; i < 200 && !condition(); i++)
@@ -84,7 +86,11 @@ public sealed class MatrixPolicyRoomTests
             policy_homeserver = "{{hs.Url}}"
             policy_token_file = "bot.token"
             policy_retry_seconds = 1
-            """, new Dictionary<string, string> { ["bot.token"] = bot.AccessToken + "\n" });
+
+            [admin]
+            listen = "http://127.0.0.1:0"
+            token_file = "admin.token"
+            """, new Dictionary<string, string> { ["bot.token"] = bot.AccessToken + "\n", ["admin.token"] = AdminToken + "\n" });
         var follower = ((MatrixRuntime)gw.Service<ModuleRuntimes>().Get("matrix")!).PolicyRooms;
 
         // 1. initial state read: stable and legacy rules, only ban recommendations
@@ -102,6 +108,18 @@ public sealed class MatrixPolicyRoomTests
         Assert.Equal(policyRoom, good.RoomId);
         Assert.Null(good.Error);
         Assert.Contains(gw.Logs.Lines, m => m.Contains("!missing:hs.test", StringComparison.Ordinal) && m.Contains("cannot be read", StringComparison.Ordinal));
+
+        // the admin API's /status shows each followed room's health (counts and states, never the account's token)
+        using var admin = new HttpClient { BaseAddress = new Uri(gw.Service<Gateway.Admin.AdminServer>().Addresses[0]) };
+        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
+        var statusText = await admin.GetStringAsync("/status");
+        Assert.DoesNotContain(bot.AccessToken, statusText, StringComparison.Ordinal);
+        var rooms = JsonDocument.Parse(statusText).RootElement.GetProperty("modules").GetProperty("matrix").GetProperty("policy_rooms");
+        var shown = rooms.EnumerateArray().ToDictionary(r => r.GetProperty("room").GetString()!);
+        Assert.Equal(policyRoom, shown["#bans:hs.test"].GetProperty("room_id").GetString());
+        Assert.Equal(4, shown["#bans:hs.test"].GetProperty("rules").GetInt32()); // rule events, the mute one included
+        Assert.Equal(JsonValueKind.Null, shown["#bans:hs.test"].GetProperty("error").ValueKind);
+        Assert.Contains("not in the room", shown["!missing:hs.test"].GetProperty("error").GetString(), StringComparison.Ordinal);
 
         // 3. kept current from /sync: a new rule applies, a withdrawn (emptied) rule stops applying
         hs.SetState(policyRoom, mod.UserId, "m.policy.rule.user", "rule2", """{"entity":"@late:hs.test","recommendation":"m.ban"}""");
