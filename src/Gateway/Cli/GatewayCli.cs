@@ -144,7 +144,7 @@ internal static class GatewayCli
             await stderr.WriteLineAsync($"warning: {w}");
         }
 
-        var policy = PolicyCompiler.Compile(c.Filters, c.Limits.Policy);
+        var policy = c.CompiledPolicy ?? PolicyCompiler.Compile(c.Filters, c.Limits.Policy);
         await stdout.WriteLineAsync($"{options.ConfigPath}: valid ({c.Backends.Count} backends, {policy.FilterCount} active filters, {policy.KeywordCount} keywords, {policy.RegexCount} regexes, {c.Protections.Count(p => p.Enabled)} protections, {c.IpBlocks.Count} IP blocks)");
         return 0;
     }
@@ -165,7 +165,7 @@ internal static class GatewayCli
             return 2;
         }
 
-        var policy = PolicyCompiler.Compile(result.Config!.Filters, result.Config.Limits.Policy);
+        var policy = result.Config!.CompiledPolicy ?? PolicyCompiler.Compile(result.Config.Filters, result.Config.Limits.Policy);
         var message = new ChatMessage
         {
             Protocol = "cli",

@@ -171,10 +171,13 @@ internal static partial class ConfigLoader
 
         reader.Finish();
 
+        // Compiled here to validate them, and kept: the runtime snapshot uses these instead of compiling again.
+        PolicySnapshot? compiledPolicy = null;
+        ProtectionSet? compiledProtections = null;
         if (ctx.Errors.Count == 0)
         {
             var protectionErrors = new List<string>();
-            ProtectionSet.Compile(protections, protectionErrors);
+            compiledProtections = protections.Count == 0 ? ProtectionSet.Empty : ProtectionSet.Compile(protections, protectionErrors);
             foreach (var e in protectionErrors)
             {
                 ctx.Errors.Add(new ConfigError(fileName, 1, 1, "protections", e));
@@ -182,7 +185,7 @@ internal static partial class ConfigLoader
 
             try
             {
-                PolicyCompiler.Compile(filters, limits.Policy);
+                compiledPolicy = PolicyCompiler.Compile(filters, limits.Policy);
             }
             catch (PolicyCompileException ex)
             {
@@ -207,6 +210,8 @@ internal static partial class ConfigLoader
             Backends = backends,
             Filters = filters,
             Protections = protections,
+            CompiledPolicy = compiledPolicy,
+            CompiledProtections = compiledProtections,
             Counters = counters,
             ServerAcl = acl,
             IpBlocks = ipBlocks,

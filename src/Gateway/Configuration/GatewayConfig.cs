@@ -23,6 +23,15 @@ internal sealed record GatewayConfig
     /// <summary>[[protections]] plus those modules imported from backends' own files (already scoped to them).</summary>
     public IReadOnlyList<ProtectionDefinition> Protections { get; init; } = Array.Empty<ProtectionDefinition>();
 
+    /// <summary>
+    /// <see cref="Filters"/> as the loader compiled them to validate them, so a load compiles once (10,000 keywords take
+    /// about a second); null for a config built in code, which the runtime then compiles itself.
+    /// </summary>
+    public PolicySnapshot? CompiledPolicy { get; init; }
+
+    /// <summary><see cref="Protections"/> compiled by the loader, as <see cref="CompiledPolicy"/>.</summary>
+    public ProtectionSet? CompiledProtections { get; init; }
+
     public CounterSettings Counters { get; init; } = new();
 
     /// <summary>[cluster]: shared state in Redis; disabled when the table is absent.</summary>

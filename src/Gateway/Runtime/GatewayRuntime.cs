@@ -68,7 +68,7 @@ internal sealed class RuntimeSnapshot
     /// (every route passthrough), for the first snapshot before the runtimes exist.</param>
     public static RuntimeSnapshot Build(GatewayConfig config, long version, DateTimeOffset now, ModuleRuntimes? modules = null)
     {
-        var policy = PolicyCompiler.Compile(config.Filters, config.Limits.Policy);
+        var policy = config.CompiledPolicy ?? PolicyCompiler.Compile(config.Filters, config.Limits.Policy);
         var limits = new ConfigLimits
         {
             MaxBodyBytes = config.Limits.MaxBodyBytes,
@@ -152,7 +152,8 @@ internal sealed class RuntimeSnapshot
             LoadedAt = now,
             Config = config,
             Policy = policy,
-            Protections = config.Protections.Count == 0 ? ProtectionSet.Empty : ProtectionSet.Compile(config.Protections, new List<string>()),
+            Protections = config.CompiledProtections
+                ?? (config.Protections.Count == 0 ? ProtectionSet.Empty : ProtectionSet.Compile(config.Protections, new List<string>())),
             Acl = acl,
             ConfigAcl = acl,
             IpBlocks = IpBlockList.Build(config.IpBlocks),
