@@ -32,6 +32,18 @@ internal static class QuickTimer
             return;
         }
 
+        if (filter.StartsWith("dump:", StringComparison.Ordinal))
+        {
+            Console.WriteLine(s.Messages[filter["dump:".Length..]].Text);
+            return;
+        }
+
+        if (filter.StartsWith("segments:", StringComparison.Ordinal))
+        {
+            Segments(s, filter["segments:".Length..]);
+            return;
+        }
+
         var hits = new List<LiteralHit>(4096);
         foreach (var m in s.Messages.Values)
         {
@@ -45,7 +57,28 @@ internal static class QuickTimer
                 $"  match {Time(() => { hits.Clear(); s.Automaton.FindAll(m.Normalized.Span, hits); }),9:F2} µs" +
                 $"  evaluate {Time(() => s.Policy.Evaluate(m.Chat)),9:F2} µs" +
                 $"  censor {Time(() => PolicySnapshot.CensorText(m.Text, m.CensorRanges)),9:F2} µs" +
-                $"  vectorscan {Time(() => s.VectorscanLiterals!.Scan(m.Utf8)),9:F2} µs");
+                $"  vectorscan {Time(() => s.VectorscanLiterals!.Scan(m.Utf8)),9:F2} µs" +
+                $"  dotnet-evaluate {Time(() => s.DotNet.Evaluate(m.Text)),9:F2} µs");
+        }
+    }
+
+    /// <summary>One message cut into 1 KB pieces, each timed on its own: finds the part of a hostile text that is slow.</summary>
+    private static void Segments(BenchState s, string name)
+    {
+        var text = s.Messages[name].Text;
+        var norm = new NormalizedText(2048);
+        for (var at = 0; at < text.Length; at += 1024)
+        {
+            var piece = text.Substring(at, Math.Min(1024, text.Length - at));
+            var chat = new Gateway.Policy.Model.ChatMessage
+            {
+                Protocol = "bench",
+                Sender = "@user:example.org",
+                Room = "!room:example.org",
+                Fields = [new Gateway.Policy.Model.MessageField(Gateway.Policy.Model.FieldKind.Body, piece)],
+            };
+            Console.WriteLine($"{name}[{at,5}] normalise {Time(() => TextNormalizer.Normalize(piece, norm)),9:F2} µs" +
+                $"  evaluate {Time(() => s.Policy.Evaluate(chat)),9:F2} µs  {piece[..Math.Min(40, piece.Length)].Replace('\n', ' ')}");
         }
     }
 
