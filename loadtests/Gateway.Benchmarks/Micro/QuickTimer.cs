@@ -32,6 +32,20 @@ internal static class QuickTimer
             return;
         }
 
+        if (filter.StartsWith("loop:", StringComparison.Ordinal))
+        {
+            // For a profiler (perf record): evaluate one message over and over for about ten seconds.
+            var m = s.Messages[filter["loop:".Length..]];
+            Console.WriteLine($"{m.Name} evaluate {Time(() => s.Policy.Evaluate(m.Chat)),9:F2} µs");
+            var end = Stopwatch.StartNew();
+            while (end.ElapsedMilliseconds < 10_000)
+            {
+                s.Policy.Evaluate(m.Chat);
+            }
+
+            return;
+        }
+
         if (filter.StartsWith("dump:", StringComparison.Ordinal))
         {
             Console.WriteLine(s.Messages[filter["dump:".Length..]].Text);
@@ -79,6 +93,28 @@ internal static class QuickTimer
             };
             Console.WriteLine($"{name}[{at,5}] normalise {Time(() => TextNormalizer.Normalize(piece, norm)),9:F2} µs" +
                 $"  evaluate {Time(() => s.Policy.Evaluate(chat)),9:F2} µs  {piece[..Math.Min(40, piece.Length)].Replace('\n', ' ')}");
+        }
+
+        var unkeyed = new Regex(string.Join('|', s.Corpus.Filters.SelectMany(f => f.Regexes)
+            .Where(p => RegexFactors.Find(p) is null && RegexFactors.FindSqueezed(p) is null).Select(p => "(?i:" + p + ")")),
+            RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
+        for (var length = 1024; length < 2 * text.Length; length *= 2)
+        {
+            var prefix = text[..Math.Min(length, text.Length)];
+            var chat = new Gateway.Policy.Model.ChatMessage
+            {
+                Protocol = "bench",
+                Sender = "@user:example.org",
+                Room = "!room:example.org",
+                Fields = [new Gateway.Policy.Model.MessageField(Gateway.Policy.Model.FieldKind.Body, prefix)],
+            };
+            var norm2 = new NormalizedText(prefix.Length + 16);
+            TextNormalizer.Normalize(prefix, norm2);
+            var ntext = norm2.ToString();
+            var hits = new List<LiteralHit>();
+            Console.WriteLine($"{name}[..{prefix.Length,5}] evaluate {Time(() => s.Policy.Evaluate(chat)),9:F2} µs" +
+                $"  literal {Time(() => { hits.Clear(); s.Automaton.FindAll(ntext, hits); }),9:F2} µs ({hits.Count} hits)" +
+                $"  unkeyed regex {Time(() => unkeyed.IsMatch(ntext)),9:F2} µs");
         }
     }
 
