@@ -32,6 +32,32 @@ internal static class QuickTimer
             return;
         }
 
+        if (filter.StartsWith("loop:", StringComparison.Ordinal))
+        {
+            // For a profiler (perf record): evaluate one message over and over for about ten seconds.
+            var m = s.Messages[filter["loop:".Length..]];
+            Console.WriteLine($"{m.Name} evaluate {Time(() => s.Policy.Evaluate(m.Chat)),9:F2} µs");
+            var end = Stopwatch.StartNew();
+            while (end.ElapsedMilliseconds < 10_000)
+            {
+                s.Policy.Evaluate(m.Chat);
+            }
+
+            return;
+        }
+
+        if (filter.StartsWith("dump:", StringComparison.Ordinal))
+        {
+            Console.WriteLine(s.Messages[filter["dump:".Length..]].Text);
+            return;
+        }
+
+        if (filter.StartsWith("segments:", StringComparison.Ordinal))
+        {
+            Segments(s, filter["segments:".Length..]);
+            return;
+        }
+
         var hits = new List<LiteralHit>(4096);
         foreach (var m in s.Messages.Values)
         {
@@ -45,7 +71,50 @@ internal static class QuickTimer
                 $"  match {Time(() => { hits.Clear(); s.Automaton.FindAll(m.Normalized.Span, hits); }),9:F2} µs" +
                 $"  evaluate {Time(() => s.Policy.Evaluate(m.Chat)),9:F2} µs" +
                 $"  censor {Time(() => PolicySnapshot.CensorText(m.Text, m.CensorRanges)),9:F2} µs" +
-                $"  vectorscan {Time(() => s.VectorscanLiterals!.Scan(m.Utf8)),9:F2} µs");
+                $"  vectorscan {Time(() => s.VectorscanLiterals!.Scan(m.Utf8)),9:F2} µs" +
+                $"  dotnet-evaluate {Time(() => s.DotNet.Evaluate(m.Text)),9:F2} µs");
+        }
+    }
+
+    /// <summary>One message cut into 1 KB pieces, each timed on its own: finds the part of a hostile text that is slow.</summary>
+    private static void Segments(BenchState s, string name)
+    {
+        var text = s.Messages[name].Text;
+        var norm = new NormalizedText(2048);
+        for (var at = 0; at < text.Length; at += 1024)
+        {
+            var piece = text.Substring(at, Math.Min(1024, text.Length - at));
+            var chat = new Gateway.Policy.Model.ChatMessage
+            {
+                Protocol = "bench",
+                Sender = "@user:example.org",
+                Room = "!room:example.org",
+                Fields = [new Gateway.Policy.Model.MessageField(Gateway.Policy.Model.FieldKind.Body, piece)],
+            };
+            Console.WriteLine($"{name}[{at,5}] normalise {Time(() => TextNormalizer.Normalize(piece, norm)),9:F2} µs" +
+                $"  evaluate {Time(() => s.Policy.Evaluate(chat)),9:F2} µs  {piece[..Math.Min(40, piece.Length)].Replace('\n', ' ')}");
+        }
+
+        var unkeyed = new Regex(string.Join('|', s.Corpus.Filters.SelectMany(f => f.Regexes)
+            .Where(p => RegexFactors.Find(p) is null && RegexFactors.FindSqueezed(p) is null).Select(p => "(?i:" + p + ")")),
+            RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
+        for (var length = 1024; length < 2 * text.Length; length *= 2)
+        {
+            var prefix = text[..Math.Min(length, text.Length)];
+            var chat = new Gateway.Policy.Model.ChatMessage
+            {
+                Protocol = "bench",
+                Sender = "@user:example.org",
+                Room = "!room:example.org",
+                Fields = [new Gateway.Policy.Model.MessageField(Gateway.Policy.Model.FieldKind.Body, prefix)],
+            };
+            var norm2 = new NormalizedText(prefix.Length + 16);
+            TextNormalizer.Normalize(prefix, norm2);
+            var ntext = norm2.ToString();
+            var hits = new List<LiteralHit>();
+            Console.WriteLine($"{name}[..{prefix.Length,5}] evaluate {Time(() => s.Policy.Evaluate(chat)),9:F2} µs" +
+                $"  literal {Time(() => { hits.Clear(); s.Automaton.FindAll(ntext, hits); }),9:F2} µs ({hits.Count} hits)" +
+                $"  unkeyed regex {Time(() => unkeyed.IsMatch(ntext)),9:F2} µs");
         }
     }
 

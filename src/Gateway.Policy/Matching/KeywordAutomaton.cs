@@ -51,6 +51,9 @@ public sealed class KeywordAutomaton
 
     public int StateCount => _hasOutput.Length;
 
+    /// <summary>The longest pattern's length (0 when there are none).</summary>
+    internal int MaxPatternLength => _maxLength;
+
     public static KeywordAutomaton Empty { get; } = Build(Array.Empty<string>());
 
     /// <summary>In a pattern: any one of <see cref="MaskCharacters"/> (a private-use character no text folds to).</summary>
@@ -271,6 +274,26 @@ public sealed class KeywordAutomaton
 
     /// <summary>Reports every occurrence (overlapping ones included) to <paramref name="hits"/>, in end order.</summary>
     public void FindAll(ReadOnlySpan<char> text, List<LiteralHit> hits) => Scan(text, hits);
+
+    /// <summary>
+    /// Reports the occurrences that lie entirely inside [<paramref name="from"/>, <paramref name="to"/>) of the text,
+    /// with positions in the whole text, in the order <see cref="FindAll(ReadOnlySpan{char}, List{LiteralHit})"/>
+    /// reports them (a scan that starts at <paramref name="from"/> reaches, at each end, a suffix-link ancestor of
+    /// the whole scan's state, whose output chain is the tail of the whole scan's one).
+    /// </summary>
+    internal void FindAll(ReadOnlySpan<char> text, int from, int to, List<LiteralHit> hits)
+    {
+        var first = hits.Count;
+        Scan(text[from..to], hits);
+        if (from != 0)
+        {
+            var added = CollectionsMarshal.AsSpan(hits)[first..];
+            for (var k = 0; k < added.Length; k++)
+            {
+                added[k] = new LiteralHit(added[k].Pattern, added[k].Start + from, added[k].End + from);
+            }
+        }
+    }
 
     /// <summary>Texts shorter than this are scanned as one stream: the warm-ups would cost more than they save.</summary>
     private const int InterleaveMinLength = 256;

@@ -31,6 +31,7 @@ public sealed class PolicySnapshot
     private readonly int[] _squeezedGates;          // per squeezed pattern: the regex it arms
     private readonly KeywordAutomaton? _variants;   // disguise variants of keywords (TermVariants)
     private readonly PatternInfo[] _variantPatterns;
+    private readonly bool _exhaustive;              // tests: every shortcut off (see Exhaustive)
 
     /// <summary>Original characters that can make a disguise variant match: masks, and '!'/'|' written for letters
     /// (see <see cref="MayHoldDisguise"/>).</summary>
@@ -62,8 +63,9 @@ public sealed class PolicySnapshot
 
     internal PolicySnapshot(CompiledFilter[] filters, KeywordAutomaton automaton, PatternInfo[] patterns,
         Regex[] anyNormalizedRegex, Regex[] anyRawRegex, int regexCount, KeywordAutomaton? squeezed, int[] squeezedGates,
-        KeywordAutomaton? variants = null, PatternInfo[]? variantPatterns = null)
+        KeywordAutomaton? variants = null, PatternInfo[]? variantPatterns = null, bool exhaustive = false)
     {
+        _exhaustive = exhaustive;
         _variants = variants;
         _variantPatterns = variantPatterns ?? [];
         _squeezed = squeezed;
@@ -80,6 +82,18 @@ public sealed class PolicySnapshot
             _hasGates |= p.Gate >= 0;
         }
     }
+
+    /// <summary>
+    /// The same policy with the speed shortcuts that skip work off (scan the whole collapsed copy, run every regex
+    /// the pre-check lets through): the differential tests compare both on the same texts.
+    /// </summary>
+    internal PolicySnapshot Exhaustive() =>
+        new(_filters, _automaton, _patterns, _anyNormalizedRegex, _anyRawRegex, _regexCount, _squeezed, _squeezedGates,
+            _variants, _variantPatterns, exhaustive: true)
+        {
+            KeywordCount = KeywordCount,
+            RegexCount = RegexCount,
+        };
 
     public static PolicySnapshot Empty { get; } = PolicyCompiler.Compile(Array.Empty<FilterDefinition>());
 
@@ -254,13 +268,71 @@ public sealed class PolicySnapshot
         t_runs = runs;
         var cspan = collapsed.Span;
         hits.Clear();
-        _automaton.FindAll(cspan, hits);
+        FindAroundRuns(_automaton, cspan, runs, hits);
         CollectLiteralHits(hits, _patterns, cspan, collapsed, runs, text, active, fieldBit, allows, matches, kind, fieldIndex);
         if (_variants is not null)
         {
             hits.Clear();
-            _variants.FindAll(cspan, hits);
+            FindAroundRuns(_variants, cspan, runs, hits);
             CollectLiteralHits(hits, _variantPatterns, cspan, collapsed, runs, text, active, fieldBit, allows, matches, kind, fieldIndex);
+        }
+    }
+
+    /// <summary>
+    /// The hits of <paramref name="automaton"/> in the collapsed copy that can count: only those over a collapsed run
+    /// (<see cref="VariantHolds"/>), so only the stretches within one pattern length of a run are scanned, not the
+    /// whole copy a second time (a 16 KB text with a few "sss" paid for two full scans of both automata). Same hits,
+    /// in the same order, as a whole scan filtered to those over a run.
+    /// </summary>
+    private void FindAroundRuns(KeywordAutomaton automaton, ReadOnlySpan<char> cspan, int[] runs, List<LiteralHit> hits)
+    {
+        if (_exhaustive)
+        {
+            automaton.FindAll(cspan, hits);
+            return;
+        }
+
+        var reach = automaton.MaxPatternLength;
+        if (reach == 0)
+        {
+            return;
+        }
+
+        var n = cspan.Length;
+        var from = -1;
+        var to = -1;
+        for (var k = 0; k < n; k++)
+        {
+            // Every character of the copy stands for 1 character or for a run of 3 or more.
+            var next = runs.AsSpan(k, n - k).IndexOfAnyExcept(1);
+            if (next < 0)
+            {
+                break;
+            }
+
+            k += next;
+
+            // A hit over position k starts after k - reach and ends by k + reach.
+            var ws = Math.Max(0, k - reach + 1);
+            var we = Math.Min(n, k + reach);
+            if (from >= 0 && ws <= to)
+            {
+                to = we;
+                continue;
+            }
+
+            if (from >= 0)
+            {
+                automaton.FindAll(cspan, from, to, hits);
+            }
+
+            from = ws;
+            to = we;
+        }
+
+        if (from >= 0)
+        {
+            automaton.FindAll(cspan, from, to, hits);
         }
     }
 
@@ -413,7 +485,12 @@ public sealed class PolicySnapshot
                 return runs is not null && runs[h.Start + p.CheckAt] >= 3;
             case VariantCheck.BangLetter:
                 var o = norm.OriginalStart(h.Start + p.CheckAt);
-                return o < original.Length && original[o] is '!' or '|';
+                if (o >= original.Length || original[o] is not ('!' or '|'))
+                {
+                    return false;
+                }
+
+                goto default;
             default:
                 if (runs is null)
                 {

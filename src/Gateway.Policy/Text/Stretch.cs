@@ -11,11 +11,14 @@ namespace Gateway.Policy.Text;
 public static class Stretch
 {
     /// <summary>Does the text contain three identical ASCII letters in a row?</summary>
-    public static bool HasRun(ReadOnlySpan<char> text)
+    public static bool HasRun(ReadOnlySpan<char> text) => NextRun(text, 0) >= 0;
+
+    /// <summary>Where the first run of three identical ASCII letters at or after <paramref name="from"/> starts, or -1.</summary>
+    internal static int NextRun(ReadOnlySpan<char> text, int from)
     {
         var n = text.Length;
-        var i = 0;
-        if (Vector256.IsHardwareAccelerated && n >= 18)
+        var i = from;
+        if (Vector256.IsHardwareAccelerated && n - from >= 18)
         {
             ref var src = ref MemoryMarshal.GetReference(MemoryMarshal.Cast<char, ushort>(text));
             for (; i + 18 <= n; i += 16)
@@ -27,7 +30,7 @@ public static class Stretch
                     & Vector256.LessThan(v0 - Vector256.Create((ushort)'a'), Vector256.Create((ushort)26));
                 if (run != Vector256<ushort>.Zero)
                 {
-                    return true;
+                    return i + System.Numerics.BitOperations.TrailingZeroCount(run.ExtractMostSignificantBits());
                 }
             }
         }
@@ -37,11 +40,11 @@ public static class Stretch
             var c = text[i];
             if (c is >= 'a' and <= 'z' && text[i + 1] == c && text[i + 2] == c)
             {
-                return true;
+                return i;
             }
         }
 
-        return false;
+        return -1;
     }
 
     /// <summary>
@@ -64,30 +67,35 @@ public static class Stretch
         var i = 0;
         while (i < n)
         {
+            // Everything up to the next run is copied as one block (runs are rare; a character-at-a-time copy of a
+            // 16 KB text with one "sss" in it cost as much as an automaton scan).
+            var r = NextRun(source.Span, i);
+            var stop = r < 0 ? n : r;
+            if (stop > i)
+            {
+                var at = target.Length;
+                Array.Copy(chars, i, target.Chars, at, stop - i);
+                Array.Copy(source.Starts, i, target.Starts, at, stop - i);
+                Array.Copy(source.Ends, i, target.Ends, at, stop - i);
+                runs.AsSpan(at, stop - i).Fill(1);
+                target.Length = at + stop - i;
+                i = stop;
+            }
+
+            if (r < 0)
+            {
+                break;
+            }
+
             var c = chars[i];
             var j = i + 1;
-            if (c is >= 'a' and <= 'z')
+            while (j < n && chars[j] == c)
             {
-                while (j < n && chars[j] == c)
-                {
-                    j++;
-                }
+                j++;
             }
 
-            if (j - i >= 3)
-            {
-                runs[target.Length] = j - i;
-                target.Append(c, source.Starts[i], source.Ends[j - 1]);
-            }
-            else
-            {
-                for (var k = i; k < j; k++)
-                {
-                    runs[target.Length] = 1;
-                    target.Append(chars[k], source.Starts[k], source.Ends[k]);
-                }
-            }
-
+            runs[target.Length] = j - i;
+            target.Append(c, source.Starts[i], source.Ends[j - 1]);
             i = j;
         }
     }

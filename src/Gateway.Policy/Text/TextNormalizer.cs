@@ -417,7 +417,17 @@ public static class TextNormalizer
                 continue;
             }
 
-            var runEnd = ScanSpacedRun(chars, i, n, write, out var tokens, out var letters);
+            var runEnd = ScanSpacedRun(chars, i, n, write, out var tokens, out var letters, out var noneInside);
+            if (noneInside)
+            {
+                // Rejected for a reason every run starting at a later token of this one shares: copy it whole rather
+                // than try each of those (a long "s s s s ..." cost O(n²) that way).
+                Shift(text, i, write, runEnd - i);
+                write += runEnd - i;
+                i = runEnd;
+                continue;
+            }
+
             if (tokens >= 3 && letters >= 2)
             {
                 var runStart = write;
@@ -490,8 +500,17 @@ public static class TextNormalizer
         }
     }
 
-    private static int ScanSpacedRun(char[] chars, int start, int n, int write, out int tokens, out int letters)
+    /// <summary>
+    /// The spaced run starting at <paramref name="start"/>: its exclusive end, its token and letter counts (tokens 0:
+    /// not a disguised word). <paramref name="noneInside"/>: the run is rejected and so is every run that starts at
+    /// a later token of it. Those see the same gaps and tokens from there on and stop at the same place with the same
+    /// text after it, so fewer letters, a repeated letter or a formula after the run rejects them too (a formula
+    /// before the run does not: a later start has a letter before it).
+    /// </summary>
+    private static int ScanSpacedRun(char[] chars, int start, int n, int write, out int tokens, out int letters,
+        out bool noneInside)
     {
+        noneInside = false;
         tokens = 1;
         letters = char.IsLetter(chars[start]) ? 1 : 0;
         var end = start + 1; // exclusive end of the last single-char token
@@ -561,9 +580,14 @@ public static class TextNormalizer
 
         // Not a disguised word: the same letter repeated ("x x x" kisses, "X X X" in a grid) or letters in a formula
         // ("f(x) = a n a l + 1").
-        if (tokens >= 3 && (allSame || IsFormulaAround(chars, write, end, n)))
+        if (tokens >= 3)
         {
-            tokens = 0;
+            var formulaAfter = IsFormulaAfter(chars, end, n);
+            noneInside = allSame || letters < 2 || formulaAfter;
+            if (allSame || formulaAfter || IsFormulaBefore(chars, write))
+            {
+                tokens = 0;
+            }
         }
 
         return end;
@@ -600,11 +624,8 @@ public static class TextNormalizer
         return space && punctuation;
     }
 
-    /// <summary>
-    /// Is the run between an operator, bracket or digit (spaces skipped)? Before it is the output written so far
-    /// ([0, <paramref name="write"/>)), after it the text not yet read.
-    /// </summary>
-    private static bool IsFormulaAround(char[] chars, int write, int end, int n)
+    /// <summary>An operator or bracket before the run (spaces skipped) in the output written so far ([0, <paramref name="write"/>)).</summary>
+    private static bool IsFormulaBefore(char[] chars, int write)
     {
         var b = write - 1;
         while (b >= 0 && chars[b] == ' ')
@@ -612,13 +633,19 @@ public static class TextNormalizer
             b--;
         }
 
+        return b >= 0 && IsFormulaAt(chars, b, 0, write);
+    }
+
+    /// <summary>An operator or bracket after the run (spaces skipped) in the text not yet read.</summary>
+    private static bool IsFormulaAfter(char[] chars, int end, int n)
+    {
         var a = end;
         while (a < n && chars[a] == ' ')
         {
             a++;
         }
 
-        return (b >= 0 && IsFormulaAt(chars, b, 0, write)) || (a < n && IsFormulaAt(chars, a, end, n));
+        return a < n && IsFormulaAt(chars, a, end, n);
     }
 
     /// <summary>
