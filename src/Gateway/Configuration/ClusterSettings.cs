@@ -59,6 +59,15 @@ internal sealed record ClusterSettings
     /// <summary>How often an instance announces itself; members silent for three beats are gone.</summary>
     public TimeSpan Heartbeat { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// The internal listener other instances push DM context appends to (<c>http://127.0.0.1:7600</c>); null = this
+    /// instance neither owns nor pushes DM pairs (each instance keeps the half of a DM it saw).
+    /// </summary>
+    public string? InternalListen { get; init; }
+
+    /// <summary>host:port the others reach <see cref="InternalListen"/> at; null = the listen host, or the host name when it is a wildcard.</summary>
+    public string? InternalAdvertise { get; init; }
+
     /// <summary>The URL as written, with no secret in it (for messages and GET /cluster).</summary>
     public string Display => $"{(Tls ? "rediss" : "redis")}://{Host}:{Port.ToString(CultureInfo.InvariantCulture)}/{Database.ToString(CultureInfo.InvariantCulture)}";
 
@@ -141,8 +150,32 @@ internal sealed record ClusterSettings
             t.Error("key_prefix", "a key prefix is 1-32 characters without spaces or glob characters (* ? [ ])");
         }
 
+        var internalListen = t.String("internal_listen");
+        if (internalListen is not null)
+        {
+            if (!internalListen.Contains("://", StringComparison.Ordinal))
+            {
+                internalListen = "http://" + internalListen;
+            }
+
+            if (!Uri.TryCreate(internalListen, UriKind.Absolute, out var listenUri) || listenUri.Scheme != "http" || listenUri.Host.Length == 0
+                || listenUri.AbsolutePath != "/" || listenUri.Port < 0)
+            {
+                t.Error("internal_listen", $"\"{internalListen}\" is not a listen address like \"10.0.0.5:7600\" or \"http://0.0.0.0:7600\" (plain http: every push is sealed with AES-GCM under a key from the cluster secret)");
+                internalListen = null;
+            }
+        }
+
+        var advertise = t.String("internal_advertise");
+        if (advertise is not null && (advertise.Contains('/', StringComparison.Ordinal) || !Uri.TryCreate("http://" + advertise, UriKind.Absolute, out _)))
+        {
+            t.Error("internal_advertise", $"\"{advertise}\" is not host:port (how the other instances reach internal_listen)");
+        }
+
         settings = settings with
         {
+            InternalListen = internalListen,
+            InternalAdvertise = advertise,
             Password = password,
             Secret = secret,
             Instance = instance,
