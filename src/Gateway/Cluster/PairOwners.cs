@@ -77,6 +77,9 @@ internal sealed class PairOwners : IPairOwners, IDisposable
 
     public string Instance => _settings.Instance;
 
+    /// <summary>Members with an internal listener in the last heartbeat's view (this one included once it announced its own).</summary>
+    public int KnownPeers => _members.List.Length;
+
     public long Pushed => Interlocked.Read(ref _pushedTotal);
 
     public long Fallbacks => Interlocked.Read(ref _fallbackTotal);
