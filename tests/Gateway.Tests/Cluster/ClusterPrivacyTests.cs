@@ -1,14 +1,17 @@
 using System.Net;
 using System.Text;
+using Gateway.Cluster;
 using Gateway.Tests.EndToEnd;
 using Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Gateway.Tests.Cluster;
 
 /// <summary>
 /// Nothing private in Redis (issue 15, part 2): while two instances count a direct conversation with every kind of
 /// shared counter, <c>redis-cli MONITOR</c> sees every command Redis runs and an RDB dump holds everything it kept;
-/// neither contains the DM's text, its sender or recipient ids, the room, or the cluster secret.
+/// neither contains the DM's text, its sender or recipient ids, the room, or the cluster secret. The DM's pair owner
+/// push (one instance hands its half to the other) goes over the internal listener, never through Redis.
 /// </summary>
 public sealed class ClusterPrivacyTests
 {
@@ -47,6 +50,13 @@ public sealed class ClusterPrivacyTests
             """;
         await using var a = await ClusterNode.StartAsync(JsonRouteTests.Config(backend.Url, Protections) + ClusterNode.ClusterTable(redis.Url, "gw-a"));
         await using var b = await ClusterNode.StartAsync(JsonRouteTests.Config(backend.Url, Protections) + ClusterNode.ClusterTable(redis.Url, "gw-b"));
+        // Both know each other's internal listener, so the DM's appends go to its owner (sealed, never through Redis).
+        var owners = new[] { a, b }.Select(n => n.Services.GetRequiredService<PairOwners>()).ToArray();
+        while (owners.Any(o => o.KnownPeers < 2))
+        {
+            await Task.Delay(10);
+        }
+
         var monitor = new StringBuilder();
         using var watching = redis.Monitor(monitor);
         // MONITOR is listening once it has printed OK.
@@ -61,6 +71,7 @@ public sealed class ClusterPrivacyTests
         }
 
         Assert.Contains("EVAL", Snapshot(monitor), StringComparison.OrdinalIgnoreCase); // the counters did go through Redis
+        Assert.Equal(2, owners.Sum(o => o.Pushed)); // the non-owner's two appends went to the owner
         Assert.Contains("OK", await redis.CliAsync("SAVE"), StringComparison.Ordinal);
         watching.Kill();
         await watching.WaitForExitAsync();
