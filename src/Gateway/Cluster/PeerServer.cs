@@ -53,7 +53,9 @@ internal sealed class PeerServer(PairOwners owners, ClusterSync sync, ReportingP
         _app = app;
         Addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToArray() ?? Array.Empty<string>();
         var bound = new Uri(Addresses[0]);
-        var advertised = settings.InternalAdvertise ?? Advertised(new Uri(settings.InternalListen!), bound.Port);
+        var advertised = settings.InternalAdvertise is { } a
+            ? (new Uri("http://" + a).IsDefaultPort && !a.EndsWith(":80", StringComparison.Ordinal) ? a + ":" + bound.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) : a)
+            : Advertised(new Uri(settings.InternalListen!), bound.Port);
         sync.PeerAddress = advertised;
         Log.PeerListening(logger, string.Join(", ", Addresses), advertised);
     }

@@ -65,7 +65,10 @@ internal sealed record ClusterSettings
     /// </summary>
     public string? InternalListen { get; init; }
 
-    /// <summary>host:port the others reach <see cref="InternalListen"/> at; null = the listen host, or the host name when it is a wildcard.</summary>
+    /// <summary>
+    /// host[:port] the others reach <see cref="InternalListen"/> at (internal_advertise, or the variable internal_advertise_env
+    /// names); no port = the bound one; null = the listen host, or the host name when it is a wildcard.
+    /// </summary>
     public string? InternalAdvertise { get; init; }
 
     /// <summary>The URL as written, with no secret in it (for messages and GET /cluster).</summary>
@@ -167,15 +170,29 @@ internal sealed record ClusterSettings
         }
 
         var advertise = t.String("internal_advertise");
-        if (advertise is not null && (advertise.Contains('/', StringComparison.Ordinal) || !Uri.TryCreate("http://" + advertise, UriKind.Absolute, out _)))
+        if (advertise is null && t.String("internal_advertise_env") is { Length: > 0 } advertiseEnv)
         {
-            t.Error("internal_advertise", $"\"{advertise}\" is not host:port (how the other instances reach internal_listen)");
+            // Kubernetes: the pod IP from the downward API (status.podIP); the port is the one internal_listen bound.
+            advertise = Environment.GetEnvironmentVariable(advertiseEnv);
+            if (string.IsNullOrEmpty(advertise))
+            {
+                t.Error("internal_advertise_env", $"environment variable {advertiseEnv} is not set (it holds the address the other instances reach this one at)");
+            }
+            else if (System.Net.IPAddress.TryParse(advertise, out var ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)
+            {
+                advertise = "[" + advertise + "]";
+            }
+        }
+
+        if (!string.IsNullOrEmpty(advertise) && (advertise.Contains('/', StringComparison.Ordinal) || !Uri.TryCreate("http://" + advertise, UriKind.Absolute, out _)))
+        {
+            t.Error("internal_advertise", $"\"{advertise}\" is not host or host:port (how the other instances reach internal_listen)");
         }
 
         settings = settings with
         {
             InternalListen = internalListen,
-            InternalAdvertise = advertise,
+            InternalAdvertise = string.IsNullOrEmpty(advertise) ? null : advertise,
             Password = password,
             Secret = secret,
             Instance = instance,
