@@ -93,9 +93,9 @@ internal sealed class PairOwners : IPairOwners, IDisposable
         var members = _members;
         var now = _time.GetUtcNow();
         var live = now - (_settings.Heartbeat * 3);
-        if (members.At < live)
+        if (members.At < now - (_settings.Heartbeat * 5))
         {
-            // No heartbeat reached Redis for three beats: membership is unknown, keep everything here.
+            // No heartbeat of this instance reached Redis for five beats: membership is unknown, keep everything here.
             return null;
         }
 
@@ -192,6 +192,7 @@ internal sealed class PairOwners : IPairOwners, IDisposable
     {
         private readonly PairOwners _owners;
         private int _down;
+        private long _downUntilTicks = DateTimeOffset.MinValue.UtcTicks;
 
         public Lane(PairOwners owners, string instance)
         {
@@ -207,7 +208,12 @@ internal sealed class PairOwners : IPairOwners, IDisposable
 
         public Channel<PairAppend> Queue { get; }
 
-        public DateTimeOffset DownUntil { get; private set; } = DateTimeOffset.MinValue;
+        /// <summary>Written by the lane's loop, read by every request thread: kept as ticks, read and written whole.</summary>
+        public DateTimeOffset DownUntil
+        {
+            get => new(Interlocked.Read(ref _downUntilTicks), TimeSpan.Zero);
+            private set => Interlocked.Exchange(ref _downUntilTicks, value.UtcTicks);
+        }
 
         private async Task RunAsync()
         {
