@@ -22,6 +22,9 @@ public readonly record struct ConversationKey(string Value)
         return new ConversationKey($"d{protocol.Length}:{protocol}{first.Length}:{first}{second}");
     }
 
+    /// <summary>Built by <see cref="Direct"/>: a pair of participants (scale-out gives each pair an owner instance).</summary>
+    public bool IsPair => Value is ['d', ..];
+
     /// <summary>A room, public or a protocol's own direct-message room (Matrix DMs are rooms).</summary>
     public static ConversationKey Room(string protocol, string roomId)
     {

@@ -87,7 +87,13 @@ public sealed class ConversationStore : IDisposable
     /// at a code point boundary) as the newest message of the conversation, sent now by <paramref name="sender"/>.
     /// A sender id longer than 255 UTF-8 bytes is cut the same way.
     /// </summary>
-    public void Append(ConversationKey key, string sender, ReadOnlySpan<char> text)
+    public void Append(ConversationKey key, string sender, ReadOnlySpan<char> text) => Append(key, sender, text, _time.GetUtcNow());
+
+    /// <summary>
+    /// As <see cref="Append(ConversationKey, string, ReadOnlySpan{char})"/>, sent at <paramref name="time"/> (an append
+    /// another instance made and pushed to this one, the conversation's owner). Kept in arrival order.
+    /// </summary>
+    public void Append(ConversationKey key, string sender, ReadOnlySpan<char> text, DateTimeOffset time)
     {
         var id = KeyOf(key);
         ArgumentNullException.ThrowIfNull(sender);
@@ -103,7 +109,7 @@ public sealed class ConversationStore : IDisposable
         try
         {
             textBytes = textBytes[..Encode(text, textBytes[..textCapacity])];
-            Append(id, _time.GetUtcNow().UtcTicks, senderBytes, textBytes);
+            Append(id, time.UtcTicks, senderBytes, textBytes);
         }
         finally
         {

@@ -24,6 +24,7 @@ internal static partial class AdminEndpoints
                 ["started"] = Time(m.Started),
                 ["seen"] = Time(m.Seen),
                 ["self"] = m.Self,
+                ["internal"] = m.Peer is not null,
             });
         }
 
@@ -44,6 +45,15 @@ internal static partial class AdminEndpoints
             ["batches_shared"] = link.Shared,
             ["batches_fallback"] = link.Fallbacks,
             ["members"] = members,
+            ["dm_owners"] = cluster.Owners is { } owners
+                ? new JsonObject
+                {
+                    ["enabled"] = true,
+                    ["pushed"] = owners.Pushed,
+                    ["fallbacks"] = owners.Fallbacks,
+                    ["unreachable"] = new JsonArray(owners.Unreachable.Select(u => (JsonNode?)JsonValue.Create(u)).ToArray()),
+                }
+                : new JsonObject { ["enabled"] = false },
         });
     }
 }

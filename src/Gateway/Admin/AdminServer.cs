@@ -50,7 +50,8 @@ internal sealed class AdminServer(IServiceProvider services, GatewayState state,
         builder.Services.AddSingleton(services.GetRequiredService<Gateway.Inspection.ProtectionState>());
         builder.Services.AddSingleton(services.GetRequiredService<TimeProvider>());
         builder.Services.AddSingleton(services.GetRequiredService<Gateway.Runtime.ModuleRuntimes>());
-        builder.Services.AddSingleton(new Gateway.Cluster.ClusterAccess(services.GetService<Gateway.Cluster.ClusterSync>(), services.GetService<Gateway.Cluster.RedisLink>()));
+        builder.Services.AddSingleton(new Gateway.Cluster.ClusterAccess(services.GetService<Gateway.Cluster.ClusterSync>(), services.GetService<Gateway.Cluster.RedisLink>(),
+            services.GetService<Gateway.Cluster.PairOwners>()));
 
         var app = builder.Build();
         AdminEndpoints.Map(app);

@@ -22,4 +22,16 @@ internal static partial class Log
 
     [LoggerMessage(4504, LogLevel.Warning, "Cluster sync failed ({Problem}); retrying on the next heartbeat")]
     public static partial void ClusterSyncFailed(ILogger logger, string problem);
+
+    [LoggerMessage(4505, LogLevel.Warning, "DM pair owner {Instance} unreachable ({Problem}): its pairs' appends and reports are kept on this instance until it is back or leaves")]
+    public static partial void PairOwnerUnreachable(ILogger logger, string instance, string problem);
+
+    [LoggerMessage(4506, LogLevel.Information, "DM pair owner {Instance} reachable again: appends are pushed to it")]
+    public static partial void PairOwnerBack(ILogger logger, string instance);
+
+    [LoggerMessage(4507, LogLevel.Information, "Cluster internal listener on {Address}, announced as {Advertised} (sealed DM pair pushes only)")]
+    public static partial void PeerListening(ILogger logger, string address, string advertised);
+
+    [LoggerMessage(4508, LogLevel.Debug, "Refused a push on the internal listener: {Result} ({Status})")]
+    public static partial void PeerPushRefused(ILogger logger, string result, int status);
 }

@@ -1,5 +1,6 @@
 using Gateway.Configuration;
 using Gateway.Policy.Protections;
+using Gateway.Reporting;
 using Gateway.Telemetry;
 
 namespace Gateway.Cluster;
@@ -25,6 +26,14 @@ internal static class ClusterRegistration
             return new RedisCounterStore(sp.GetRequiredService<RedisLink>(), new LocalCounterStore(time, config.Counters.MaxKeys), time);
         });
         services.AddTransient<IStartupFilter, ClusterStartupFilter>();
+        if (config.Cluster.InternalListen is not null)
+        {
+            // DM pair owners: the hand-off the reporting pipeline asks, and the listener the others push to.
+            services.AddSingleton<PairOwners>();
+            services.AddSingleton<IPairOwners>(sp => sp.GetRequiredService<PairOwners>());
+            services.AddSingleton<PeerServer>();
+            services.AddHostedService(sp => sp.GetRequiredService<PeerServer>());
+        }
     }
 
     /// <summary>Runs after every filter's Configure (the overlay file is loaded there), before the first request.</summary>
@@ -38,5 +47,5 @@ internal static class ClusterRegistration
     }
 }
 
-/// <summary>What the admin API shows of the cluster; both null on a single instance.</summary>
-internal sealed record ClusterAccess(ClusterSync? Sync, RedisLink? Link);
+/// <summary>What the admin API shows of the cluster; all null on a single instance (owners null without internal_listen).</summary>
+internal sealed record ClusterAccess(ClusterSync? Sync, RedisLink? Link, PairOwners? Owners = null);

@@ -11,7 +11,11 @@ using StackExchange.Redis;
 namespace Gateway.Cluster;
 
 /// <summary>One live instance as its heartbeat last described it.</summary>
-internal sealed record ClusterMember(string Instance, long ConfigVersion, string ConfigDigest, DateTimeOffset Started, DateTimeOffset Seen, bool Self);
+internal sealed record ClusterMember(string Instance, long ConfigVersion, string ConfigDigest, DateTimeOffset Started, DateTimeOffset Seen, bool Self)
+{
+    /// <summary>host:port of the instance's internal listener (DM pair owner pushes); null when it has none.</summary>
+    public string? Peer { get; init; }
+}
 
 /// <summary>
 /// Keeps the runtime blocks the same on every instance and announces this one. A change made here (an admin IP block
@@ -76,6 +80,12 @@ internal sealed class ClusterSync : IDisposable
     public event Action<AdminOverlay>? OverlayReceived;
 
     public string Instance => _settings.Instance;
+
+    /// <summary>host:port of this instance's internal listener, announced in every heartbeat once it is bound.</summary>
+    public string? PeerAddress { get; set; }
+
+    /// <summary>After every heartbeat that reached Redis: the live members (this one included), for DM pair owners.</summary>
+    public event Action<IReadOnlyList<ClusterMember>>? MembersRefreshed;
 
     private string OverlayKey => _settings.KeyPrefix + "overlay";
 
@@ -407,6 +417,7 @@ internal sealed class ClusterSync : IDisposable
                 ["config_digest"] = Digest(snapshot),
                 ["started"] = _started.ToUnixTimeMilliseconds(),
                 ["seen"] = now.ToUnixTimeMilliseconds(),
+                ["peer"] = PeerAddress,
             };
             var set = db.StringSetAsync(MemberKey(_settings.Instance), member.ToJsonString(), ttl);
             var add = db.SortedSetAddAsync(MembersKey, _settings.Instance, now.ToUnixTimeMilliseconds());
@@ -425,6 +436,10 @@ internal sealed class ClusterSync : IDisposable
             }
 
             _link.MarkUp();
+            if (MembersRefreshed is { } refreshed)
+            {
+                refreshed(await MembersAsync().ConfigureAwait(false));
+            }
         }
         catch (RedisException ex)
         {
@@ -456,7 +471,8 @@ internal sealed class ClusterSync : IDisposable
 
             list.Add(new ClusterMember(name.ToString(), (long?)o["config_version"] ?? 0, (string?)o["config_digest"] ?? "",
                 DateTimeOffset.FromUnixTimeMilliseconds((long?)o["started"] ?? 0), DateTimeOffset.FromUnixTimeMilliseconds((long?)o["seen"] ?? 0),
-                name == _settings.Instance));
+                name == _settings.Instance)
+            { Peer = (string?)o["peer"] });
         }
 
         return list.OrderBy(m => m.Instance, StringComparer.Ordinal).ToList();

@@ -59,6 +59,18 @@ internal sealed record ClusterSettings
     /// <summary>How often an instance announces itself; members silent for three beats are gone.</summary>
     public TimeSpan Heartbeat { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// The internal listener other instances push DM context appends to (<c>http://127.0.0.1:7600</c>); null = this
+    /// instance neither owns nor pushes DM pairs (each instance keeps the half of a DM it saw).
+    /// </summary>
+    public string? InternalListen { get; init; }
+
+    /// <summary>
+    /// host[:port] the others reach <see cref="InternalListen"/> at (internal_advertise, or the variable internal_advertise_env
+    /// names); no port = the bound one; null = the listen host, or the host name when it is a wildcard.
+    /// </summary>
+    public string? InternalAdvertise { get; init; }
+
     /// <summary>The URL as written, with no secret in it (for messages and GET /cluster).</summary>
     public string Display => $"{(Tls ? "rediss" : "redis")}://{Host}:{Port.ToString(CultureInfo.InvariantCulture)}/{Database.ToString(CultureInfo.InvariantCulture)}";
 
@@ -141,8 +153,46 @@ internal sealed record ClusterSettings
             t.Error("key_prefix", "a key prefix is 1-32 characters without spaces or glob characters (* ? [ ])");
         }
 
+        var internalListen = t.String("internal_listen");
+        if (internalListen is not null)
+        {
+            if (!internalListen.Contains("://", StringComparison.Ordinal))
+            {
+                internalListen = "http://" + internalListen;
+            }
+
+            if (!Uri.TryCreate(internalListen, UriKind.Absolute, out var listenUri) || listenUri.Scheme != "http" || listenUri.Host.Length == 0
+                || listenUri.AbsolutePath != "/" || listenUri.Port < 0)
+            {
+                t.Error("internal_listen", $"\"{internalListen}\" is not a listen address like \"10.0.0.5:7600\" or \"http://0.0.0.0:7600\" (plain http: every push is sealed with AES-GCM under a key from the cluster secret)");
+                internalListen = null;
+            }
+        }
+
+        var advertise = t.String("internal_advertise");
+        if (advertise is null && t.String("internal_advertise_env") is { Length: > 0 } advertiseEnv)
+        {
+            // Kubernetes: the pod IP from the downward API (status.podIP); the port is the one internal_listen bound.
+            advertise = Environment.GetEnvironmentVariable(advertiseEnv);
+            if (string.IsNullOrEmpty(advertise))
+            {
+                t.Error("internal_advertise_env", $"environment variable {advertiseEnv} is not set (it holds the address the other instances reach this one at)");
+            }
+            else if (System.Net.IPAddress.TryParse(advertise, out var ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)
+            {
+                advertise = "[" + advertise + "]";
+            }
+        }
+
+        if (!string.IsNullOrEmpty(advertise) && (advertise.Contains('/', StringComparison.Ordinal) || !Uri.TryCreate("http://" + advertise, UriKind.Absolute, out _)))
+        {
+            t.Error("internal_advertise", $"\"{advertise}\" is not host or host:port (how the other instances reach internal_listen)");
+        }
+
         settings = settings with
         {
+            InternalListen = internalListen,
+            InternalAdvertise = string.IsNullOrEmpty(advertise) ? null : advertise,
             Password = password,
             Secret = secret,
             Instance = instance,

@@ -49,7 +49,8 @@ internal sealed class Report
 
     public IReadOnlyList<FilterMatch> Matches { get; init; } = Array.Empty<FilterMatch>();
 
-    public IReadOnlyList<ContextMessage> Context { get; init; } = Array.Empty<ContextMessage>();
+    /// <summary>Set once, by the instance that keeps the conversation, before the report is queued.</summary>
+    public IReadOnlyList<ContextMessage> Context { get; set; } = Array.Empty<ContextMessage>();
 
     public string? Reporter { get; init; }
 

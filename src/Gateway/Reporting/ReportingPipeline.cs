@@ -19,7 +19,8 @@ internal sealed class ReportingPipeline(
     AuditTrail audit,
     RecentVerdicts recent,
     TimeProvider time,
-    ILogger<ReportingPipeline> logger)
+    ILogger<ReportingPipeline> logger,
+    IPairOwners? owners = null)
 {
     public ConversationStore Store => store;
 
@@ -37,23 +38,72 @@ internal sealed class ReportingPipeline(
         recent.Record(message, verdict, binding.RouteId);
 
         var key = KeyFor(message.Protocol, message.Sender, message.Recipient, message.Room, message.IsDirect, config.Context);
+        var now = time.GetUtcNow();
+        Report? report = null;
         if (verdict.Report && config.ReportsFor(binding.Backend).Enabled)
         {
-            // Context first: the conversation that led up to this message, without the message itself.
-            var context = key is { } k ? store.Snapshot(k) : Array.Empty<ContextMessage>();
             var info = new RequestInfo(binding.Backend, binding.RouteId, config.Reports.IncludeClientIp ? clientIp?.ToString() : null);
-            queue.TryEnqueue(Report.ForVerdict(message, verdict, info, context, time.GetUtcNow()));
+            report = Report.ForVerdict(message, verdict, info, Array.Empty<ContextMessage>(), now);
         }
 
-        if (key is { } appendKey && message.Sender is not null)
+        if (key is not { } k)
         {
-            foreach (var f in message.Fields)
+            if (report is not null)
             {
-                if (f.Kind == FieldKind.Body && f.Text.Length > 0)
-                {
-                    store.Append(appendKey, message.Sender, f.Text);
-                }
+                queue.TryEnqueue(report);
             }
+
+            return;
+        }
+
+        var texts = new List<string>(1);
+        foreach (var f in message.Fields)
+        {
+            if (message.Sender is not null && f.Kind == FieldKind.Body && f.Text.Length > 0)
+            {
+                texts.Add(f.Text);
+            }
+        }
+
+        if (report is null && texts.Count == 0)
+        {
+            return;
+        }
+
+        var append = new PairAppend(k, message.Sender ?? "", now, texts, report, UserReport: false);
+        if (!k.IsPair || owners?.TryHandOff(append) != true)
+        {
+            Apply(append);
+        }
+    }
+
+    /// <summary>
+    /// Applies one conversation step here, where the conversation's context is kept: the report first, with the
+    /// context that led up to the message (not the message itself), then the message's texts appended.
+    /// </summary>
+    public void Apply(PairAppend append)
+    {
+        if (append.Report is { } report)
+        {
+            if (!append.UserReport)
+            {
+                report.Context = store.Snapshot(append.Key);
+            }
+            else if (store.Contains(append.Key, append.Sender))
+            {
+                report.Context = store.Snapshot(append.Key);
+            }
+            else
+            {
+                Log.UserReportNotParticipant(logger, report.Route ?? "-");
+            }
+
+            queue.TryEnqueue(report);
+        }
+
+        foreach (var text in append.Texts)
+        {
+            store.Append(append.Key, append.Sender, text, append.Time);
         }
     }
 
@@ -67,21 +117,8 @@ internal sealed class ReportingPipeline(
         }
 
         var key = KeyFor(report.Protocol, report.Reporter, report.About, report.Room, report.IsDirect, config.Context);
-        IReadOnlyList<ContextMessage> context = Array.Empty<ContextMessage>();
-        if (key is { } k)
-        {
-            if (store.Contains(k, report.Reporter))
-            {
-                context = store.Snapshot(k);
-            }
-            else
-            {
-                Log.UserReportNotParticipant(logger, binding.RouteId);
-            }
-        }
-
         var now = time.GetUtcNow();
-        queue.TryEnqueue(new Report
+        var made = new Report
         {
             Id = Guid.CreateVersion7(now),
             Time = now,
@@ -97,9 +134,20 @@ internal sealed class ReportingPipeline(
             Comment = report.Comment,
             ReportedText = report.Text,
             Recipients = report.About is not null ? new[] { report.About } : report.IsDirect && report.Members is { } members ? members : Array.Empty<string>(),
-            Context = context,
             ClientIp = config.Reports.IncludeClientIp ? clientIp?.ToString() : null,
-        });
+        };
+        if (key is not { } k)
+        {
+            queue.TryEnqueue(made);
+            return;
+        }
+
+        // Enriched only when the reporter took part: checked where the conversation is kept (its owner instance).
+        var append = new PairAppend(k, report.Reporter, now, Array.Empty<string>(), made, UserReport: true);
+        if (!k.IsPair || owners?.TryHandOff(append) != true)
+        {
+            Apply(append);
+        }
     }
 
     /// <summary>

@@ -92,4 +92,30 @@ public sealed class ClusterConfigTests : IDisposable
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Theory]
+    [InlineData("internal_listen = \"10.0.0.5:7600\"", "http://10.0.0.5:7600", null)]
+    [InlineData("internal_listen = \"http://0.0.0.0:7600\"\ninternal_advertise = \"gw-1.internal:7600\"", "http://0.0.0.0:7600", "gw-1.internal:7600")]
+    [InlineData("internal_listen = \"0.0.0.0:7600\"\ninternal_advertise_env = \"GW_TEST_ADVERTISE\"", "http://0.0.0.0:7600", "10.9.8.7")]
+    [InlineData("", null, null)]
+    public void InternalListen_ForDmPairOwners_IsRead(string lines, string? listen, string? advertise)
+    {
+        Environment.SetEnvironmentVariable("GW_TEST_ADVERTISE", "10.9.8.7");
+        var result = Load("redis = \"redis://127.0.0.1\"\nsecret_file = \"secret\"\n" + lines);
+        Assert.True(result.Ok, string.Join("\n", result.Errors));
+        Assert.Equal(listen, result.Config!.Cluster.InternalListen);
+        Assert.Equal(advertise, result.Config.Cluster.InternalAdvertise);
+    }
+
+    [Theory]
+    [InlineData("internal_listen = \"https://0.0.0.0:7600\"", "internal_listen")]
+    [InlineData("internal_listen = \"0.0.0.0:7600/push\"", "internal_listen")]
+    [InlineData("internal_listen = \"0.0.0.0:7600\"\ninternal_advertise = \"http://x/y\"", "internal_advertise")]
+    [InlineData("internal_listen = \"0.0.0.0:7600\"\ninternal_advertise_env = \"GW_TEST_UNSET_VARIABLE\"", "internal_advertise_env")]
+    public void InternalListen_Bad_IsRefusedWithTheKeyNamed(string lines, string key)
+    {
+        var result = Load("redis = \"redis://127.0.0.1\"\nsecret_file = \"secret\"\n" + lines);
+        Assert.False(result.Ok);
+        Assert.Contains(result.Errors, e => e.ToString().Contains(key, StringComparison.Ordinal));
+    }
 }

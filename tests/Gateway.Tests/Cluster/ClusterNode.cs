@@ -54,6 +54,7 @@ internal sealed class ClusterNode : IAsyncDisposable
         secret_file = "cluster-secret"
         budget_ms = {budgetMs}
         heartbeat_ms = 200
+        internal_listen = "127.0.0.1:0"
         """;
 
     public static async Task<ClusterNode> StartAsync(string toml, IDictionary<string, string>? files = null)

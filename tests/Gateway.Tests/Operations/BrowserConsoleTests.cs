@@ -64,7 +64,7 @@ public sealed class BrowserConsoleTests
         return dir?.FullName ?? throw new InvalidOperationException("Gateway.sln not found above " + AppContext.BaseDirectory);
     }
 
-    private static async Task<(int Exit, string Stdout, string Stderr)> RunAsync(string file, string workingDirectory, params string[] args)
+    internal static async Task<(int Exit, string Stdout, string Stderr)> RunAsync(string file, string workingDirectory, params string[] args)
     {
         var start = new ProcessStartInfo(file)
         {

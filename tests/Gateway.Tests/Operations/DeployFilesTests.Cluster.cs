@@ -16,6 +16,7 @@ public sealed partial class DeployFilesTests
         var config = LoadGatewayConfig(File.ReadAllText(path), path);
         Assert.True(config.Cluster.Enabled);
         Assert.Equal("redis", config.Cluster.Host);
+        Assert.Equal("http://0.0.0.0:7600", config.Cluster.InternalListen); // DM pair owners, advertised as the hostname
         var haproxy = File.ReadAllText(Path.Combine(Deploy, "haproxy.cfg"));
         var hostnames = new HashSet<string>(StringComparer.Ordinal);
         foreach (var name in new[] { "gateway-1", "gateway-2", "gateway-3" })
@@ -86,5 +87,11 @@ public sealed partial class DeployFilesTests
         var env = List(Container(manifests)["env"]).Select(Map).ToDictionary(e => Str(e["name"]), e => e);
         Assert.Equal("gateway-cluster", Str(Map(Map(env["GATEWAY_CLUSTER_SECRET"]["valueFrom"])["secretKeyRef"])["name"]));
         Assert.Equal("gateway-redis", Str(Map(Map(env["GATEWAY_REDIS_PASSWORD"]["valueFrom"])["secretKeyRef"])["name"]));
+
+        // DM pair owners: the internal listener's port is declared, and each pod advertises its own IP.
+        Assert.Equal(new Uri(config.Cluster.InternalListen!).Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            Str(List(Container(manifests)["ports"]).Select(Map).Single(p => Str(p["name"]) == "cluster")["containerPort"]));
+        Assert.Equal("status.podIP", Str(Map(Map(env["POD_IP"]["valueFrom"])["fieldRef"])["fieldPath"]));
+        Assert.Equal("10.1.2.3", config.Cluster.InternalAdvertise);
     }
 }

@@ -183,6 +183,7 @@ public sealed partial class DeployFilesTests
         // The scale-out configs (issue 15) name the cluster secret's and the Redis password's variables.
         Environment.SetEnvironmentVariable("GATEWAY_CLUSTER_SECRET", "deploy-test-cluster-secret-0123456789abcdef");
         Environment.SetEnvironmentVariable("GATEWAY_REDIS_PASSWORD", "deploy-test-redis-password");
+        Environment.SetEnvironmentVariable("POD_IP", "10.1.2.3"); // Kubernetes' downward API: [cluster] internal_advertise_env
         var result = ConfigLoader.Load(text, path);
         Assert.True(result.Ok, string.Join("\n", result.Errors));
         return result.Config!;
@@ -327,7 +328,7 @@ public sealed partial class DeployFilesTests
 
         var container = Container(manifests);
         Assert.Equal(new[] { "serve", "--config", "/etc/gateway/gateway.toml" }, List(container["args"]).Select(Str));
-        var port = Map(List(container["ports"]).Single());
+        var port = Map(List(container["ports"]).Select(Map).Single(p => Str(p["name"]) == "http"));
         Assert.Equal(new Uri(config.Server.Listen.Single()).Port.ToString(System.Globalization.CultureInfo.InvariantCulture), Str(port["containerPort"]));
         Assert.Equal(Str(port["name"]), Str(Map(List(Map(manifests["Service"]["spec"])["ports"]).Single())["targetPort"]));
 
@@ -357,7 +358,7 @@ public sealed partial class DeployFilesTests
         var manifests = Manifests();
         var config = KubernetesConfig(manifests);
         var container = Container(manifests);
-        var portName = Str(Map(List(container["ports"]).Single())["name"]);
+        var portName = Str(List(container["ports"]).Select(Map).Single(p => Str(p["name"]) == "http")["name"]);
         var probes = new[] { "startupProbe", "readinessProbe", "livenessProbe" }.Select(p => Map(Map(container[p])["httpGet"])).ToList();
         Assert.All(probes, p => Assert.Equal(portName, Str(p["port"])));
 

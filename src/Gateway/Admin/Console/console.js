@@ -124,13 +124,57 @@
     }
   }
 
+  // GET /cluster: hidden on a single instance. Members are the live ones (Redis drops a member three beats after its
+  // last heartbeat); a member this instance cannot push DM appends to shows as unreachable.
+  function renderCluster(c) {
+    $('cluster-section').hidden = !c.enabled;
+    if (!c.enabled) return;
+    const owners = c.dm_owners || { enabled: false };
+    const rows = [
+      ['this instance', c.instance],
+      ['redis', c.redis + ' (' + c.shared_state + ')'],
+      ['on shared state error', c.on_shared_state_error + ', budget ' + c.budget_ms + ' ms'],
+      ['counter batches shared / fallback', c.batches_shared + ' / ' + c.batches_fallback],
+      ['DM pair owners', owners.enabled ? 'pushed ' + owners.pushed + ', kept here (owner unreachable) ' + owners.fallbacks : 'off (no internal_listen)'],
+    ];
+    const dl = $('cluster');
+    dl.replaceChildren();
+    for (const [name, value] of rows) {
+      const dt = document.createElement('dt');
+      dt.textContent = name;
+      const dd = document.createElement('dd');
+      dd.textContent = String(value);
+      if (name === 'redis') dd.className = 'state-' + c.shared_state;
+      dl.append(dt, dd);
+    }
+    const self = c.members.find((m) => m.self);
+    const unreachable = new Set(owners.unreachable || []);
+    const body = $('cluster-members').tBodies[0];
+    body.replaceChildren();
+    for (const m of c.members) {
+      const tr = document.createElement('tr');
+      if (m.self) tr.className = 'member-self';
+      cell(tr, m.self ? m.instance + ' (this one)' : m.instance);
+      const state = unreachable.has(m.instance) ? 'unreachable' : 'live';
+      cell(tr, state, 'state-' + state);
+      cell(tr, m.config_version);
+      cell(tr, m.config_digest, self && m.config_digest !== self.config_digest ? 'config-differs' : '');
+      cell(tr, m.internal ? 'yes' : 'no');
+      cell(tr, m.started);
+      cell(tr, m.seen);
+      body.append(tr);
+    }
+  }
+
   async function refresh() {
     try {
-      const [status, recent, rules, blocks] = await Promise.all([api('GET', '/status'), api('GET', '/verdicts'), api('GET', '/rules'), api('GET', '/sender-blocks')]);
+      const [status, recent, rules, blocks, cluster] = await Promise.all([api('GET', '/status'), api('GET', '/verdicts'), api('GET', '/rules'),
+        api('GET', '/sender-blocks'), api('GET', '/cluster')]);
       renderCounters(status);
       renderRecent(recent);
       renderRules(rules);
       renderBlocks(blocks);
+      renderCluster(cluster);
       setConnection('connected', true);
     } catch (e) {
       setConnection(e.status === 401 ? 'wrong token' : 'error: ' + e.message, false);
