@@ -26,7 +26,7 @@ rm -f "$fifo"
 for _ in $(seq 1 150); do [ -s report/ports.json ] && break; sleep 0.2; done
 [ -s report/ports.json ] || { echo "loadtest: the rig did not start" >&2; cat report/rig.log >&2; kill "$rig"; exit 1; }
 GATEWAY_URL=$(node -e 'console.log(require(process.argv[1]).gateway)' "$here/report/ports.json")
-export GATEWAY_URL GATEWAY_WS_URL="${GATEWAY_URL/http:/ws:}/ws"
+export GATEWAY_URL GATEWAY_WS_URL="${GATEWAY_URL/http:/ws:}/json/ws"
 
 status=0
 for scenario in ${LOADTEST_SCENARIOS:-json-http json-ws}; do
