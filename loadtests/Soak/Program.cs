@@ -76,11 +76,18 @@ var configPath = Path.Combine(dir, "gateway.toml");
 await File.WriteAllTextAsync(configPath, Config.Valid(ports, loads, secretPath, 0));
 const string AdminToken = "soak-admin-token-0123456789";
 var gateway = StartGateway(gatewayDll, configPath, AdminToken);
+AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+{
+    gateway.Stop(); // never leave a gateway or a redis-server behind
+    redis.Stop();
+};
 using var admin = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{ports.Admin}") };
 admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminToken);
 if (!await WaitReadyAsync(admin))
 {
     Console.Error.WriteLine("soak: the gateway did not come up; its output:\n" + gateway.Output);
+    gateway.Stop();
+    redis.Stop();
     return 1;
 }
 
@@ -136,6 +143,12 @@ using var cts = new CancellationTokenSource();
 
 void Count(string key) => outcomes.AddOrUpdate(key, 1, (_, n) => n + 1);
 
+void Fault(string name)
+{
+    faults.AddOrUpdate(name, 1, (_, n) => n + 1);
+    Console.WriteLine($"soak: {Elapsed():hh\\:mm\\:ss\\.f} fault {name}");
+}
+
 async Task WorkerAsync(ILoad load, int seed)
 {
     var random = new Random(seed);
@@ -154,6 +167,10 @@ async Task WorkerAsync(ILoad load, int seed)
         catch (HttpRequestException ex) when (ex.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionRefused })
         {
             outcome = "refused_gateway_down"; // nothing was sent: the gateway's port was closed (a kill, a restart)
+            if (gatewayUp)
+            {
+                Console.WriteLine($"soak: {Elapsed():hh\\:mm\\:ss\\.f} {row}: connection refused while the gateway runs");
+            }
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException or TaskCanceledException)
         {
@@ -187,7 +204,7 @@ async Task KillGatewayAsync(Random random)
     var lostBefore = outcomes.Where(kv => kv.Key.EndsWith("|" + Outcomes.Lost, StringComparison.Ordinal)).Sum(kv => kv.Value);
     gatewayUp = false;
     gateway.Kill();
-    faults.AddOrUpdate("gateway_killed", 1, (_, n) => n + 1);
+    Fault("gateway_killed");
     await Task.Delay(TimeSpan.FromMilliseconds(500), time, CancellationToken.None);
     var lostAfter = outcomes.Where(kv => kv.Key.EndsWith("|" + Outcomes.Lost, StringComparison.Ordinal)).Sum(kv => kv.Value);
     // What this process may have enqueued and not sent: its queue at the last look, the reports the clients saw
@@ -208,6 +225,7 @@ async Task ChaosAsync()
 {
     var random = new Random(17);
     var flips = 0;
+    var lastGatewayKill = time.GetTimestamp() - (time.TimestampFrequency * 20); // the first kill ~20 s in
     while (!cts.IsCancellationRequested)
     {
         await Task.Delay(TimeSpan.FromSeconds(3 + random.Next(4)), time, CancellationToken.None);
@@ -216,7 +234,10 @@ async Task ChaosAsync()
             return;
         }
 
-        var fault = random.Next(Elapsed() < killsUntil ? 6 : 5);
+        // The gateway itself: SIGKILLed every ~40 s while kills are allowed (the first minutes, so the RSS samples
+        // compare one process); the other faults in turn, at random.
+        var killGateway = Elapsed() < killsUntil && time.GetElapsedTime(lastGatewayKill) > TimeSpan.FromSeconds(40);
+        var fault = killGateway ? 5 : random.Next(5);
         switch (fault)
         {
             case 0:
@@ -225,7 +246,7 @@ async Task ChaosAsync()
                 foreach (var v in victims)
                 {
                     await v.Upstream.StopAsync();
-                    faults.AddOrUpdate($"upstream_killed:{v.Rows[0]}", 1, (_, n) => n + 1);
+                    Fault($"upstream_killed:{v.Rows[0]}");
                 }
 
                 await Task.Delay(TimeSpan.FromSeconds(1 + random.Next(3)), time, CancellationToken.None);
@@ -237,24 +258,25 @@ async Task ChaosAsync()
                 break;
             case 1:
                 await webhook.StopAsync();
-                faults.AddOrUpdate("webhook_killed", 1, (_, n) => n + 1);
+                Fault("webhook_killed");
                 await Task.Delay(TimeSpan.FromSeconds(1 + random.Next(5)), time, CancellationToken.None);
                 await webhook.StartAsync();
                 break;
             case 2:
                 redis.Kill();
-                faults.AddOrUpdate("redis_killed", 1, (_, n) => n + 1);
+                Fault("redis_killed");
                 await Task.Delay(TimeSpan.FromSeconds(1 + random.Next(5)), time, CancellationToken.None);
                 redis.Start();
                 break;
             case 5:
                 await KillGatewayAsync(random);
+                lastGatewayKill = time.GetTimestamp();
                 break;
             default:
                 flips++;
                 var valid = flips % 2 == 0;
                 await File.WriteAllTextAsync(configPath, valid ? Config.Valid(ports, loads, secretPath, flips) : Config.Invalid(ports, loads, secretPath, flips));
-                faults.AddOrUpdate(valid ? "config_valid" : "config_invalid", 1, (_, n) => n + 1);
+                Fault(valid ? "config_valid" : "config_invalid");
                 break;
         }
     }

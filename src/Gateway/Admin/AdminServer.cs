@@ -41,6 +41,7 @@ internal sealed class AdminServer(IServiceProvider services, GatewayState state,
         builder.Services.AddSingleton(loggerFactory);
         builder.Services.AddSingleton<IHostLifetime, NoSignalLifetime>();
         builder.Services.AddSingleton(state);
+        builder.Services.AddSingleton(new ProxyReadiness(services.GetRequiredService<IHostApplicationLifetime>()));
         builder.Services.AddSingleton(services.GetRequiredService<IConfigReloader>());
         builder.Services.AddSingleton(services.GetRequiredService<ReportQueue>());
         builder.Services.AddSingleton(services.GetRequiredService<ConversationStore>());
