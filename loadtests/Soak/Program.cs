@@ -101,6 +101,8 @@ if (mode == "serve")
         pid = gateway.Process.Id,
         sogs_server_pubkey = sogs.ServerPubkeyHex,
         matrix_destination = "soak.test",
+        matrix_good_seed = Convert.ToHexStringLower(matrix.GoodSeed),
+        matrix_banned_seed = Convert.ToHexStringLower(matrix.BannedSeed),
     }));
     Console.WriteLine($"serve: gateway {gatewayUri}, webhook :{ports.Webhook}; ports in {file}");
     var stop = new TaskCompletionSource();
@@ -111,7 +113,8 @@ if (mode == "serve")
     var served = await StatusAsync(admin);
     Console.WriteLine(JsonSerializer.Serialize(new
     {
-        upstream = tallies.ToDictionary(t => t.Key, t => new { bodies = t.Value.Requests, censored = t.Value.Censored, leaks = t.Value.Leaks }),
+        upstream = tallies.ToDictionary(t => t.Key, t => new { bodies = t.Value.Requests, censored = t.Value.Censored, leaks = t.Value.Leaks, duplicates = t.Value.Duplicates }),
+        upstream_leaks = tallies.Values.Sum(t => t.Leaks),
         json_ws_frames = json.Frames,
         matrix_bad_signatures = matrix.BadSignatures,
         webhook_reports = webhook.Unique,

@@ -1,4 +1,5 @@
 using System.Net.Http.Headers;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using Gateway.Tests.Matrix;
@@ -15,8 +16,8 @@ internal sealed class MatrixLoad : ILoad
 {
     private const string ServerName = "soak.test";
     private readonly HttpClient _client;
-    private readonly FederationSigner _good = FederationSigner.Generate("good.example", "soak1");
-    private readonly FederationSigner _banned = FederationSigner.Generate("banned.example", "soak1");
+    private readonly FederationSigner _good;
+    private readonly FederationSigner _banned;
     private long _eventIds;
     private long _badSignatures;
 
@@ -24,7 +25,14 @@ internal sealed class MatrixLoad : ILoad
     {
         _client = client;
         Upstream = new FakeUpstream(port, Map);
+        _good = new FederationSigner("good.example", "ed25519:soak1", GoodSeed);
+        _banned = new FederationSigner("banned.example", "ed25519:soak1", BannedSeed);
     }
+
+    /// <summary>The signing keys' seeds, handed to Artillery (serve mode) so its processor signs as these servers.</summary>
+    public byte[] GoodSeed { get; } = RandomNumberGenerator.GetBytes(32);
+
+    public byte[] BannedSeed { get; } = RandomNumberGenerator.GetBytes(32);
 
     public IReadOnlyList<string> Rows { get; } = ["matrix-cs", "matrix-federation"];
 
