@@ -504,6 +504,11 @@ static GatewayProcess StartGateway(string dll, string config, string adminToken)
     info.ArgumentList.Add(config);
     info.Environment["SOAK_REPORT_SECRET"] = "soak-report-secret-0123456789";
     info.Environment["SOAK_ADMIN_TOKEN"] = adminToken;
+    if (Environment.GetEnvironmentVariable("SOAK_ALLOW_DIAGNOSTICS") == "1")
+    {
+        info.Environment["GATEWAY_ALLOW_DIAGNOSTICS"] = "1"; // for dotnet-counters while analysing memory
+    }
+
     var process = Process.Start(info)!;
     var output = new GatewayProcess(process);
     process.OutputDataReceived += (_, e) => output.Add(e.Data);
