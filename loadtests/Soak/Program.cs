@@ -81,6 +81,14 @@ AppDomain.CurrentDomain.ProcessExit += (_, _) =>
     gateway.Stop(); // never leave a gateway or a redis-server behind
     redis.Stop();
 };
+
+// The fake upstreams' hosts swallow SIGTERM (they only stop themselves): the rig ends on it, and its children with it.
+using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, _ =>
+{
+    gateway.Stop();
+    redis.Stop();
+    Environment.Exit(143);
+});
 using var admin = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{ports.Admin}") };
 admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminToken);
 if (!await WaitReadyAsync(admin))
@@ -378,12 +386,14 @@ var generated = (long?)reports?["enqueued"] ?? -1;
 var gaveUp = ((long?)reports?["dropped"] ?? 0) + ((long?)reports?["rejected"] ?? 0);
 var expected = Interlocked.Read(ref reportsExpected);
 var kills = faults.GetValueOrDefault("gateway_killed");
+// A request lost in flight may have been decided (and reported) by the gateway before its answer was lost.
+var lostTotal = outcomes.Where(kv => kv.Key.EndsWith("|" + Outcomes.Lost, StringComparison.Ordinal)).Sum(kv => kv.Value);
 checks.Add(("matrix federation: every X-Matrix signature the homeserver checked was valid", matrix.BadSignatures == 0, $"{matrix.BadSignatures} refused"));
 checks.Add(("last gateway process: reports received by it = generated - given up", (long?)reports?["sent"] == generated - gaveUp && (long?)reports?["queued"] == 0,
     $"{reports?.ToJsonString()}"));
 checks.Add(("reports received = drop/reject verdicts the clients saw (within what SIGKILLed gateways held), no duplicates",
-    webhook.Duplicates == 0 && Math.Abs(webhook.Unique - expected) <= reportSlack && (kills > 0 || generated == expected),
-    $"{webhook.Unique} unique received, {expected} expected, slack {reportSlack} over {kills} gateway kills, {webhook.Duplicates} duplicates; last process generated {generated}"));
+    webhook.Duplicates == 0 && webhook.Unique >= expected - reportSlack && webhook.Unique <= expected + reportSlack + lostTotal,
+    $"{webhook.Unique} unique received, {expected} expected, slack {reportSlack} over {kills} gateway kills + {lostTotal} lost in flight, {webhook.Duplicates} duplicates; last process generated {generated}"));
 checks.Add(("RSS at end <= RSS at early sample + 10 % (same process)", earlyRss > 0 && endRss <= earlyRss * 1.10,
     $"{earlyRss} kB at {early.TotalMinutes:0.#} min, {endRss} kB at end ({(earlyRss > 0 ? (endRss - earlyRss) * 100.0 / earlyRss : 0):0.#} %)"));
 
@@ -507,6 +517,16 @@ static GatewayProcess StartGateway(string dll, string config, string adminToken)
     if (Environment.GetEnvironmentVariable("SOAK_ALLOW_DIAGNOSTICS") == "1")
     {
         info.Environment["GATEWAY_ALLOW_DIAGNOSTICS"] = "1"; // for dotnet-counters while analysing memory
+    }
+
+    // GC experiments: SOAK_GATEWAY_ENV="DOTNET_gcServer=0;DOTNET_GCConserveMemory=5" reaches the gateway only.
+    foreach (var pair in (Environment.GetEnvironmentVariable("SOAK_GATEWAY_ENV") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
+    {
+        var eq = pair.IndexOf('=', StringComparison.Ordinal);
+        if (eq > 0)
+        {
+            info.Environment[pair[..eq]] = pair[(eq + 1)..];
+        }
     }
 
     var process = Process.Start(info)!;
