@@ -104,6 +104,7 @@ fuzz:
 # Load on the gateway while its backend and report webhook are killed and restarted and its config flips between
 # valid and invalid; ends with the conservation table and exits 1 when a check fails. SOAK_MINUTES (default 30).
 soak:
+	@command -v redis-server >/dev/null 2>&1 || bash tests/cluster/install.sh
 	@for p in src/Gateway/Gateway.csproj loadtests/Soak/Soak.csproj; do $(DOTNET) build $$p -c Release --nologo -v quiet || exit 1; done
 	@$(DOTNET) loadtests/Soak/bin/Release/net10.0/Soak.dll soak --gateway $(GATEWAY_DLL) --minutes $${SOAK_MINUTES:-30} --workers $${SOAK_WORKERS:-4}
 

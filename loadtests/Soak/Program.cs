@@ -1,22 +1,24 @@
-// Over 400 lines because the rig is one story read top to bottom: the backend and webhook it can kill, the gateway
-// process it watches, the config it flips, the load, and the closing count; split up, the counts lose their context.
+// Over 400 lines because the rig is one story read top to bottom: the upstreams, webhook, Redis and gateway process
+// it can kill, the config it flips, the load, and the closing count; split up, the counts lose their context.
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
+using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-// The soak and load-test rig (issue 17): a real `gateway serve` process in front of a chat backend and a report
-// webhook that this program owns, so it can stop and restart them and count what each one saw.
+// The soak and load-test rig (issue 17): a real `gateway serve` process in front of one fake upstream per protocol
+// (JSON, Matrix client-server and federation, BareRTC, Lemmy, SOGS), a report webhook and a Redis that this program
+// owns, so it can kill and restart them and count what each one saw.
 //
-//   Soak soak  --gateway <gateway.dll> [--minutes 30] [--workers 4]
-//       load + faults (backend and webhook killed and restarted, config flipped valid/invalid every few seconds),
-//       then the conservation table; exit 1 when a check fails.
+//   Soak soak  --gateway <gateway.dll> [--minutes 30] [--workers 4] [--gateway-kills-until 4]
+//       load on every protocol + faults (upstreams, webhook and Redis killed and restarted, config flipped
+//       valid/invalid every few seconds, the gateway itself SIGKILLed and restarted during the first minutes), then
+//       the conservation table per protocol; exit 1 when a check fails.
 //   Soak serve --gateway <gateway.dll> --ports <file>
-//       the same setup without faults or load, for Artillery (loadtests/artillery); writes the URLs as JSON to <file>
-//       and runs until stdin closes or it is killed; on exit prints what the backend and webhook saw.
+//       the same setup without faults or load, for Artillery (loadtests/artillery); writes the URLs and keys as JSON
+//       to <file> and runs until stdin closes or it is killed; on exit prints what the upstreams and webhook saw.
 var mode = args.Length > 0 ? args[0] : "";
 string Arg(string name, string fallback)
 {
@@ -26,31 +28,74 @@ string Arg(string name, string fallback)
 
 if (mode is not ("soak" or "serve"))
 {
-    Console.Error.WriteLine("usage: Soak soak|serve --gateway <gateway.dll> [--minutes N] [--workers N] [--ports file]");
+    Console.Error.WriteLine("usage: Soak soak|serve --gateway <gateway.dll> [--minutes N] [--workers N] [--gateway-kills-until MIN] [--ports file]");
     return 2;
 }
 
+var inv = System.Globalization.CultureInfo.InvariantCulture;
 var gatewayDll = Path.GetFullPath(Arg("--gateway", "src/Gateway/bin/Release/net10.0/gateway.dll"));
-var minutes = double.Parse(Arg("--minutes", "30"), System.Globalization.CultureInfo.InvariantCulture);
-var workers = int.Parse(Arg("--workers", "4"), System.Globalization.CultureInfo.InvariantCulture);
+var minutes = double.Parse(Arg("--minutes", "30"), inv);
+var workers = int.Parse(Arg("--workers", "4"), inv);
 var time = TimeProvider.System;
 var dir = Directory.CreateTempSubdirectory("gateway-soak-").FullName;
 var ports = new Ports(FreePort(), FreePort(), FreePort(), FreePort());
-var backend = new Backend(ports.Backend);
+var gatewayUri = new Uri($"http://127.0.0.1:{ports.Gateway}");
+using var client = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(1) })
+{
+    BaseAddress = gatewayUri,
+    Timeout = TimeSpan.FromSeconds(30),
+};
+var json = new JsonLoad(FreePort(), client);
+var matrix = new MatrixLoad(FreePort(), client);
+var lemmy = new LemmyLoad(FreePort(), client);
+var sogs = new SogsLoad(FreePort(), client);
+var barertc = new BareRtcLoad(FreePort(), gatewayUri);
+ILoad[] loads = [json, matrix, barertc, lemmy, sogs];
+var tallies = new Dictionary<string, Tally>
+{
+    ["json"] = json.Tally,
+    ["matrix-cs"] = matrix.Client,
+    ["matrix-federation"] = matrix.Federation,
+    ["barertc"] = barertc.Tally,
+    ["lemmy"] = lemmy.Tally,
+    ["sogs"] = sogs.Tally,
+};
 var webhook = new Webhook(ports.Webhook);
-await backend.StartAsync();
-await webhook.StartAsync();
+foreach (var l0 in loads)
+{
+    await l0.Upstream.StartAsync();
+}
 
+await webhook.StartAsync();
+var redis = new Redis(ports.Redis, dir);
+redis.Start();
+
+var secretPath = Path.Combine(dir, "cluster-secret");
+await File.WriteAllTextAsync(secretPath, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)));
 var configPath = Path.Combine(dir, "gateway.toml");
-await File.WriteAllTextAsync(configPath, Config.Valid(ports, 0));
+await File.WriteAllTextAsync(configPath, Config.Valid(ports, loads, secretPath, 0));
 const string AdminToken = "soak-admin-token-0123456789";
 var gateway = StartGateway(gatewayDll, configPath, AdminToken);
-using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{ports.Gateway}"), Timeout = TimeSpan.FromSeconds(30) };
+AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+{
+    gateway.Stop(); // never leave a gateway or a redis-server behind
+    redis.Stop();
+};
+
+// The fake upstreams' hosts swallow SIGTERM (they only stop themselves): the rig ends on it, and its children with it.
+using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, _ =>
+{
+    gateway.Stop();
+    redis.Stop();
+    Environment.Exit(143);
+});
 using var admin = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{ports.Admin}") };
 admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminToken);
 if (!await WaitReadyAsync(admin))
 {
     Console.Error.WriteLine("soak: the gateway did not come up; its output:\n" + gateway.Output);
+    gateway.Stop();
+    redis.Stop();
     return 1;
 }
 
@@ -59,12 +104,15 @@ if (mode == "serve")
     var file = Arg("--ports", Path.Combine(dir, "ports.json"));
     await File.WriteAllTextAsync(file, JsonSerializer.Serialize(new
     {
-        gateway = $"http://127.0.0.1:{ports.Gateway}",
-        backend = $"http://127.0.0.1:{ports.Backend}",
+        gateway = gatewayUri.ToString().TrimEnd('/'),
         admin = $"http://127.0.0.1:{ports.Admin}",
         pid = gateway.Process.Id,
+        sogs_server_pubkey = sogs.ServerPubkeyHex,
+        matrix_destination = "soak.test",
+        matrix_good_seed = Convert.ToHexStringLower(matrix.GoodSeed),
+        matrix_banned_seed = Convert.ToHexStringLower(matrix.BannedSeed),
     }));
-    Console.WriteLine($"serve: gateway http://127.0.0.1:{ports.Gateway}, backend :{ports.Backend}, webhook :{ports.Webhook}; ports in {file}");
+    Console.WriteLine($"serve: gateway {gatewayUri}, webhook :{ports.Webhook}; ports in {file}");
     var stop = new TaskCompletionSource();
     Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.TrySetResult(); };
     AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.TrySetResult();
@@ -73,10 +121,10 @@ if (mode == "serve")
     var served = await StatusAsync(admin);
     Console.WriteLine(JsonSerializer.Serialize(new
     {
-        backend_requests = backend.Requests,
-        backend_censored = backend.Censored,
-        backend_leaks = backend.Leaks,
-        backend_ws_frames = backend.Frames,
+        upstream = tallies.ToDictionary(t => t.Key, t => new { bodies = t.Value.Requests, censored = t.Value.Censored, leaks = t.Value.Leaks, duplicates = t.Value.Duplicates }),
+        upstream_leaks = tallies.Values.Sum(t => t.Leaks),
+        json_ws_frames = json.Frames,
+        matrix_bad_signatures = matrix.BadSignatures,
         webhook_reports = webhook.Unique,
         webhook_duplicates = webhook.Duplicates,
         gateway_verdicts = served?["counters"]?["verdicts"],
@@ -84,6 +132,7 @@ if (mode == "serve")
         gateway_rss_kb = RssKb(gateway.Process.Id),
     }));
     gateway.Stop();
+    redis.Stop();
     return 0;
 }
 
@@ -91,49 +140,95 @@ if (mode == "serve")
 var duration = TimeSpan.FromMinutes(minutes);
 var started = time.GetTimestamp();
 var early = TimeSpan.FromMinutes(Math.Min(5, minutes / 3));
+var killsUntil = TimeSpan.FromMinutes(Math.Min(double.Parse(Arg("--gateway-kills-until", "4"), inv), early.TotalMinutes * 0.8));
 TimeSpan Elapsed() => time.GetElapsedTime(started);
-var outcomes = new ConcurrentDictionary<string, long>();
-var expectedAtBackend = new ConcurrentDictionary<long, bool>();   // ids the client saw delivered (2xx from the backend)
-long sent = 0;
+var outcomes = new ConcurrentDictionary<string, long>();                  // "row|kind|outcome" → count
+var delivered = new ConcurrentDictionary<(string Row, long Id), bool>();  // ids the client saw delivered
+long reportsExpected = 0;   // drop/reject verdicts the clients saw: each one is a report
 long nextId = 0;
 long earlyRss = 0;
+long reportSlack = 0;       // reports a SIGKILLed gateway may have held in RAM, or sent for a request whose answer was lost
 var faults = new ConcurrentDictionary<string, long>();
+var gatewayUp = true;
 using var cts = new CancellationTokenSource();
 
-async Task WorkerAsync(int seed)
+void Count(string key) => outcomes.AddOrUpdate(key, 1, (_, n) => n + 1);
+
+void Fault(string name)
+{
+    faults.AddOrUpdate(name, 1, (_, n) => n + 1);
+    Console.WriteLine($"soak: {Elapsed():hh\\:mm\\:ss\\.f} fault {name}");
+}
+
+async Task WorkerAsync(ILoad load, int seed)
 {
     var random = new Random(seed);
     while (!cts.IsCancellationRequested)
     {
         var id = Interlocked.Increment(ref nextId);
-        var kind = random.Next(100) switch { < 70 => "clean", < 85 => "censor", < 95 => "drop", _ => "reject" };
-        var text = Messages.Text(kind, random);
-        var body = new JsonObject { ["id"] = id, ["text"] = text, ["sender"] = $"user{random.Next(50)}", ["room"] = $"room{random.Next(5)}" };
-        using var content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
-        Interlocked.Increment(ref sent);
-        string outcome;
+        string row = load.Rows[0], kind = "?", outcome;
         try
         {
-            using var response = await client.PostAsync("/api/messages", content, cts.Token);
-            var answer = await response.Content.ReadAsStringAsync(cts.Token);
-            outcome = Classify(response, answer);
-            if (outcome == "delivered")
-            {
-                expectedAtBackend[id] = kind == "censor";
-            }
+            (row, kind, outcome) = await load.SendAsync(id, random, cts.Token);
         }
         catch (OperationCanceledException) when (cts.IsCancellationRequested)
         {
-            Interlocked.Decrement(ref sent);
-            return;
+            return; // not sent: the soak is over
         }
-        catch (HttpRequestException)
+        catch (HttpRequestException ex) when (ex.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionRefused })
         {
-            outcome = "transport_error";
+            outcome = "refused_gateway_down"; // nothing was sent: the gateway's port was closed (a kill, a restart)
+            if (gatewayUp)
+            {
+                Console.WriteLine($"soak: {Elapsed():hh\\:mm\\:ss\\.f} {row}: connection refused while the gateway runs");
+            }
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException or TaskCanceledException)
+        {
+            outcome = Outcomes.Lost; // the connection died with the request in flight
         }
 
-        outcomes.AddOrUpdate($"{kind}->{outcome}", 1, (_, n) => n + 1);
+        Count($"{row}|{kind}|{outcome}");
+        if (outcome == Outcomes.Delivered)
+        {
+            delivered[(row, id)] = true;
+        }
+        else if (outcome is Outcomes.Dropped or Outcomes.Rejected && kind is "drop" or "reject")
+        {
+            Interlocked.Increment(ref reportsExpected);
+        }
+
+        if (outcome is "refused_gateway_down" || (outcome == Outcomes.Refused && !gatewayUp))
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(50), time, CancellationToken.None);
+        }
     }
+}
+
+async Task KillGatewayAsync(Random random)
+{
+    // Restart from a valid file (a restart with the invalid one would refuse to start, by design).
+    await File.WriteAllTextAsync(configPath, Config.Valid(ports, loads, secretPath, 500_000 + (int)faults.GetValueOrDefault("gateway_killed")));
+    await Task.Delay(TimeSpan.FromSeconds(2), time, CancellationToken.None);
+    var before = Interlocked.Read(ref reportsExpected);
+    var status = await StatusAsync(admin);
+    var lostBefore = outcomes.Where(kv => kv.Key.EndsWith("|" + Outcomes.Lost, StringComparison.Ordinal)).Sum(kv => kv.Value);
+    gatewayUp = false;
+    gateway.Kill();
+    Fault("gateway_killed");
+    await Task.Delay(TimeSpan.FromMilliseconds(500), time, CancellationToken.None);
+    var lostAfter = outcomes.Where(kv => kv.Key.EndsWith("|" + Outcomes.Lost, StringComparison.Ordinal)).Sum(kv => kv.Value);
+    // What this process may have enqueued and not sent: its queue at the last look, the reports the clients saw
+    // since then, and the requests lost at the kill (the gateway may have reported them before it died).
+    Interlocked.Add(ref reportSlack, ((long?)status?["reports"]?["queued"] ?? 0) + (Interlocked.Read(ref reportsExpected) - before) + (lostAfter - lostBefore));
+    await Task.Delay(TimeSpan.FromSeconds(1 + random.Next(3)), time, CancellationToken.None);
+    gateway = StartGateway(gatewayDll, configPath, AdminToken);
+    if (!await WaitReadyAsync(admin))
+    {
+        Console.Error.WriteLine("soak: the gateway did not come back after a kill; its output:\n" + gateway.Output);
+    }
+
+    gatewayUp = true;
 }
 
 // Faults: every few seconds one of them, in turn; each waits a little and puts things back.
@@ -141,6 +236,7 @@ async Task ChaosAsync()
 {
     var random = new Random(17);
     var flips = 0;
+    var lastGatewayKill = time.GetTimestamp() - (time.TimestampFrequency * 20); // the first kill ~20 s in
     while (!cts.IsCancellationRequested)
     {
         await Task.Delay(TimeSpan.FromSeconds(3 + random.Next(4)), time, CancellationToken.None);
@@ -149,25 +245,49 @@ async Task ChaosAsync()
             return;
         }
 
-        switch (random.Next(3))
+        // The gateway itself: SIGKILLed every ~40 s while kills are allowed (the first minutes, so the RSS samples
+        // compare one process); the other faults in turn, at random.
+        var killGateway = Elapsed() < killsUntil && time.GetElapsedTime(lastGatewayKill) > TimeSpan.FromSeconds(40);
+        var fault = killGateway ? 5 : random.Next(5);
+        switch (fault)
         {
             case 0:
-                await backend.StopAsync();
-                faults.AddOrUpdate("backend_killed", 1, (_, n) => n + 1);
+                // One protocol's upstream, or (one time in three) all of them at once.
+                var victims = random.Next(3) == 0 ? loads : [loads[random.Next(loads.Length)]];
+                foreach (var v in victims)
+                {
+                    await v.Upstream.StopAsync();
+                    Fault($"upstream_killed:{v.Rows[0]}");
+                }
+
                 await Task.Delay(TimeSpan.FromSeconds(1 + random.Next(3)), time, CancellationToken.None);
-                await backend.StartAsync();
+                foreach (var v in victims)
+                {
+                    await v.Upstream.StartAsync();
+                }
+
                 break;
             case 1:
                 await webhook.StopAsync();
-                faults.AddOrUpdate("webhook_killed", 1, (_, n) => n + 1);
+                Fault("webhook_killed");
                 await Task.Delay(TimeSpan.FromSeconds(1 + random.Next(5)), time, CancellationToken.None);
                 await webhook.StartAsync();
+                break;
+            case 2:
+                redis.Kill();
+                Fault("redis_killed");
+                await Task.Delay(TimeSpan.FromSeconds(1 + random.Next(5)), time, CancellationToken.None);
+                redis.Start();
+                break;
+            case 5:
+                await KillGatewayAsync(random);
+                lastGatewayKill = time.GetTimestamp();
                 break;
             default:
                 flips++;
                 var valid = flips % 2 == 0;
-                await File.WriteAllTextAsync(configPath, valid ? Config.Valid(ports, flips) : Config.Invalid(ports, flips));
-                faults.AddOrUpdate(valid ? "config_valid" : "config_invalid", 1, (_, n) => n + 1);
+                await File.WriteAllTextAsync(configPath, valid ? Config.Valid(ports, loads, secretPath, flips) : Config.Invalid(ports, loads, secretPath, flips));
+                Fault(valid ? "config_valid" : "config_invalid");
                 break;
         }
     }
@@ -177,17 +297,19 @@ async Task SampleRssAsync()
 {
     await Task.Delay(early, time, CancellationToken.None);
     earlyRss = RssKb(gateway.Process.Id);
-    Console.WriteLine($"soak: RSS at {early.TotalMinutes:0.#} min: {earlyRss} kB");
+    Console.WriteLine($"soak: RSS at {early.TotalMinutes:0.#} min: {earlyRss} kB (pid {gateway.Process.Id})");
 }
 
-Console.WriteLine($"soak: {minutes} min, {workers} workers; gateway :{ports.Gateway} (pid {gateway.Process.Id}), backend :{ports.Backend}, webhook :{ports.Webhook}");
-var load = Enumerable.Range(0, workers).Select(i => Task.Run(() => WorkerAsync(i))).ToArray();
+var perLoad = Math.Max(1, (workers + loads.Length - 1) / loads.Length);
+Console.WriteLine($"soak: {minutes} min, {perLoad} worker(s) per protocol; gateway :{ports.Gateway} (pid {gateway.Process.Id}), webhook :{ports.Webhook}, redis :{ports.Redis}; gateway kills until {killsUntil.TotalMinutes:0.#} min");
+var load = loads.SelectMany((l, i) => Enumerable.Range(0, perLoad).Select(w => Task.Run(() => WorkerAsync(l, (i * 100) + w)))).ToArray();
 var chaos = Task.Run(ChaosAsync);
 var rss = Task.Run(SampleRssAsync);
 while (Elapsed() < duration)
 {
     await Task.Delay(TimeSpan.FromSeconds(30), time, CancellationToken.None);
-    Console.WriteLine($"soak: {Elapsed():hh\\:mm\\:ss} sent {Interlocked.Read(ref sent)}, backend {backend.Requests}, reports {webhook.Unique}, RSS {RssKb(gateway.Process.Id)} kB");
+    var sentNow = outcomes.Values.Sum();
+    Console.WriteLine($"soak: {Elapsed():hh\\:mm\\:ss} sent {sentNow}, upstream bodies {tallies.Values.Sum(t => t.Requests)}, reports {webhook.Unique}, RSS {RssKb(gateway.Process.Id)} kB");
 }
 
 await cts.CancelAsync();
@@ -196,9 +318,14 @@ await chaos;
 await rss;
 
 // Put everything back, leave the last config valid, and let the report queue drain.
-await backend.StartAsync();
+foreach (var l in loads)
+{
+    await l.Upstream.StartAsync();
+}
+
 await webhook.StartAsync();
-await File.WriteAllTextAsync(configPath, Config.Valid(ports, 1_000_000));
+redis.Start();
+await File.WriteAllTextAsync(configPath, Config.Valid(ports, loads, secretPath, 1_000_000));
 JsonNode? status = null;
 for (var i = 0; i < 120; i++)
 {
@@ -213,61 +340,85 @@ for (var i = 0; i < 120; i++)
 }
 
 var endRss = RssKb(gateway.Process.Id);
+var metrics = await MetricsAsync(admin);
 gateway.Stop();
-await backend.StopAsync();
+redis.Stop();
+foreach (var l in loads)
+{
+    await l.Upstream.StopAsync();
+}
+
 await webhook.StopAsync();
 
-long Count(string outcome) => outcomes.Where(kv => kv.Key.EndsWith("->" + outcome, StringComparison.Ordinal)).Sum(kv => kv.Value);
-var delivered = Count("delivered");
-var dropped = Count("dropped");
-var rejected = Count("rejected");
-var refused = Count("refused");
-var other = Count("other") + Count("transport_error");
+// ── The count ─────────────────────────────────────────────────────────────────────────────────────────────────────
+long N(string row, string outcome) => outcomes.Where(kv => kv.Key.StartsWith(row + "|", StringComparison.Ordinal) && kv.Key.EndsWith("|" + outcome, StringComparison.Ordinal)).Sum(kv => kv.Value);
+var checks = new List<(string Name, bool Ok, string Detail)>();
+Console.WriteLine();
+Console.WriteLine($"| soak {minutes} min, {perLoad} worker(s) per protocol | sent | delivered | dropped | rejected | refused (upstream down) | refused (gateway down) | lost in flight | other |");
+Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+foreach (var row in tallies.Keys)
+{
+    var sent = outcomes.Where(kv => kv.Key.StartsWith(row + "|", StringComparison.Ordinal)).Sum(kv => kv.Value);
+    var (d, dr, rj, rf, rg, lo) = (N(row, Outcomes.Delivered), N(row, Outcomes.Dropped), N(row, Outcomes.Rejected), N(row, Outcomes.Refused), N(row, "refused_gateway_down"), N(row, Outcomes.Lost));
+    var other = sent - d - dr - rj - rf - rg - lo;
+    Console.WriteLine($"| {row} | {sent} | {d} | {dr} | {rj} | {rf} | {rg} | {lo} | {other} |");
+    checks.Add(($"{row}: sent = delivered + dropped + rejected + refused + lost, nothing else", other == 0 && sent > 0,
+        $"{sent} = {d} + {dr} + {rj} + {rf} + {rg} + {lo} (other {other})"));
+    var tally = tallies[row];
+    var missing = delivered.Keys.Count(k => k.Row == row && !tally.Ids.ContainsKey(k.Id));
+    var unexpected = tally.Ids.Keys.Count(id => !delivered.ContainsKey((row, id)));
+    checks.Add(($"{row}: every delivered id reached the upstream exactly once", missing == 0 && tally.Duplicates == 0,
+        $"missing {missing}, duplicates {tally.Duplicates}, seen upstream but answered otherwise (lost/refused in flight) {unexpected}"));
+    checks.Add(($"{row}: no uncensored filtered text at the upstream", tally.Leaks == 0,
+        $"{tally.Leaks} texts with a filtered term of {tally.Requests}; {tally.Censored} censored" + string.Concat(tally.LeakSamples.Select(s => $"; sample: {s}"))));
+}
+
+Console.WriteLine();
+Console.WriteLine("| per kind | outcomes |");
+Console.WriteLine("|---|---|");
+foreach (var group in outcomes.GroupBy(kv => string.Join('|', kv.Key.Split('|').Take(2))).OrderBy(g => g.Key, StringComparer.Ordinal))
+{
+    Console.WriteLine($"| {group.Key} | {string.Join(", ", group.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key.Split('|')[2]} {kv.Value}"))} |");
+}
+
 var reports = status?["reports"];
 var generated = (long?)reports?["enqueued"] ?? -1;
 var gaveUp = ((long?)reports?["dropped"] ?? 0) + ((long?)reports?["rejected"] ?? 0);
-var expectedReports = outcomes.Where(kv => kv.Key.StartsWith("drop->", StringComparison.Ordinal) || kv.Key.StartsWith("reject->", StringComparison.Ordinal))
-    .Where(kv => !kv.Key.EndsWith("->refused", StringComparison.Ordinal) && !kv.Key.EndsWith("->transport_error", StringComparison.Ordinal)).Sum(kv => kv.Value);
-var missingAtBackend = expectedAtBackend.Keys.Count(id => !backend.Ids.ContainsKey(id));
-var unexpectedAtBackend = backend.Ids.Keys.Count(id => !expectedAtBackend.ContainsKey(id));
-
-var checks = new List<(string Name, bool Ok, string Detail)>
-{
-    ("sent = delivered + dropped + rejected + refused", sent == delivered + dropped + rejected + refused && other == 0,
-        $"{sent} = {delivered} + {dropped} + {rejected} + {refused} (other {other})"),
-    ("every delivered id reached the backend once", missingAtBackend == 0 && backend.DuplicateIds == 0,
-        $"missing {missingAtBackend}, duplicates {backend.DuplicateIds}, seen but answered otherwise {unexpectedAtBackend}"),
-    ("reports generated = drop + reject verdicts", generated == expectedReports, $"{generated} generated, {expectedReports} expected"),
-    ("reports received = generated - given up (no duplicates)", webhook.Unique == generated - gaveUp && webhook.Duplicates == 0,
-        $"{webhook.Unique} unique received, {generated} generated, {gaveUp} given up or queue-dropped, {webhook.Duplicates} duplicates"),
-    ("no uncensored filtered text at the backend", backend.Leaks == 0, $"{backend.Leaks} bodies with a filtered term; {backend.Censored} censored bodies"),
-    ("RSS at end <= early RSS + 10 %", earlyRss > 0 && endRss <= earlyRss * 1.10, $"{earlyRss} kB at {early.TotalMinutes:0.#} min, {endRss} kB at end"),
-};
+var expected = Interlocked.Read(ref reportsExpected);
+var kills = faults.GetValueOrDefault("gateway_killed");
+// A request lost in flight may have been decided (and reported) by the gateway before its answer was lost.
+var lostTotal = outcomes.Where(kv => kv.Key.EndsWith("|" + Outcomes.Lost, StringComparison.Ordinal)).Sum(kv => kv.Value);
+checks.Add(("matrix federation: every X-Matrix signature the homeserver checked was valid", matrix.BadSignatures == 0, $"{matrix.BadSignatures} refused"));
+checks.Add(("last gateway process: reports received by it = generated - given up", (long?)reports?["sent"] == generated - gaveUp && (long?)reports?["queued"] == 0,
+    $"{reports?.ToJsonString()}"));
+checks.Add(("reports received = drop/reject verdicts the clients saw (within what SIGKILLed gateways held), no duplicates",
+    webhook.Duplicates == 0 && webhook.Unique >= expected - reportSlack && webhook.Unique <= expected + reportSlack + lostTotal,
+    $"{webhook.Unique} unique received, {expected} expected, slack {reportSlack} over {kills} gateway kills + {lostTotal} lost in flight, {webhook.Duplicates} duplicates; last process generated {generated}"));
+checks.Add(("RSS at end <= RSS at early sample + 10 % (same process)", earlyRss > 0 && endRss <= earlyRss * 1.10,
+    $"{earlyRss} kB at {early.TotalMinutes:0.#} min, {endRss} kB at end ({(earlyRss > 0 ? (endRss - earlyRss) * 100.0 / earlyRss : 0):0.#} %)"));
 
 Console.WriteLine();
-Console.WriteLine($"| soak {minutes} min, {workers} workers | count |");
+Console.WriteLine("| | count |");
 Console.WriteLine("|---|---|");
-foreach (var (key, value) in outcomes.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-{
-    Console.WriteLine($"| client: {key} | {value} |");
-}
-
 foreach (var (key, value) in faults.OrderBy(kv => kv.Key, StringComparer.Ordinal))
 {
     Console.WriteLine($"| fault: {key} | {value} |");
 }
 
-Console.WriteLine($"| sent | {sent} |");
-Console.WriteLine($"| delivered / dropped / rejected / refused | {delivered} / {dropped} / {rejected} / {refused} |");
-Console.WriteLine($"| backend: bodies / censored / leaks / duplicate ids | {backend.Requests} / {backend.Censored} / {backend.Leaks} / {backend.DuplicateIds} |");
-Console.WriteLine($"| gateway verdicts | {status?["counters"]?["verdicts"]?.ToJsonString()} |");
-Console.WriteLine($"| gateway reports | {reports?.ToJsonString()} |");
-Console.WriteLine($"| gateway config reloads / failures | {status?["config"]?["reloads"]} / {status?["config"]?["reload_failures"]} |");
-Console.WriteLine($"| webhook: unique / duplicates | {webhook.Unique} / {webhook.Duplicates} |");
-Console.WriteLine($"| RSS early / end (kB) | {earlyRss} / {endRss} |");
-foreach (var sample in backend.LeakSamples)
+foreach (var (row, tally) in tallies)
 {
-    Console.WriteLine($"| leak sample | {sample} |");
+    Console.WriteLine($"| upstream {row}: bodies / censored / leaks / duplicate ids | {tally.Requests} / {tally.Censored} / {tally.Leaks} / {tally.Duplicates} |");
+}
+
+Console.WriteLine($"| gateway verdicts (last process) | {status?["counters"]?["verdicts"]?.ToJsonString()} |");
+Console.WriteLine($"| gateway reports (last process) | {reports?.ToJsonString()} |");
+Console.WriteLine($"| gateway config reloads / failures (last process) | {status?["config"]?["reloads"]} / {status?["config"]?["reload_failures"]} |");
+Console.WriteLine($"| webhook: unique / duplicates | {webhook.Unique} / {webhook.Duplicates} |");
+Console.WriteLine($"| BareRTC sessions opened | {barertc.Sessions} |");
+Console.WriteLine($"| RSS at {early.TotalMinutes:0.#} min / end (kB) | {earlyRss} / {endRss} |");
+foreach (var line in metrics.Where(l => l.StartsWith("gateway_cluster", StringComparison.Ordinal) || l.StartsWith("gateway_redis", StringComparison.Ordinal)).Take(12))
+{
+    Console.WriteLine($"| metric | {line} |");
 }
 
 Console.WriteLine();
@@ -287,29 +438,7 @@ catch (IOException)
 return checks.All(c => c.Ok) ? 0 : 1;
 
 // ── Helpers ──────────────────────────────────────────────────────────────────────────────────────────────────────
-static string Classify(HttpResponseMessage response, string answer)
-{
-    var status = (int)response.StatusCode;
-    if (status == 201 && answer.Contains("accepted", StringComparison.Ordinal))
-    {
-        return "dropped";
-    }
-
-    if (status == 403 && answer.Contains("\"rejected\"", StringComparison.Ordinal))
-    {
-        return "rejected";
-    }
-
-    if (status == 200 && answer.Contains("\"ok\"", StringComparison.Ordinal))
-    {
-        return "delivered";
-    }
-
-    // The gateway's own refusals: the backend is unreachable (502/503/504) or the body unreadable; each says why.
-    return status is 502 or 503 or 504 ? "refused" : "other";
-}
-
-// Asks the admin listener, so the probe never reaches the backend (it would count as a body there).
+// Asks the admin listener, so the probe never reaches an upstream (it would count as a body there).
 static async Task<bool> WaitReadyAsync(HttpClient admin)
 {
     for (var i = 0; i < 300; i++)
@@ -321,13 +450,12 @@ static async Task<bool> WaitReadyAsync(HttpClient admin)
             {
                 return true;
             }
-
-            await Task.Delay(TimeSpan.FromMilliseconds(200), TimeProvider.System, CancellationToken.None);
         }
         catch (HttpRequestException)
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(200), TimeProvider.System, CancellationToken.None);
         }
+
+        await Task.Delay(TimeSpan.FromMilliseconds(200), TimeProvider.System, CancellationToken.None);
     }
 
     return false;
@@ -342,6 +470,18 @@ static async Task<JsonNode?> StatusAsync(HttpClient admin)
     catch (HttpRequestException)
     {
         return null;
+    }
+}
+
+static async Task<string[]> MetricsAsync(HttpClient admin)
+{
+    try
+    {
+        return (await admin.GetStringAsync("/metrics")).Split('\n');
+    }
+    catch (HttpRequestException)
+    {
+        return [];
     }
 }
 
@@ -374,6 +514,21 @@ static GatewayProcess StartGateway(string dll, string config, string adminToken)
     info.ArgumentList.Add(config);
     info.Environment["SOAK_REPORT_SECRET"] = "soak-report-secret-0123456789";
     info.Environment["SOAK_ADMIN_TOKEN"] = adminToken;
+    if (Environment.GetEnvironmentVariable("SOAK_ALLOW_DIAGNOSTICS") == "1")
+    {
+        info.Environment["GATEWAY_ALLOW_DIAGNOSTICS"] = "1"; // for dotnet-counters while analysing memory
+    }
+
+    // GC experiments: SOAK_GATEWAY_ENV="DOTNET_gcServer=0;DOTNET_GCConserveMemory=5" reaches the gateway only.
+    foreach (var pair in (Environment.GetEnvironmentVariable("SOAK_GATEWAY_ENV") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
+    {
+        var eq = pair.IndexOf('=', StringComparison.Ordinal);
+        if (eq > 0)
+        {
+            info.Environment[pair[..eq]] = pair[(eq + 1)..];
+        }
+    }
+
     var process = Process.Start(info)!;
     var output = new GatewayProcess(process);
     process.OutputDataReceived += (_, e) => output.Add(e.Data);
@@ -383,320 +538,4 @@ static GatewayProcess StartGateway(string dll, string config, string adminToken)
     return output;
 }
 
-internal sealed record Ports(int Gateway, int Backend, int Webhook, int Admin);
-
-internal sealed class GatewayProcess(Process process)
-{
-    private readonly ConcurrentQueue<string> _lines = new();
-
-    public Process Process => process;
-
-    public string Output => string.Join('\n', _lines.TakeLast(50));
-
-    public void Add(string? line)
-    {
-        if (line is not null && _lines.Count < 10_000)
-        {
-            _lines.Enqueue(line);
-        }
-    }
-
-    public void Stop()
-    {
-        if (!process.HasExited)
-        {
-            process.Kill();
-            process.WaitForExit();
-        }
-    }
-}
-
-/// <summary>What the load sends: a term for each filter, so every verdict is exercised, and where a leak would show.</summary>
-internal static class Messages
-{
-    public static readonly string[] FilteredTerms = ["darn", "buycoins", "slurword"];
-    private static readonly string[] Words = ["hello", "there", "how", "are", "you", "today", "the", "weather", "is", "nice", "see", "you", "later"];
-
-    public static string Text(string kind, Random random)
-    {
-        var sb = new StringBuilder();
-        var n = 3 + random.Next(12);
-        var at = random.Next(n);
-        for (var i = 0; i < n; i++)
-        {
-            sb.Append(i == at ? kind switch { "censor" => "darn", "drop" => "buycoins", "reject" => "slurword", _ => Words[random.Next(Words.Length)] } : Words[random.Next(Words.Length)]);
-            sb.Append(' ');
-        }
-
-        return sb.ToString().TrimEnd();
-    }
-}
-
-internal static class Config
-{
-    public static string Valid(Ports p, int version) => $$"""
-        # soak config, version {{version}}
-        [server]
-        listen = ["http://127.0.0.1:{{p.Gateway}}"]
-        watch_config = true
-
-        [[backends]]
-        name = "chat"
-        protocol = "json"
-        upstreams = ["http://127.0.0.1:{{p.Backend}}"]
-          [[backends.routes]]
-          path = "/api/messages"
-          methods = ["POST"]
-          on_error = "reject"
-            [backends.routes.json]
-            body = "/text"
-            sender = "/sender"
-            room = "/room"
-            drop_status = 201
-            drop_body = '{"status":"accepted"}'
-            reject_status = 403
-          [[backends.routes]]
-          path = "/ws"
-          transport = "websocket"
-          on_error = "reject"
-            [backends.routes.json]
-            body = "/text"
-            sender = "/from"
-            match = { "/type" = "message" }
-            notice_key = "notice"
-            drop_frame = '{"type":"notice"}'
-            reject_frame = '{"type":"error","error":"rejected"}'
-          [[backends.routes]]
-          path = "/"
-          inspect = false
-
-        [[filters]]
-        name = "censor"
-        action = "censor"
-        keywords = ["darn"]
-
-        [[filters]]
-        name = "spam"
-        action = "drop"
-        report = true
-        keywords = ["buycoins"]
-
-        [[filters]]
-        name = "slurs"
-        action = "reject"
-        notice = "This message breaks the rules."
-        report = true
-        keywords = ["slurword"]
-
-        [[filters]]
-        name = "unused-{{version}}"
-        action = "censor"
-        keywords = ["zzunused{{version}}"]
-
-        [reports]
-        url = "http://127.0.0.1:{{p.Webhook}}/hook"
-        secret_env = "SOAK_REPORT_SECRET"
-        queue_capacity = 100000
-        max_attempts = 8
-        timeout_seconds = 2
-        max_retry_after_seconds = 5
-
-        [admin]
-        listen = "http://127.0.0.1:{{p.Admin}}"
-        token_env = "SOAK_ADMIN_TOKEN"
-        """;
-
-    // A valid file with one broken filter: the gateway must keep the last good config and go on.
-    public static string Invalid(Ports p, int version) => Valid(p, version) + """
-
-        [[filters]]
-        name = "broken"
-        action = "explode"
-        regex = ["(unclosed"]
-        """;
-}
-
-/// <summary>The chat backend: counts bodies and ids, and whether a filtered term arrived readable.</summary>
-internal sealed class Backend(int port)
-{
-    private WebApplication? _app;
-    private long _requests;
-    private long _censored;
-    private long _leaks;
-    private long _duplicates;
-    private long _frames;
-
-    public long Frames => Interlocked.Read(ref _frames);
-
-    public ConcurrentDictionary<long, bool> Ids { get; } = new();
-
-    /// <summary>The first few leaking bodies (synthetic load text, never user data), to say what went wrong.</summary>
-    public ConcurrentQueue<string> LeakSamples { get; } = new();
-
-    private void Leak(string body)
-    {
-        Interlocked.Increment(ref _leaks);
-        if (LeakSamples.Count < 5)
-        {
-            LeakSamples.Enqueue(body.Length > 300 ? body[..300] : body);
-        }
-    }
-
-    public long Requests => Interlocked.Read(ref _requests);
-
-    public long Censored => Interlocked.Read(ref _censored);
-
-    public long Leaks => Interlocked.Read(ref _leaks);
-
-    public long DuplicateIds => Interlocked.Read(ref _duplicates);
-
-    public async Task StartAsync()
-    {
-        if (_app is not null)
-        {
-            return;
-        }
-
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-        var app = builder.Build();
-        app.UseWebSockets();
-        app.Run(async context =>
-        {
-            if (context.WebSockets.IsWebSocketRequest)
-            {
-                await EchoAsync(context);
-                return;
-            }
-
-            using var reader = new StreamReader(context.Request.Body);
-            var body = await reader.ReadToEndAsync();
-            Interlocked.Increment(ref _requests);
-            try
-            {
-                var json = JsonNode.Parse(body);
-                var id = (long?)json?["id"] ?? -1;
-                if (!Ids.TryAdd(id, true))
-                {
-                    Interlocked.Increment(ref _duplicates);
-                }
-
-                var text = (string?)json?["text"] ?? "";
-                _ = text.Contains('*', StringComparison.Ordinal) ? Interlocked.Increment(ref _censored) : 0;
-                foreach (var term in Messages.FilteredTerms)
-                {
-                    if (text.Contains(term, StringComparison.OrdinalIgnoreCase))
-                    {
-                        Leak(body);
-                        break;
-                    }
-                }
-            }
-            catch (JsonException)
-            {
-                Leak(body);
-            }
-
-            context.Response.ContentType = "application/json";
-            await context.Response.WriteAsync("{\"status\":\"ok\"}");
-        });
-        await app.StartAsync();
-        _app = app;
-    }
-
-    public async Task StopAsync()
-    {
-        if (_app is { } app)
-        {
-            _app = null;
-            await app.StopAsync();
-            await app.DisposeAsync();
-        }
-    }
-
-    // Echoes every frame; a text frame that still carries a filtered term counts as a leak like an HTTP body.
-    private async Task EchoAsync(HttpContext context)
-    {
-        using var socket = await context.WebSockets.AcceptWebSocketAsync();
-        var buffer = new byte[64 * 1024];
-        try
-        {
-            while (true)
-            {
-                var r = await socket.ReceiveAsync(buffer.AsMemory(), CancellationToken.None);
-                if (r.MessageType == System.Net.WebSockets.WebSocketMessageType.Close)
-                {
-                    await socket.CloseOutputAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
-                    return;
-                }
-
-                Interlocked.Increment(ref _frames);
-                var frame = Encoding.UTF8.GetString(buffer, 0, r.Count);
-                foreach (var term in Messages.FilteredTerms)
-                {
-                    if (frame.Contains(term, StringComparison.OrdinalIgnoreCase))
-                    {
-                        Leak(frame);
-                        break;
-                    }
-                }
-
-                await socket.SendAsync(buffer.AsMemory(0, r.Count), r.MessageType, r.EndOfMessage, CancellationToken.None);
-            }
-        }
-        catch (System.Net.WebSockets.WebSocketException)
-        {
-            // The client went away.
-        }
-    }
-}
-
-/// <summary>The report webhook: counts reports by id (a duplicate is the same id twice).</summary>
-internal sealed class Webhook(int port)
-{
-    private readonly ConcurrentDictionary<string, int> _ids = new();
-    private long _duplicates;
-    private WebApplication? _app;
-
-    public long Unique => _ids.Count;
-
-    public long Duplicates => Interlocked.Read(ref _duplicates);
-
-    public async Task StartAsync()
-    {
-        if (_app is not null)
-        {
-            return;
-        }
-
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-        var app = builder.Build();
-        app.Run(async context =>
-        {
-            using var reader = new StreamReader(context.Request.Body);
-            var body = await reader.ReadToEndAsync();
-            var id = (string?)JsonNode.Parse(body)?["id"] ?? "";
-            if (_ids.AddOrUpdate(id, 1, (_, n) => n + 1) > 1)
-            {
-                Interlocked.Increment(ref _duplicates);
-            }
-
-            context.Response.StatusCode = 204;
-        });
-        await app.StartAsync();
-        _app = app;
-    }
-
-    public async Task StopAsync()
-    {
-        if (_app is { } app)
-        {
-            _app = null;
-            await app.StopAsync();
-            await app.DisposeAsync();
-        }
-    }
-}
+internal sealed record Ports(int Gateway, int Webhook, int Admin, int Redis);

@@ -91,14 +91,51 @@ public sealed class MatrixDirectory : IMatrixDirectory, IDisposable
         var relative = masqueradeAs is null
             ? "_matrix/client/v3/account/whoami"
             : "_matrix/client/v3/account/whoami?user_id=" + Uri.EscapeDataString(masqueradeAs);
-        using var doc = await GetJsonAsync(relative, accessToken, cancellationToken);
-        var userId = doc is not null && doc.RootElement.TryGetProperty("user_id", out var u) ? u.GetString() : null;
+        var userId = await WhoAmIRequestAsync(relative, accessToken, cancellationToken);
         if (userId is not null)
         {
             _cache.Set(key, userId, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = _options.TokenCacheTime });
         }
 
         return userId;
+    }
+
+    /// <summary>
+    /// The user id whoami names; null only when the homeserver itself refused the token (401 M_UNKNOWN_TOKEN /
+    /// M_MISSING_TOKEN, 403 for a masquerade it does not allow): it then refuses the request itself, so it may pass.
+    /// Any other failure (no answer, a timeout, 5xx, 429, an answer without <c>user_id</c>) throws
+    /// <see cref="HomeserverUnavailableException"/>: the sender is unknown, the token may well be good, and a request
+    /// forwarded uninspected could reach a homeserver that is back a moment later (the soak found exactly that: a
+    /// filtered word delivered while the homeserver restarted). The host then applies the route's <c>on_error</c>.
+    /// </summary>
+    private async Task<string?> WhoAmIRequestAsync(string relative, string token, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_options.Homeserver, relative));
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        try
+        {
+            using var response = await _http.SendAsync(request, ct);
+            if (response.StatusCode is System.Net.HttpStatusCode.Unauthorized or System.Net.HttpStatusCode.Forbidden)
+            {
+                return null;
+            }
+
+            if (response.IsSuccessStatusCode)
+            {
+                using var doc = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync(ct), new JsonDocumentOptions { MaxDepth = 64 });
+                if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("user_id", out var u)
+                    && u.ValueKind == JsonValueKind.String && u.GetString() is { Length: > 0 } userId)
+                {
+                    return userId;
+                }
+            }
+
+            throw new HomeserverUnavailableException($"whoami answered {(int)response.StatusCode} without a user id");
+        }
+        catch (Exception ex) when (ex is HttpRequestException or JsonException or TaskCanceledException && !ct.IsCancellationRequested)
+        {
+            throw new HomeserverUnavailableException("whoami failed: " + ex.GetType().Name);
+        }
     }
 
     public async ValueTask<MatrixRoomFacts> RoomFactsAsync(string accessToken, string userId, string roomId, CancellationToken cancellationToken)
@@ -279,3 +316,9 @@ public sealed class MatrixDirectory : IMatrixDirectory, IDisposable
         }
     }
 }
+
+/// <summary>
+/// The homeserver could not say who a token belongs to (down, slow, or an answer that is not whoami's): the request
+/// cannot be attributed, so it is neither inspected nor passed as if the token were unknown. Carries no token or text.
+/// </summary>
+public sealed class HomeserverUnavailableException(string reason) : Exception(reason);

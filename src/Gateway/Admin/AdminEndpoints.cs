@@ -38,7 +38,7 @@ internal static partial class AdminEndpoints
         app.MapGet("/console.css", () => Asset("console.css", "text/css; charset=utf-8"));
         app.MapGet("/favicon.ico", () => Results.NoContent()); // browsers ask for it; a 401 would be noise
         app.MapGet("/healthz", () => Json(new JsonObject { ["status"] = "ok" }));
-        app.MapGet("/readyz", (GatewayState state) => Json(new JsonObject { ["status"] = "ready", ["config_version"] = state.Current.Version }));
+        app.MapGet("/readyz", Readyz);
         app.MapGet("/status", Status);
         app.MapPost("/reload", Reload);
         app.MapPost("/check", CheckAsync);
@@ -268,6 +268,11 @@ internal static partial class AdminEndpoints
 
     private static IResult Problem(int status, string code, string message) =>
         Json(new JsonObject { ["error"] = code, ["message"] = message }, status);
+
+    /// <summary>503 until the proxy listener is bound, and again once the gateway is stopping (see <see cref="ProxyReadiness"/>).</summary>
+    internal static IResult Readyz(GatewayState state, ProxyReadiness proxy) =>
+        Json(new JsonObject { ["status"] = proxy.State, ["config_version"] = state.Current.Version },
+            proxy.Ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
 
     private static IResult Json(JsonNode node, int status = StatusCodes.Status200OK) =>
         Results.Text(node.ToJsonString(), "application/json", Encoding.UTF8, status);

@@ -20,12 +20,15 @@ internal sealed class AdminServer(IServiceProvider services, GatewayState state,
 
     public IReadOnlyList<string> Addresses { get; private set; } = Array.Empty<string>();
 
+    /// <summary>The admin application once started (tests read its configuration sources).</summary>
+    internal WebApplication? App => _app;
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var settings = state.Current.Config.Admin;
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
-            Args = Array.Empty<string>(),
+            Args = WebHostArgs.Args, // no recursive appsettings watcher over the working directory
             // Never the developer exception page on an API that holds a token.
             EnvironmentName = Environments.Production,
         });
@@ -41,6 +44,7 @@ internal sealed class AdminServer(IServiceProvider services, GatewayState state,
         builder.Services.AddSingleton(loggerFactory);
         builder.Services.AddSingleton<IHostLifetime, NoSignalLifetime>();
         builder.Services.AddSingleton(state);
+        builder.Services.AddSingleton(new ProxyReadiness(services.GetRequiredService<IHostApplicationLifetime>()));
         builder.Services.AddSingleton(services.GetRequiredService<IConfigReloader>());
         builder.Services.AddSingleton(services.GetRequiredService<ReportQueue>());
         builder.Services.AddSingleton(services.GetRequiredService<ConversationStore>());

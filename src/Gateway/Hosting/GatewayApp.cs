@@ -23,7 +23,7 @@ internal static class GatewayApp
 {
     public static WebApplication Build(GatewayConfig config, Action<WebApplicationBuilder>? configure = null, TimeProvider? time = null)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = Array.Empty<string>() });
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = WebHostArgs.Args });
         time ??= TimeProvider.System;
         LogRedactor.AddModules(config.Modules.All);
         // Routes and clusters first (YARP needs them before the app is built); the route handlers come from the

@@ -1,0 +1,148 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using Gateway.Tests.Sogs;
+using Google.Protobuf;
+
+/// <summary>
+/// SOGS: <c>POST /room/{token}/message</c> signed as Session signs it (X-SOGS-Pubkey/Nonce/Timestamp/Signature over
+/// the server key, nonce, timestamp, method, path and the body's BLAKE2b; the post's <c>data</c> signed by the poster).
+/// Most users sign with their blinded <c>15…</c> key; some with the unblinded <c>00…</c> key. Posts are signed, so
+/// the gateway never censors: a censor verdict becomes a reject (<c>censor_fallback</c>), a drop SOGS's own
+/// <c>filtered</c> 201, a reject SOGS's 429 with the reason.
+/// </summary>
+internal sealed class SogsLoad : ILoad
+{
+    private readonly HttpClient _client;
+    private readonly byte[] _serverPubkey = RandomNumberGenerator.GetBytes(32);
+    private readonly SogsClient[] _users = Enumerable.Range(0, 20).Select(_ => SogsClient.Random()).ToArray();
+    private long _ids;
+    private long _seqno;
+
+    public SogsLoad(int port, HttpClient client)
+    {
+        _client = client;
+        Upstream = new FakeUpstream(port, Map);
+    }
+
+    public IReadOnlyList<string> Rows { get; } = ["sogs"];
+
+    public Tally Tally { get; } = new();
+
+    public FakeUpstream Upstream { get; }
+
+    public string ServerPubkeyHex => Convert.ToHexStringLower(_serverPubkey);
+
+    public string Config() => $$"""
+        [[backends]]
+        name = "sogs"
+        protocol = "sogs"
+        upstreams = ["{{Upstream.Url}}"]
+          [[backends.routes]]
+          path = "/room"
+          [backends.sogs]
+          server_pubkey = "{{Convert.ToHexStringLower(_serverPubkey)}}"
+          require_blind_keys = false
+        """;
+
+    public async Task<(string Row, string Kind, string Outcome)> SendAsync(long id, Random random, CancellationToken ct)
+    {
+        var kind = Outcomes.Kind(random);
+        var user = _users[random.Next(_users.Length)];
+        var blinded = random.Next(100) < 20; // blinded signing is this rig's own slow point maths: a fifth of the posts
+        var target = $"/room/lobby{random.Next(3)}/message";
+        var body = Encoding.UTF8.GetBytes(user.Post(Texts.Text(id, kind, random)).ToJsonString());
+        using var request = new HttpRequestMessage(HttpMethod.Post, target) { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new("application/json");
+        foreach (var (k, v) in user.Sign(_serverPubkey, "POST", target, body, blinded, TimeProvider.System.GetUtcNow().ToUnixTimeSeconds()))
+        {
+            request.Headers.TryAddWithoutValidation(k, v);
+        }
+
+        using var response = await _client.SendAsync(request, ct);
+        var answer = await response.Content.ReadAsStringAsync(ct);
+        var status = (int)response.StatusCode;
+        var upstream = HttpAnswers.FromUpstream(response);
+        var outcome = status switch
+        {
+            201 when upstream && answer.Contains("\"seqno\"", StringComparison.Ordinal) => Outcomes.Delivered,
+            201 when !upstream && answer.Contains("\"filtered\":true", StringComparison.Ordinal) => Outcomes.Dropped,
+            429 when !upstream => Outcomes.Rejected,
+            _ when Texts.IsRefusal(status) => Outcomes.Refused,
+            _ => Outcomes.Other,
+        };
+        return ("sogs", kind, outcome);
+    }
+
+    /// <summary>The text of a post's <c>data</c>: Session's padding (0x80 then zeros) off, then Content.dataMessage.body.</summary>
+    private static string? PostText(string? data)
+    {
+        if (data is null)
+        {
+            return null;
+        }
+
+        var bytes = Convert.FromBase64String(data);
+        var end = bytes.Length;
+        while (end > 0 && bytes[end - 1] == 0)
+        {
+            end--;
+        }
+
+        if (end > 0 && bytes[end - 1] == 0x80)
+        {
+            end--;
+        }
+
+        var content = new CodedInputStream(bytes, 0, end);
+        uint tag;
+        while ((tag = content.ReadTag()) != 0)
+        {
+            if (WireFormat.GetTagFieldNumber(tag) != 1)
+            {
+                content.SkipLastField();
+                continue;
+            }
+
+            var dataMessage = new CodedInputStream(content.ReadBytes().ToByteArray());
+            while ((tag = dataMessage.ReadTag()) != 0)
+            {
+                if (WireFormat.GetTagFieldNumber(tag) == 1)
+                {
+                    return dataMessage.ReadString();
+                }
+
+                dataMessage.SkipLastField();
+            }
+        }
+
+        return null;
+    }
+
+    private void Map(WebApplication app)
+    {
+        app.MapPost("/room/{token}/message", async (HttpContext c) =>
+        {
+            if (!c.Request.Headers.ContainsKey("X-SOGS-Signature"))
+            {
+                c.Response.StatusCode = 401;
+                await c.Response.WriteAsync("X-SOGS-* request authentication required");
+                return;
+            }
+
+            var body = JsonNode.Parse(await c.Request.ReadBodyAsync());
+            Tally.Saw(PostText((string?)body?["data"]));
+            c.Response.StatusCode = 201;
+            await c.Response.WriteAsJsonAsync(new JsonObject
+            {
+                ["id"] = Interlocked.Increment(ref _ids),
+                ["session_id"] = c.Request.Headers["X-SOGS-Pubkey"].ToString(),
+                ["posted"] = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0,
+                ["seqno"] = Interlocked.Increment(ref _seqno),
+                ["data"] = (string?)body?["data"],
+                ["signature"] = (string?)body?["signature"],
+                ["reactions"] = new JsonObject(),
+            });
+        });
+    }
+}
