@@ -31,6 +31,7 @@ public sealed class ClusterConsoleBrowserTests
 
         var api = JsonNode.Parse(await a.Admin.GetStringAsync("/cluster"))!;
         var screenshot = Path.Combine(AppContext.BaseDirectory, "artifacts", "admin-console-cluster.png");
+        Directory.CreateDirectory(Path.GetDirectoryName(screenshot)!);
         File.Delete(screenshot);
         var (exit, stdout, stderr) = await BrowserConsoleTests.RunAsync("node", root, Path.Combine(root, "tests", "browser", "console-cluster.mjs"),
             "--url", a.Admin.BaseAddress!.ToString(), "--token", OpsGateway.Token, "--members", "2", "--screenshot", screenshot);
