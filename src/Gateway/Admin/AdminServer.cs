@@ -86,11 +86,4 @@ internal sealed class AdminServer(IServiceProvider services, GatewayState state,
             await app.DisposeAsync();
         }
     }
-
-    private sealed class NoSignalLifetime : IHostLifetime
-    {
-        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    }
 }

@@ -28,7 +28,7 @@ internal sealed class PeerServer(PairOwners owners, ClusterSync sync, ReportingP
         var settings = state.Current.Config.Cluster;
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
-            Args = Array.Empty<string>(),
+            Args = WebHostArgs.Args, // no recursive appsettings watcher over the working directory
             EnvironmentName = Environments.Production,
         });
         builder.WebHost.ConfigureKestrel(k =>
@@ -140,12 +140,5 @@ internal sealed class PeerServer(PairOwners owners, ClusterSync sync, ReportingP
             _app = null;
             await app.DisposeAsync();
         }
-    }
-
-    private sealed class NoSignalLifetime : IHostLifetime
-    {
-        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

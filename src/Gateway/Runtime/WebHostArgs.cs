@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Hosting;
+
 namespace Gateway.Runtime;
 
 /// <summary>The host arguments the proxy and admin web applications are built with.</summary>
@@ -10,4 +12,15 @@ internal static class WebHostArgs
     /// (WorkingDirectory "/") it would walk the whole filesystem. The gateway's config is gateway.toml, watched on its own.
     /// </summary>
     public static readonly string[] Args = ["--hostBuilder:reloadConfigOnChange=false"];
+}
+
+/// <summary>
+/// The lifetime of the gateway's side listeners (admin API, cluster peer channel): they never hook SIGTERM/Ctrl-C
+/// themselves, so only the main host decides when the process stops and stops them in order.
+/// </summary>
+internal sealed class NoSignalLifetime : IHostLifetime
+{
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
