@@ -31,6 +31,7 @@ done
 targets=${FUZZ_TARGETS:-$(dotnet "$build-plain/Gateway.Fuzz.dll" --list)}
 export AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1
 export DOTNET_TieredPGO=0 DOTNET_gcServer=0
+mkdir -p "$here/findings"  # not kept in git: a fresh clone has none
 status=0
 printf '%-16s %8s %10s %8s %6s %6s\n' target seconds execs paths crashes hangs
 for t in $targets; do
