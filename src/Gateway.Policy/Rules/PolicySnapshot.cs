@@ -17,7 +17,7 @@ namespace Gateway.Policy.Rules;
 /// <see cref="KeywordAutomaton"/>, all regexes behind one combined NonBacktracking pre-check. Immutable; requests
 /// read it through one reference and evaluate without locks.
 /// </summary>
-public sealed class PolicySnapshot
+public sealed partial class PolicySnapshot
 {
     private readonly CompiledFilter[] _filters;      // sorted: priority descending, then file order
     private readonly KeywordAutomaton _automaton;
@@ -167,6 +167,8 @@ public sealed class PolicySnapshot
 
         var matches = t_matches ??= new List<RawMatch>();
         matches.Clear();
+        var blocked = t_blocked ??= new List<(int Field, int Start, int End)>();
+        blocked.Clear();
         var fields = message.Fields;
         for (var fi = 0; fi < fields.Count; fi++)
         {
@@ -177,7 +179,17 @@ public sealed class PolicySnapshot
             }
         }
 
-        return matches.Count == 0 ? Verdict.Clean : Decide(message, matches);
+        if (matches.Count == 0)
+        {
+            return Verdict.Clean;
+        }
+
+        if (blocked.Count > 0)
+        {
+            Recheck(message, active, matches, blocked);
+        }
+
+        return Decide(message, matches);
     }
 
     /// <summary>The normalised form of a text, as the matcher sees it (for the rule-test console).</summary>
@@ -436,14 +448,31 @@ public sealed class PolicySnapshot
         foreach (var h in hits)
         {
             ref readonly var p = ref patterns[h.Pattern];
-            if (p.IsAllow || p.Gate >= 0 || !active[p.Filter] || (_filters[p.Filter].Definition.Fields & fieldBit) == 0
-                || !BoundariesHold(p, span, h.Start, h.End, norm) || !VariantHolds(p, h, norm, runs, original))
+            if (p.IsAllow || p.Gate >= 0 || !active[p.Filter] || (_filters[p.Filter].Definition.Fields & fieldBit) == 0)
+            {
+                continue;
+            }
+
+            if (!BoundariesHold(p, span, h.Start, h.End, norm))
+            {
+                // Inside a longer word, maybe only until a neighbouring hit is starred out (see Recheck).
+                if (VariantHolds(p, h, norm, runs, original))
+                {
+                    NoteBlocked(fieldIndex, norm, h.Start, h.End, span.Length);
+                }
+
+                continue;
+            }
+
+            if (!VariantHolds(p, h, norm, runs, original))
             {
                 continue;
             }
 
             if (!HitAnalysis.Accept(original, norm.OriginalStart(h.Start), norm.OriginalEnd(h.End - 1), out var steps))
             {
+                // A code or a foreign word: decided from its neighbours or the rest of the text.
+                (t_blocked ??= []).Add((fieldIndex, -1, -1));
                 continue;
             }
 
@@ -473,6 +502,10 @@ public sealed class PolicySnapshot
             if (!IsAllowed(allows, p.Filter, norm.OriginalStart(h.Start), norm.OriginalEnd(h.End - 1)))
             {
                 matches.Add(new RawMatch(p.Filter, kind, fieldIndex, p.Term, start, end, steps));
+            }
+            else
+            {
+                NoteBlocked(fieldIndex, norm, h.Start, h.End, span.Length);
             }
         }
     }
@@ -700,7 +733,14 @@ public sealed class PolicySnapshot
     /// Replaces every user-perceived character (extended grapheme cluster) that overlaps a range with one '*'.
     /// Clusters made only of invisible characters inside a range are removed rather than starred.
     /// </summary>
-    public static string CensorText(string text, List<(int Start, int End)> ranges)
+    public static string CensorText(string text, List<(int Start, int End)> ranges) => CensorText(text, ranges, null);
+
+    /// <summary>
+    /// <see cref="CensorText(string, List{ValueTuple{int, int}})"/>, and with <paramref name="origin"/> the original
+    /// index behind each output character, then the text's length (so [origin[s], origin[e]) is the original of an
+    /// output range [s, e)).
+    /// </summary>
+    internal static string CensorText(string text, List<(int Start, int End)> ranges, List<int>? origin)
     {
         ranges.Sort(static (a, b) => a.Start.CompareTo(b.Start));
         var sb = new StringBuilder(text.Length);
@@ -729,6 +769,11 @@ public sealed class PolicySnapshot
                 if (runEnd > pos)
                 {
                     sb.Append(text, pos, runEnd - pos);
+                    for (var k = pos; origin is not null && k < runEnd; k++)
+                    {
+                        origin.Add(k);
+                    }
+
                     pos = runEnd;
                     continue;
                 }
@@ -755,15 +800,21 @@ public sealed class PolicySnapshot
             if (!overlaps)
             {
                 sb.Append(text, pos, len);
+                for (var k = pos; origin is not null && k < pos + len; k++)
+                {
+                    origin.Add(k);
+                }
             }
             else if (!IsInvisibleCluster(text.AsSpan(pos, len)))
             {
                 sb.Append('*');
+                origin?.Add(pos);
             }
 
             pos += len;
         }
 
+        origin?.Add(text.Length);
         return sb.ToString();
     }
 
