@@ -31,10 +31,9 @@ public sealed class ClassGateTests
     }
 
     [Fact]
-    public void Compile_ModerationPatterns_AllGatedNoSharedPrecheck()
+    public void Compile_ModerationPatterns_AllClassGated()
     {
         var policy = PolicyCompiler.Compile([new FilterDefinition { Name = "f", Regexes = Moderation, Action = FilterAction.Drop }]);
-        Assert.Equal(0, policy.PrecheckParts);
         Assert.Equal(Moderation.Length, policy.GatedRegexCount);
     }
 

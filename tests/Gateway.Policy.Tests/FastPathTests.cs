@@ -313,7 +313,7 @@ public sealed class FastPathTests
         var words = Enumerable.Range(0, 100).Select(i => $"w{(char)('a' + i / 26)}{(char)('a' + i % 26)}qz").ToArray();
         var regexes = words.Select(w => string.Join(".{0,2}", w.Select(ch => ch.ToString())) + @"[\W_]{0,5}[a-z0-9]{3,40}\b").ToArray();
         Assert.Throws<NotSupportedException>(() => new Regex(string.Join('|', regexes), RegexOptions.NonBacktracking));
-        // On raw text: regexes on normalised text would get character-class gates (ClassGates) instead.
+        // On raw text: on normalised text they would also get character-class gates (ClassGates).
         var snapshot = PolicyCompiler.Compile([new FilterDefinition { Name = "f", Regexes = regexes, Normalize = false }]);
         Assert.True(snapshot.PrecheckParts > 1);
         Assert.Equal(0, snapshot.GatedRegexCount);

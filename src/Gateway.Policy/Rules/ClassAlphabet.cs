@@ -128,6 +128,29 @@ internal sealed class ClassAlphabet
     /// <summary>Estimated share of positions where the symbol's condition holds (assertions: a word edge).</summary>
     public double Weight(char symbol) => symbol == Boundary ? 0.1 : Get(symbol).Weight;
 
+    /// <summary>What <see cref="RegexFactors"/> minimises in class mode: the likelihood, plus the rate of each
+    /// factor's rarest class (what checking it costs: "\+\d" beats six digits in a row, equally rare but found by
+    /// looking at every digit).</summary>
+    public double Score(string[] factors, int count)
+    {
+        var cost = 0.0;
+        foreach (var f in factors)
+        {
+            var rarest = 1.0;
+            foreach (var s in f)
+            {
+                if (s != Boundary)
+                {
+                    rarest = Math.Min(rarest, Weight(s));
+                }
+            }
+
+            cost += rarest;
+        }
+
+        return Likelihood(factors, count) + cost;
+    }
+
     /// <summary>How likely a kilobyte of chat holds <paramref name="count"/> occurrences of the factors: a Poisson
     /// tail over the estimated rate, only to compare alternatives, not to decide correctness.</summary>
     public double Likelihood(string[] factors, int count)

@@ -8,9 +8,9 @@ using System.Runtime.Intrinsics.X86;
 namespace Gateway.Policy.Rules;
 
 /// <summary>
-/// Gates for regexes without a literal factor (phone numbers, wallets, runs of punctuation, spaced letters): each
-/// regex runs only when the text holds its class factors (<see cref="RegexFactors.FindClasses"/>) the required
-/// number of times, instead of every such regex sharing an always-run NonBacktracking pass. The text is read 64
+/// Gates for regexes without a literal factor (phone numbers, wallets, runs of punctuation, spaced letters): when
+/// their shared NonBacktracking pre-check matches, each runs only if the text holds its class factors
+/// (<see cref="RegexFactors.FindClasses"/>) the required number of times, instead of all of them running. The text is read 64
 /// characters at a time into one bit mask per class (vectorised nibble lookups, computed only for the blocks and
 /// classes a gate asks about), and a factor is the AND of its classes' masks shifted by their offsets, so a clean
 /// kilobyte costs a few hundred instructions rather than a DFA step per character per regex.
@@ -132,6 +132,17 @@ internal sealed class ClassGates
             startBlock = first >> 6;
         }
 
+        foreach (var f in g.Factors)
+        {
+            foreach (var c in f.Constraints)
+            {
+                Ensure(text, s, c.IsBoundary ? WordClass : c.Class);
+            }
+        }
+
+        var stride = s.Blocks + 2;
+        var masks = s.Masks;
+        var nonWord = _classes.Length * stride; // the NonWord pseudo-class, after the real ones
         var found = 0;
         for (var b = startBlock; b < s.Blocks; b++)
         {
@@ -141,7 +152,21 @@ internal sealed class ClassGates
                 var m = ulong.MaxValue;
                 foreach (var c in f.Constraints)
                 {
-                    m &= c.IsBoundary ? ~NotBoundary(text, s, b, c.Offset) : Shifted(text, s, c.Class, b, c.Offset);
+                    if (c.IsBoundary)
+                    {
+                        // No \b before offset j: both neighbours surely word characters, or both surely not.
+                        var w = WordClass * stride;
+                        var wa = At(masks, w, b, c.Offset - 1);
+                        var wb = At(masks, w, b, c.Offset);
+                        var na = At(masks, nonWord, b, c.Offset - 1);
+                        var nb = At(masks, nonWord, b, c.Offset);
+                        m &= ~((wa & wb) | (na & nb));
+                    }
+                    else
+                    {
+                        m &= At(masks, c.Class * stride, b, c.Offset);
+                    }
+
                     if (m == 0)
                     {
                         break;
@@ -164,152 +189,140 @@ internal sealed class ClassGates
         return false;
     }
 
-    /// <summary>Starts in block <paramref name="b"/> where no <c>\b</c> can sit before character offset
-    /// <paramref name="j"/>: both sides surely word characters, or both surely not.</summary>
-    private ulong NotBoundary(ReadOnlySpan<char> text, Scratch s, int b, int j)
-    {
-        var wa = Shifted(text, s, WordClass, b, j - 1);
-        var wb = Shifted(text, s, WordClass, b, j);
-        var na = ShiftedNonWord(text, s, b, j - 1);
-        var nb = ShiftedNonWord(text, s, b, j);
-        return (wa & wb) | (na & nb);
-    }
-
+    /// <summary>Bits of a class for starts in block <paramref name="b"/> at offset <paramref name="o"/> (−1..64);
+    /// the class's row begins at <paramref name="row"/> with one pad block on each side.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ulong Shifted(ReadOnlySpan<char> text, Scratch s, int cls, int b, int o) => o switch
+    private static ulong At(ulong[] masks, int row, int b, int o)
     {
-        < 0 => (Mask(text, s, cls, b) << 1) | (Mask(text, s, cls, b - 1) >> 63),
-        0 => Mask(text, s, cls, b),
-        64 => Mask(text, s, cls, b + 1),
-        _ => (Mask(text, s, cls, b) >> o) | (Mask(text, s, cls, b + 1) << (64 - o)),
-    };
-
-    private ulong ShiftedNonWord(ReadOnlySpan<char> text, Scratch s, int b, int o) => o switch
-    {
-        < 0 => (NonWord(text, s, b) << 1) | (NonWord(text, s, b - 1) >> 63),
-        0 => NonWord(text, s, b),
-        64 => NonWord(text, s, b + 1),
-        _ => (NonWord(text, s, b) >> o) | (NonWord(text, s, b + 1) << (64 - o)),
-    };
-
-    /// <summary>Surely not a word character: ASCII outside [A-Za-z0-9_], or no character (outside the text).</summary>
-    private ulong NonWord(ReadOnlySpan<char> text, Scratch s, int b)
-    {
-        if ((uint)b >= (uint)s.Blocks)
+        var i = row + b + 1;
+        return o switch
         {
-            return ulong.MaxValue;
-        }
-
-        var valid = s.Valid(b);
-        var nonAscii = Block(text, s, b);
-        return (~Mask(text, s, WordClass, b) & ~nonAscii & valid) | ~valid;
+            < 0 => (masks[i] << 1) | (masks[i - 1] >> 63),
+            0 => masks[i],
+            64 => masks[i + 1],
+            _ => (masks[i] >> o) | (masks[i + 1] << (64 - o)),
+        };
     }
 
-    private ulong Mask(ReadOnlySpan<char> text, Scratch s, int cls, int b)
+    /// <summary>Computes the row of class <paramref name="cls"/> over the whole text once per text (and, with the
+    /// word class, the NonWord row: surely not a word character, ASCII outside [A-Za-z0-9_] or outside the text).</summary>
+    private void Ensure(ReadOnlySpan<char> text, Scratch s, int cls)
     {
-        if ((uint)b >= (uint)s.Blocks)
+        if (s.ClassStamps[cls] == s.Stamp)
         {
-            return 0;
+            return;
         }
 
-        var k = (cls * s.Blocks) + b;
-        if (s.MaskStamps[k] == s.Stamp)
+        if (s.BlocksStamp != s.Stamp)
         {
-            return s.Masks[k];
+            ReadBlocks(text, s);
         }
 
-        var nonAscii = Block(text, s, b);
+        var stride = s.Blocks + 2;
+        var row = s.Masks.AsSpan(cls * stride, stride);
         var c = _classes[cls];
-        ulong m;
-        if (Avx2.IsSupported)
+        var table = _tables[cls];
+        row[0] = 0;
+        row[^1] = 0;
+        for (var b = 0; b < s.Blocks; b++)
         {
-            var table = _tables[cls];
-            var r0 = Avx2.Shuffle(table, s.Low[2 * b]) & s.High[2 * b];
-            var r1 = Avx2.Shuffle(table, s.Low[(2 * b) + 1]) & s.High[(2 * b) + 1];
-            m = ~(Vector256.Equals(r0, Vector256<byte>.Zero).ExtractMostSignificantBits()
-                | ((ulong)Vector256.Equals(r1, Vector256<byte>.Zero).ExtractMostSignificantBits() << 32));
-        }
-        else
-        {
-            m = 0;
-            var from = b << 6;
-            var to = Math.Min(text.Length, from + 64);
-            for (var i = from; i < to; i++)
+            ulong m;
+            if (Avx2.IsSupported)
             {
-                if (text[i] < 128 && IsAsciiMember(c, text[i]))
+                var r0 = Avx2.Shuffle(table, s.Low[2 * b]) & s.High[2 * b];
+                var r1 = Avx2.Shuffle(table, s.Low[(2 * b) + 1]) & s.High[(2 * b) + 1];
+                m = ~(Vector256.Equals(r0, Vector256<byte>.Zero).ExtractMostSignificantBits()
+                    | ((ulong)Vector256.Equals(r1, Vector256<byte>.Zero).ExtractMostSignificantBits() << 32));
+            }
+            else
+            {
+                m = 0;
+                var from = b << 6;
+                var to = Math.Min(text.Length, from + 64);
+                for (var i = from; i < to; i++)
                 {
-                    m |= 1UL << (i - from);
+                    if (text[i] < 128 && IsAsciiMember(c, text[i]))
+                    {
+                        m |= 1UL << (i - from);
+                    }
                 }
             }
+
+            if (c.HasNonAscii)
+            {
+                m |= s.NonAscii[b];
+            }
+
+            row[b + 1] = m & s.Valid(b);
         }
 
-        if (c.HasNonAscii)
+        s.ClassStamps[cls] = s.Stamp;
+        if (cls == WordClass)
         {
-            m |= nonAscii;
+            var nonWord = s.Masks.AsSpan(_classes.Length * stride, stride);
+            nonWord[0] = ulong.MaxValue;
+            nonWord[^1] = ulong.MaxValue;
+            for (var b = 0; b < s.Blocks; b++)
+            {
+                var valid = s.Valid(b);
+                nonWord[b + 1] = (~row[b + 1] & ~s.NonAscii[b] & valid) | ~valid;
+            }
         }
-
-        m &= s.Valid(b);
-        s.Masks[k] = m;
-        s.MaskStamps[k] = s.Stamp;
-        return m;
     }
 
-    /// <summary>Reads block <paramref name="b"/> once: its non-ASCII positions and (AVX2) its characters as
-    /// nibble vectors, non-ASCII ones clamped to 0x80 (a high nibble no table row has).</summary>
-    private static ulong Block(ReadOnlySpan<char> text, Scratch s, int b)
+    /// <summary>Reads the text once: per block its non-ASCII positions and (AVX2) its characters as nibble vectors,
+    /// non-ASCII ones clamped to 0x80 (a high nibble no table row has).</summary>
+    private static void ReadBlocks(ReadOnlySpan<char> text, Scratch s)
     {
-        if (s.BlockStamps[b] == s.Stamp)
-        {
-            return s.NonAscii[b];
-        }
-
-        var from = b << 6;
         var chars = MemoryMarshal.Cast<char, ushort>(text);
         Span<ushort> padded = stackalloc ushort[64];
-        scoped ReadOnlySpan<ushort> block;
-        if (from + 64 <= chars.Length)
+        for (var b = 0; b < s.Blocks; b++)
         {
-            block = chars.Slice(from, 64);
-        }
-        else
-        {
-            padded.Clear();
-            chars[from..].CopyTo(padded);
-            block = padded;
-        }
-
-        ulong nonAscii = 0;
-        if (Avx2.IsSupported)
-        {
-            var top = Vector256.Create((ushort)0x80);
-            for (var h = 0; h < 2; h++)
+            var from = b << 6;
+            scoped ReadOnlySpan<ushort> block;
+            if (from + 64 <= chars.Length)
             {
-                var v0 = Vector256.Create(block.Slice(32 * h, 16));
-                var v1 = Vector256.Create(block.Slice((32 * h) + 16, 16));
-                var bits = Vector256.GreaterThanOrEqual(v0, top).ExtractMostSignificantBits()
-                    | (Vector256.GreaterThanOrEqual(v1, top).ExtractMostSignificantBits() << 16);
-                nonAscii |= (ulong)bits << (32 * h);
-                var bytes = Vector256.Narrow(Vector256.Min(v0, top), Vector256.Min(v1, top));
-                s.Low[(2 * b) + h] = bytes & Vector256.Create((byte)0x0F);
-                var high = Vector256.ShiftRightLogical(bytes.AsUInt16(), 4).AsByte() & Vector256.Create((byte)0x0F);
-                s.High[(2 * b) + h] = Avx2.Shuffle(HighBits, high);
+                block = chars.Slice(from, 64);
             }
-        }
-        else
-        {
-            for (var i = 0; i < 64; i++)
+            else
             {
-                if (block[i] >= 0x80)
+                padded.Clear();
+                chars[from..].CopyTo(padded);
+                block = padded;
+            }
+
+            ulong nonAscii = 0;
+            if (Avx2.IsSupported)
+            {
+                var top = Vector256.Create((ushort)0x80);
+                for (var h = 0; h < 2; h++)
                 {
-                    nonAscii |= 1UL << i;
+                    var v0 = Vector256.Create(block.Slice(32 * h, 16));
+                    var v1 = Vector256.Create(block.Slice((32 * h) + 16, 16));
+                    var bits = Vector256.GreaterThanOrEqual(v0, top).ExtractMostSignificantBits()
+                        | (Vector256.GreaterThanOrEqual(v1, top).ExtractMostSignificantBits() << 16);
+                    nonAscii |= (ulong)bits << (32 * h);
+                    var bytes = Vector256.Narrow(Vector256.Min(v0, top), Vector256.Min(v1, top));
+                    s.Low[(2 * b) + h] = bytes & Vector256.Create((byte)0x0F);
+                    var high = Vector256.ShiftRightLogical(bytes.AsUInt16(), 4).AsByte() & Vector256.Create((byte)0x0F);
+                    s.High[(2 * b) + h] = Avx2.Shuffle(HighBits, high);
                 }
             }
+            else
+            {
+                for (var i = 0; i < 64; i++)
+                {
+                    if (block[i] >= 0x80)
+                    {
+                        nonAscii |= 1UL << i;
+                    }
+                }
+            }
+
+            s.NonAscii[b] = nonAscii & s.Valid(b);
         }
 
-        nonAscii &= s.Valid(b);
-        s.NonAscii[b] = nonAscii;
-        s.BlockStamps[b] = s.Stamp;
-        return nonAscii;
+        s.BlocksStamp = s.Stamp;
     }
 
     private static bool IsAsciiMember(CharClass c, char ch) =>
@@ -324,18 +337,18 @@ internal sealed class ClassGates
         public bool Anchored { get; } = Factors.All(f => f.Anchor is not null);
     }
 
-    /// <summary>Per-thread buffers for one text: block vectors and class masks, valid while their stamp is current.</summary>
+    /// <summary>Per-thread buffers for one text: block vectors and class rows, valid while their stamp is current.</summary>
     private sealed class Scratch
     {
         public int Stamp;
+        public int BlocksStamp;
         public int Blocks;
         public int Length;
         public Vector256<byte>[] Low = [];
         public Vector256<byte>[] High = [];
         public ulong[] NonAscii = [];
-        public int[] BlockStamps = [];
         public ulong[] Masks = [];
-        public int[] MaskStamps = [];
+        public int[] ClassStamps = [];
 
         public void Begin(int length, int classes)
         {
@@ -347,19 +360,24 @@ internal sealed class ClassGates
                 Low = new Vector256<byte>[2 * size];
                 High = new Vector256<byte>[2 * size];
                 NonAscii = new ulong[size];
-                BlockStamps = new int[size];
             }
 
-            if (Masks.Length < Blocks * classes)
+            // One row per class and one for NonWord, each with a pad block on either side.
+            var need = (classes + 1) * (Blocks + 2);
+            if (Masks.Length < need)
             {
-                Masks = new ulong[Math.Max(Blocks * classes, 512)];
-                MaskStamps = new int[Masks.Length];
+                Masks = new ulong[Math.Max(need, 1024)];
+            }
+
+            if (ClassStamps.Length < classes)
+            {
+                ClassStamps = new int[Math.Max(classes, 64)];
             }
 
             if (++Stamp == int.MaxValue)
             {
-                Array.Clear(BlockStamps);
-                Array.Clear(MaskStamps);
+                Array.Clear(ClassStamps);
+                BlocksStamp = 0;
                 Stamp = 1;
             }
         }

@@ -97,13 +97,13 @@ public static class PolicyCompiler
                             squeezedGates.Add(compiledRegexes);
                         }
                     }
-                    else if (def.Normalize && classGates.TryAdd(compiledRegexes, pattern, def.CaseSensitive ? alphabets.Sensitive : alphabets.Insensitive))
-                    {
-                        classGated = true; // no literal, but a character-class condition (ClassGates) decides whether it runs
-                    }
                     else
                     {
+                        // Still in the shared pre-check (a clean message pays one pass for all of them); when that
+                        // matches, a character-class gate (ClassGates) decides which of them run over the text.
                         (def.Normalize ? normalizedRegexes : rawRegexes).Add(WrapForAlternation(pattern, def.CaseSensitive));
+                        classGated = def.Normalize
+                            && classGates.TryAdd(compiledRegexes, pattern, def.CaseSensitive ? alphabets.Sensitive : alphabets.Insensitive);
                     }
 
                     regexes.Add(regex!);

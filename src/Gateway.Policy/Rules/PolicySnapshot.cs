@@ -232,8 +232,12 @@ public sealed class PolicySnapshot
             }
         }
 
-        anyArmed |= ArmByClasses(span, armed);
         var ungated = AnyMatch(_anyNormalizedRegex, span);
+        if (ungated)
+        {
+            anyArmed |= ArmByClasses(span, armed);
+        }
+
         if (ungated || anyArmed)
         {
             CollectRegexHits(span, norm, normalized: true, active, fieldBit, allows, matches, field.Kind, fieldIndex, armed, ungated);
@@ -369,8 +373,9 @@ public sealed class PolicySnapshot
         return false;
     }
 
-    /// <summary>Arms the regexes without a literal factor whose character-class gate passes (<see cref="ClassGates"/>);
-    /// with the shortcuts off, all of them.</summary>
+    /// <summary>After the shared pre-check matched: arms the regexes without a literal factor whose character-class
+    /// gate passes (<see cref="ClassGates"/>), so a text that trips one of them no longer runs all of them over the
+    /// whole text; with the shortcuts off, all of them.</summary>
     private bool ArmByClasses(ReadOnlySpan<char> span, Span<bool> armed) =>
         _classGates is not null && (_exhaustive ? _classGates.ArmAll(armed) : _classGates.Arm(span, armed));
 

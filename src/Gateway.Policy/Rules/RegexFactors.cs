@@ -192,8 +192,8 @@ internal static class RegexFactors
 
             if (classes is not null)
             {
-                var sa = classes.Likelihood(a.Factors, a.Count);
-                var sb = classes.Likelihood(b.Factors, b.Count);
+                var sa = classes.Score(a.Factors, a.Count);
+                var sb = classes.Score(b.Factors, b.Count);
                 return sb < sa || (sb == sa && b.Factors.Length < a.Factors.Length) ? b : a;
             }
 
