@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: one gate evaluator (vector block reads, class rows, shifted-mask factor checks) and its
+// builder; the builder decides the constraint layout the evaluator reads, so they change together.
 using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
