@@ -52,6 +52,12 @@ internal static class QuickTimer
             return;
         }
 
+        if (filter.StartsWith("gates:", StringComparison.Ordinal))
+        {
+            Gates(s, filter["gates:".Length..]);
+            return;
+        }
+
         if (filter.StartsWith("segments:", StringComparison.Ordinal))
         {
             Segments(s, filter["segments:".Length..]);
@@ -73,6 +79,56 @@ internal static class QuickTimer
                 $"  censor {Time(() => PolicySnapshot.CensorText(m.Text, m.CensorRanges)),9:F2} µs" +
                 $"  vectorscan {Time(() => s.VectorscanLiterals!.Scan(m.Utf8)),9:F2} µs" +
                 $"  dotnet-evaluate {Time(() => s.DotNet.Evaluate(m.Text)),9:F2} µs");
+        }
+    }
+
+    /// <summary>The character-class gate of each regex without a literal factor (ClassGates): its factors, count and
+    /// estimated likelihood, whether it passes on the message, and what the gate and the regex cost there.</summary>
+    private static void Gates(BenchState s, string name)
+    {
+        var text = s.Messages[name].Normalized.ToString();
+        var options = RegexOptions.NonBacktracking | RegexOptions.CultureInvariant | RegexOptions.IgnoreCase;
+        var all = new ClassGates.Builder();
+        var shared = new ClassAlphabet(caseSensitive: false);
+        var index = 0;
+        foreach (var p in s.Corpus.Filters.SelectMany(f => f.Regexes))
+        {
+            if (RegexFactors.Find(p) is null && RegexFactors.FindSqueezed(p) is null)
+            {
+                all.TryAdd(index++, p, shared);
+            }
+        }
+
+        var unkeyed = s.Corpus.Filters.SelectMany(f => f.Regexes).Where(p => RegexFactors.Find(p) is null && RegexFactors.FindSqueezed(p) is null).ToList();
+        for (var skip = 0; skip <= unkeyed.Count; skip++)
+        {
+            var rest = unkeyed.Where((_, i) => i != skip).Select(p => "(?i:" + p + ")");
+            var alternation = new Regex(string.Join('|', rest), RegexOptions.NonBacktracking | RegexOptions.CultureInvariant);
+            Console.WriteLine($"alternation without /{(skip < unkeyed.Count ? unkeyed[skip] : "-")}/: {Time(() => alternation.IsMatch(text)):F2} µs");
+        }
+
+        var set = all.Build()!;
+        var armed = new bool[index];
+        Console.WriteLine($"all {all.Count} gates together: {Time(() => { Array.Clear(armed); set.Arm(text, armed); }):F2} µs");
+        foreach (var p in s.Corpus.Filters.SelectMany(f => f.Regexes))
+        {
+            if (RegexFactors.Find(p) is not null || RegexFactors.FindSqueezed(p) is not null)
+            {
+                continue;
+            }
+
+            var alphabet = new ClassAlphabet(caseSensitive: false);
+            var found = RegexFactors.FindClasses(p, alphabet);
+            var builder = new ClassGates.Builder();
+            var gated = builder.TryAdd(0, p, alphabet);
+            var describe = found is { } f
+                ? string.Join(" | ", f.Factors.Select(x => string.Concat(x.Select(c => c == ClassAlphabet.Boundary ? "\\b" : alphabet.Get(c).Source))))
+                    + $" ×{f.Count} p={alphabet.Likelihood(f.Factors, f.Count):F3}"
+                : "none";
+            var regex = new Regex(p, options);
+            var gate = builder.Build();
+            Console.WriteLine($"/{p}/ {describe} gated={gated} passes={gate?.Passes(0, text)} matches={regex.IsMatch(text)}" +
+                $" gate {(gate is null ? 0 : Time(() => gate.Passes(0, text))):F2} µs regex {Time(() => regex.IsMatch(text)):F2} µs");
         }
     }
 

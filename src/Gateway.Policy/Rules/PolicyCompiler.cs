@@ -59,6 +59,8 @@ public static class PolicyCompiler
         var keywordCount = 0;
         var variantTexts = new List<string>();
         var variantPatterns = new List<PatternInfo>();
+        var classGates = new ClassGates.Builder();
+        var alphabets = (Insensitive: new ClassAlphabet(caseSensitive: false), Sensitive: new ClassAlphabet(caseSensitive: true));
         for (var fi = 0; fi < ordered.Count; fi++)
         {
             var def = ordered[fi].Def;
@@ -77,6 +79,7 @@ public static class PolicyCompiler
                     var gateable = def.Normalize && !def.CaseSensitive;
                     var factors = gateable ? RegexFactors.Find(pattern) : null;
                     var squeezed = gateable && factors is null ? RegexFactors.FindSqueezed(pattern) : null;
+                    var classGated = false;
                     if (factors is not null)
                     {
                         foreach (var factor in factors)
@@ -96,11 +99,15 @@ public static class PolicyCompiler
                     }
                     else
                     {
+                        // Still in the shared pre-check (a clean message pays one pass for all of them); when that
+                        // matches, a character-class gate (ClassGates) decides which of them run over the text.
                         (def.Normalize ? normalizedRegexes : rawRegexes).Add(WrapForAlternation(pattern, def.CaseSensitive));
+                        classGated = def.Normalize
+                            && classGates.TryAdd(compiledRegexes, pattern, def.CaseSensitive ? alphabets.Sensitive : alphabets.Insensitive);
                     }
 
                     regexes.Add(regex!);
-                    gated.Add(factors is not null || squeezed is not null);
+                    gated.Add(factors is not null || squeezed is not null || classGated);
                     compiledRegexes++;
                 }
                 else
@@ -145,7 +152,8 @@ public static class PolicyCompiler
         var squeezedAutomaton = squeezedTexts.Count == 0 ? null : KeywordAutomaton.Build(squeezedTexts, RegexFactors.Separators);
         return new PolicySnapshot(filters, KeywordAutomaton.Build(patternTexts), patterns.ToArray(),
             Combine(normalizedRegexes), Combine(rawRegexes), compiledRegexes, squeezedAutomaton, squeezedGates.ToArray(),
-            variantTexts.Count == 0 ? null : KeywordAutomaton.Build(variantTexts), variantPatterns.ToArray())
+            variantTexts.Count == 0 ? null : KeywordAutomaton.Build(variantTexts), variantPatterns.ToArray(),
+            classGates: classGates.Build())
         {
             KeywordCount = keywordCount,
             RegexCount = regexCount,

@@ -32,6 +32,7 @@ public sealed partial class PolicySnapshot
     private readonly KeywordAutomaton? _variants;   // disguise variants of keywords (TermVariants)
     private readonly PatternInfo[] _variantPatterns;
     private readonly bool _exhaustive;              // tests: every shortcut off (see Exhaustive)
+    private readonly ClassGates? _classGates;       // character-class gates of regexes without a literal factor
 
     /// <summary>Original characters that can make a disguise variant match: masks, and '!'/'|' written for letters
     /// (see <see cref="MayHoldDisguise"/>).</summary>
@@ -63,9 +64,11 @@ public sealed partial class PolicySnapshot
 
     internal PolicySnapshot(CompiledFilter[] filters, KeywordAutomaton automaton, PatternInfo[] patterns,
         Regex[] anyNormalizedRegex, Regex[] anyRawRegex, int regexCount, KeywordAutomaton? squeezed, int[] squeezedGates,
-        KeywordAutomaton? variants = null, PatternInfo[]? variantPatterns = null, bool exhaustive = false)
+        KeywordAutomaton? variants = null, PatternInfo[]? variantPatterns = null, bool exhaustive = false,
+        ClassGates? classGates = null)
     {
         _exhaustive = exhaustive;
+        _classGates = classGates;
         _variants = variants;
         _variantPatterns = variantPatterns ?? [];
         _squeezed = squeezed;
@@ -89,7 +92,7 @@ public sealed partial class PolicySnapshot
     /// </summary>
     internal PolicySnapshot Exhaustive() =>
         new(_filters, _automaton, _patterns, _anyNormalizedRegex, _anyRawRegex, _regexCount, _squeezed, _squeezedGates,
-            _variants, _variantPatterns, exhaustive: true)
+            _variants, _variantPatterns, exhaustive: true, _classGates)
         {
             KeywordCount = KeywordCount,
             RegexCount = RegexCount,
@@ -242,6 +245,11 @@ public sealed partial class PolicySnapshot
         }
 
         var ungated = AnyMatch(_anyNormalizedRegex, span);
+        if (ungated)
+        {
+            anyArmed |= ArmByClasses(span, armed);
+        }
+
         if (ungated || anyArmed)
         {
             CollectRegexHits(span, norm, normalized: true, active, fieldBit, allows, matches, field.Kind, fieldIndex, armed, ungated);
@@ -376,6 +384,12 @@ public sealed partial class PolicySnapshot
 
         return false;
     }
+
+    /// <summary>After the shared pre-check matched: arms the regexes without a literal factor whose character-class
+    /// gate passes (<see cref="ClassGates"/>), so a text that trips one of them no longer runs all of them over the
+    /// whole text; with the shortcuts off, all of them.</summary>
+    private bool ArmByClasses(ReadOnlySpan<char> span, Span<bool> armed) =>
+        _classGates is not null && (_exhaustive ? _classGates.ArmAll(armed) : _classGates.Arm(span, armed));
 
     private static bool AnyMatch(Regex[] prechecks, ReadOnlySpan<char> text)
     {

@@ -23,6 +23,7 @@ internal static class RegexFactors
 
     private const int MaxSetSize = 16;
     private const int MaxStringLength = 64;
+    private const int MaxCount = 1000;
 
     /// <summary>The factors of <paramref name="pattern"/>, or null when none can be proven.</summary>
     public static string[]? Find(string pattern) => Find(pattern, squeezed: false);
@@ -53,18 +54,44 @@ internal static class RegexFactors
         return table;
     });
 
+    /// <summary>
+    /// Class factors (see <see cref="ClassAlphabet"/>): strings of character-class symbols, <c>Count</c> of which
+    /// (at distinct start positions) every match contains — the same algebra over classes instead of letters, so a
+    /// regex without a literal still has a cheap necessary condition (<c>\d{3}[-. ]\d{4}</c>: a digit run and a
+    /// separator; <c>[a-z]{28,}</c>: 28 letters in a row; <c>(?:\b\w\b\W*){8,}</c>: eight one-letter words).
+    /// </summary>
+    public static (string[] Factors, int Count)? FindClasses(string pattern, ClassAlphabet alphabet)
+    {
+        try
+        {
+            var parser = new Parser(pattern, squeezed: false, alphabet);
+            var node = parser.ParseAlternation();
+            if (!parser.AtEnd)
+            {
+                return null;
+            }
+
+            var (factors, count) = parser.Algebra.RequiredOf(node);
+            return factors is null ? null : (factors, count);
+        }
+        catch (Exception e) when (e is UnsupportedException or InvalidOperationException or ArgumentException)
+        {
+            return null; // not modelled, too many classes, or a class the engine reads differently alone
+        }
+    }
+
     private static string[]? Find(string pattern, bool squeezed)
     {
         try
         {
-            var parser = new Parser(pattern, squeezed);
+            var parser = new Parser(pattern, squeezed, null);
             var node = parser.ParseAlternation();
             if (!parser.AtEnd)
             {
                 return null; // an unbalanced ')': the regex compiler decides what that is, not us
             }
 
-            var factors = RequiredOf(node);
+            var factors = parser.Algebra.RequiredOf(node).Factors;
             if (factors is null)
             {
                 return null;
@@ -89,7 +116,12 @@ internal static class RegexFactors
     /// <summary>What is known about a sub-pattern.</summary>
     /// <param name="Exact">It matches exactly one of these (lower-case) strings; null when unknown or too many.</param>
     /// <param name="Required">Every match contains one of these; null when nothing is known.</param>
-    private sealed record Info(HashSet<string>? Exact, string[]? Required)
+    /// <param name="Count">Every match contains this many occurrences of <paramref name="Required"/>, at distinct
+    /// start positions (class mode only; 1 otherwise).</param>
+    /// <param name="Prefix">Class mode: every match starts with one of these (set when not exact); null when unknown.</param>
+    /// <param name="Suffix">Class mode: every match ends with one of these; null when unknown.</param>
+    private sealed record Info(HashSet<string>? Exact, string[]? Required, int Count = 1,
+        HashSet<string>? Prefix = null, HashSet<string>? Suffix = null)
     {
         public static readonly Info Unknown = new(null, null);
 
@@ -98,176 +130,257 @@ internal static class RegexFactors
         public static Info Char(char c) => new(new HashSet<string>(StringComparer.Ordinal) { c.ToString() }, null);
     }
 
-    private static string[]? RequiredOf(Info info) => info.Exact is not null ? Candidate(info.Exact) : info.Required;
-
-    /// <summary>A set usable as factors: none empty; strings that contain another member are redundant.</summary>
-    private static string[]? Candidate(HashSet<string> set)
+    /// <summary>
+    /// The factor algebra. Literal mode (no alphabet): strings of lower-case ASCII letters, judged by length. Class
+    /// mode: strings of <see cref="ClassAlphabet"/> symbols with occurrence counts, judged by estimated frequency.
+    /// </summary>
+    private sealed class FactorAlgebra(ClassAlphabet? classes)
     {
-        if (set.Count == 0 || set.Contains(""))
-        {
-            return null;
-        }
+        public (string[]? Factors, int Count) RequiredOf(Info info) =>
+            info.Exact is not null ? (Candidate(info.Exact), 1) : (info.Required, info.Count);
 
-        var list = new List<string>();
-        foreach (var s in set)
+        /// <summary>A set usable as factors: none empty (in class mode: none without a class symbol, since an
+        /// assertion alone has no position of its own); strings that contain another member are redundant.</summary>
+        public string[]? Candidate(HashSet<string> set)
         {
-            var redundant = false;
-            foreach (var t in set)
+            if (set.Count == 0 || set.Contains(""))
             {
-                if (!ReferenceEquals(s, t) && t.Length < s.Length && s.Contains(t, StringComparison.Ordinal))
-                {
-                    redundant = true;
-                    break;
-                }
+                return null;
             }
 
-            if (!redundant)
+            var list = new List<string>();
+            foreach (var s in set)
             {
-                list.Add(s);
-            }
-        }
-
-        list.Sort(StringComparer.Ordinal);
-        return list.ToArray();
-    }
-
-    /// <summary>Prefers the set whose shortest factor is longest (rarer in text), then the smaller set.</summary>
-    private static string[]? Better(string[]? a, string[]? b)
-    {
-        if (a is null)
-        {
-            return b;
-        }
-
-        if (b is null)
-        {
-            return a;
-        }
-
-        var ma = a.Min(s => s.Length);
-        var mb = b.Min(s => s.Length);
-        return mb > ma || (mb == ma && b.Length < a.Length) ? b : a;
-    }
-
-    private static HashSet<string>? Cross(HashSet<string> left, HashSet<string> right)
-    {
-        if ((long)left.Count * right.Count > MaxSetSize)
-        {
-            return null;
-        }
-
-        var result = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var l in left)
-        {
-            foreach (var r in right)
-            {
-                if (l.Length + r.Length > MaxStringLength)
+                if (classes is not null && !ClassAlphabet.HasClassSymbol(s))
                 {
                     return null;
                 }
 
-                result.Add(l + r);
+                var redundant = false;
+                foreach (var t in set)
+                {
+                    if (!ReferenceEquals(s, t) && t.Length < s.Length && s.Contains(t, StringComparison.Ordinal))
+                    {
+                        redundant = true;
+                        break;
+                    }
+                }
+
+                if (!redundant)
+                {
+                    list.Add(s);
+                }
             }
+
+            list.Sort(StringComparer.Ordinal);
+            return list.ToArray();
         }
 
-        return result;
-    }
-
-    private static Info Concat(List<Info> items)
-    {
-        var run = Info.Empty.Exact!;
-        string[]? best = null;
-        var allExact = true;
-        foreach (var item in items)
+        /// <summary>Literal mode: prefers the set whose shortest factor is longest (rarer in text), then the smaller
+        /// set. Class mode: the set (with its count) least likely to occur in a kilobyte of chat.</summary>
+        public (string[]? Factors, int Count) Better((string[]? Factors, int Count) a, (string[]? Factors, int Count) b)
         {
-            if (item.Exact is not null)
+            if (a.Factors is null)
             {
-                var product = Cross(run, item.Exact);
-                if (product is not null)
+                return b;
+            }
+
+            if (b.Factors is null)
+            {
+                return a;
+            }
+
+            if (classes is not null)
+            {
+                var sa = classes.Score(a.Factors, a.Count);
+                var sb = classes.Score(b.Factors, b.Count);
+                return sb < sa || (sb == sa && b.Factors.Length < a.Factors.Length) ? b : a;
+            }
+
+            var ma = a.Factors.Min(s => s.Length);
+            var mb = b.Factors.Min(s => s.Length);
+            return mb > ma || (mb == ma && b.Factors.Length < a.Factors.Length) ? b : a;
+        }
+
+        public static HashSet<string>? Cross(HashSet<string> left, HashSet<string> right)
+        {
+            if ((long)left.Count * right.Count > MaxSetSize)
+            {
+                return null;
+            }
+
+            var result = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var l in left)
+            {
+                foreach (var r in right)
                 {
-                    run = product;
+                    if (l.Length + r.Length > MaxStringLength)
+                    {
+                        return null;
+                    }
+
+                    result.Add(l + r);
+                }
+            }
+
+            return result;
+        }
+
+        public Info Concat(List<Info> items)
+        {
+            var run = Info.Empty.Exact!;
+            (string[]? Factors, int Count) best = (null, 1);
+            var allExact = true;
+            HashSet<string>? prefix = null;
+            var prefixKnown = true;
+            foreach (var item in items)
+            {
+                if (item.Exact is not null)
+                {
+                    var product = Cross(run, item.Exact);
+                    if (product is not null)
+                    {
+                        run = product;
+                        continue;
+                    }
+
+                    // Too many combinations: what came before is one candidate, and a new run starts here.
+                    best = Better(best, (Candidate(run), 1));
+                    if (allExact)
+                    {
+                        prefix = run;
+                    }
+
+                    run = new HashSet<string>(item.Exact, StringComparer.Ordinal);
+                    allExact = false;
+                    prefixKnown = false;
                     continue;
                 }
 
-                // Too many combinations: what came before is one candidate, and a new run starts here.
-                best = Better(best, Candidate(run));
-                run = new HashSet<string>(item.Exact, StringComparer.Ordinal);
+                // Class mode: the run goes on into the item's known start ("\d{1,3}\." → "d."), and the item's
+                // known end starts the next run.
+                var into = item.Prefix is null ? null : Cross(run, item.Prefix);
+                if (allExact && prefixKnown)
+                {
+                    prefix = into ?? run;
+                }
+
                 allExact = false;
-                continue;
+                best = Better(best, (Candidate(run), 1));
+                if (into is not null)
+                {
+                    best = Better(best, (Candidate(into), 1));
+                }
+
+                best = Better(best, (item.Required, item.Count));
+                run = item.Suffix is null ? Info.Empty.Exact! : new HashSet<string>(item.Suffix, StringComparer.Ordinal);
             }
 
-            allExact = false;
-            best = Better(best, Candidate(run));
-            best = Better(best, item.Required);
-            run = Info.Empty.Exact!;
+            best = Better(best, (Candidate(run), 1));
+            if (allExact)
+            {
+                return new Info(run, best.Factors, best.Factors is null ? 1 : best.Count);
+            }
+
+            return new Info(null, best.Factors, best.Factors is null ? 1 : best.Count,
+                classes is null ? null : NonEmpty(prefix), classes is null ? null : NonEmpty(run));
         }
 
-        best = Better(best, Candidate(run));
-        return new Info(allExact ? run : null, best);
-    }
+        private static HashSet<string>? NonEmpty(HashSet<string>? set) => set is null || set.Contains("") ? null : set;
 
-    private static Info Alternate(List<Info> branches)
-    {
-        HashSet<string>? exact = new(StringComparer.Ordinal);
-        var required = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var b in branches)
+        public Info Alternate(List<Info> branches)
         {
-            if (exact is not null && b.Exact is not null && exact.Count + b.Exact.Count <= MaxSetSize)
+            HashSet<string>? exact = new(StringComparer.Ordinal);
+            var required = new HashSet<string>(StringComparer.Ordinal);
+            var count = int.MaxValue;
+            foreach (var b in branches)
             {
-                exact.UnionWith(b.Exact);
-            }
-            else
-            {
-                exact = null;
+                if (exact is not null && b.Exact is not null && exact.Count + b.Exact.Count <= MaxSetSize)
+                {
+                    exact.UnionWith(b.Exact);
+                }
+                else
+                {
+                    exact = null;
+                }
+
+                var (r, c) = RequiredOf(b);
+                if (r is null || required is null)
+                {
+                    required = null;
+                    continue;
+                }
+
+                // Each branch has c occurrences of its own set, so every match has min(c) of the union.
+                count = Math.Min(count, c);
+                required.UnionWith(r);
+                if (required.Count > MaxSetSize)
+                {
+                    required = null;
+                }
             }
 
-            var r = RequiredOf(b);
-            if (r is null || required is null)
-            {
-                required = null;
-                continue;
-            }
-
-            required.UnionWith(r);
-            if (required.Count > MaxSetSize)
-            {
-                required = null;
-            }
+            var factors = required is null ? null : Candidate(required);
+            return new Info(exact, factors, factors is null ? 1 : count);
         }
 
-        return new Info(exact, required is null ? null : Candidate(required));
-    }
-
-    private static Info Repeat(Info item, int min, int max)
-    {
-        if (item.Exact is { Count: 1 } only && only.Contains(""))
+        public Info Repeat(Info item, int min, int max)
         {
-            return Info.Empty; // repeating what matches only "" (an anchor, squeezed separators) still matches only ""
-        }
-
-        if (min == 0)
-        {
-            // "x?" is {"", x}: still exact, and useful inside a concatenation ("https?" → {"http", "https"}).
-            if (max == 1 && item.Exact is not null)
+            if (item.Exact is { Count: 1 } only && only.Contains(""))
             {
-                var set = new HashSet<string>(item.Exact, StringComparer.Ordinal) { "" };
-                return new Info(set, null);
+                return Info.Empty; // repeating what matches only "" (an anchor, squeezed separators) still matches only ""
             }
 
-            return Info.Unknown;
-        }
-
-        HashSet<string>? exact = null;
-        if (min == max && item.Exact is not null && min <= MaxStringLength)
-        {
-            exact = Info.Empty.Exact!;
-            for (var i = 0; i < min && exact is not null; i++)
+            if (min == 0)
             {
-                exact = Cross(exact, item.Exact);
+                // "x?" is {"", x}: still exact, and useful inside a concatenation ("https?" → {"http", "https"}).
+                if (max == 1 && item.Exact is not null)
+                {
+                    var set = new HashSet<string>(item.Exact, StringComparer.Ordinal) { "" };
+                    return new Info(set, null);
+                }
+
+                return Info.Unknown;
             }
+
+            HashSet<string>? exact = null;
+            if (min == max && item.Exact is not null && min <= MaxStringLength)
+            {
+                exact = Power(item.Exact, min);
+            }
+
+            var required = RequiredOf(item);
+            HashSet<string>? ends = null;
+            if (classes is not null && exact is null)
+            {
+                // The first min iterations start every match and the last min end it.
+                ends = item.Exact is not null ? NonEmpty(Power(item.Exact, min)) : null;
+            }
+
+            if (classes is not null && required.Factors is not null)
+            {
+                // Class mode: min iterations, each with its own occurrences (iterations are disjoint and, holding a
+                // class symbol, not empty), or the first min iterations written out ("[a-z]{28,}": 28 letters in a
+                // row), whichever is rarer.
+                var counted = (required.Factors, (int)Math.Min(MaxCount, (long)required.Count * min));
+                var written = item.Exact is not null && min > 1 && min <= MaxStringLength ? Power(item.Exact, min) : null;
+                required = Better(counted, written is null ? (null, 1) : (Candidate(written), 1));
+            }
+
+            return new Info(exact, required.Factors, required.Factors is null ? 1 : required.Count,
+                ends ?? (min >= 1 && exact is null ? item.Prefix : null), ends ?? (min >= 1 && exact is null ? item.Suffix : null));
         }
 
-        return new Info(exact, RequiredOf(item));
+        private static HashSet<string>? Power(HashSet<string> set, int n)
+        {
+            HashSet<string>? result = Info.Empty.Exact!;
+            for (var i = 0; i < n && result is not null; i++)
+            {
+                result = Cross(result, set);
+            }
+
+            return result;
+        }
     }
 
     private sealed class UnsupportedException : Exception
@@ -275,8 +388,10 @@ internal static class RegexFactors
     }
 
     /// <summary>Recursive descent over .NET regex syntax, modelling only what factors need.</summary>
-    private sealed class Parser(string pattern, bool squeezed)
+    private sealed class Parser(string pattern, bool squeezed, ClassAlphabet? classes)
     {
+        public FactorAlgebra Algebra { get; } = new(classes);
+
         /// <summary>In squeezed mode an ASCII character other than a letter or digit is a separator: it is squeezed
         /// out of the text, so as a literal it matches "" there.</summary>
         private bool IsSqueezedOut(char c) => squeezed && c < 128 && !char.IsAsciiLetterOrDigit(c);
@@ -296,7 +411,7 @@ internal static class RegexFactors
                 branches.Add(ParseConcat());
             }
 
-            return branches.Count == 1 ? branches[0] : Alternate(branches);
+            return branches.Count == 1 ? branches[0] : Algebra.Alternate(branches);
         }
 
         private Info ParseConcat()
@@ -308,7 +423,7 @@ internal static class RegexFactors
                 items.Add(ParseQuantifiers(atom));
             }
 
-            return Concat(items);
+            return Algebra.Concat(items);
         }
 
         private Info ParseQuantifiers(Info atom)
@@ -342,7 +457,7 @@ internal static class RegexFactors
                     _pos++; // lazy: same strings
                 }
 
-                atom = Repeat(atom, min, max);
+                atom = Algebra.Repeat(atom, min, max);
             }
 
             return atom;
@@ -400,7 +515,7 @@ internal static class RegexFactors
                 case '[':
                     return ParseClass();
                 case '.':
-                    return Info.Unknown;
+                    return classes is null ? Info.Unknown : Info.Char(classes.Any);
                 case '^' or '$':
                     return Info.Empty;
                 case '\\':
@@ -415,14 +530,15 @@ internal static class RegexFactors
                     }
 
                     _pos++;
-                    return Info.Char('{');
+                    return Literal('{');
                 default:
                     return Literal(c);
             }
         }
 
         private Info Literal(char c) =>
-            IsSqueezedOut(c) ? Info.Empty
+            classes is not null ? Info.Char(classes.Literal(c))
+            : IsSqueezedOut(c) ? Info.Empty
             : c < 128 ? Info.Char(char.ToLowerInvariant(c))
             : Info.Unknown; // non-ASCII: case rules we do not model
 
@@ -471,6 +587,11 @@ internal static class RegexFactors
                     var p = _pos;
                     while (p < pattern.Length && pattern[p] is 'i' or 'm' or 'n' or 's')
                     {
+                        if (pattern[p] == 'i' && classes is { CaseSensitive: true })
+                        {
+                            throw new UnsupportedException(); // classes are computed with the regex's own options
+                        }
+
                         p++;
                     }
 
@@ -514,10 +635,13 @@ internal static class RegexFactors
                 case 'W' or 's' when squeezed:
                     return Info.Empty; // only separators: squeezed out
                 case 'd' or 'D' or 'w' or 'W' or 's' or 'S':
-                    return Info.Unknown;
+                    return classes is null ? Info.Unknown : Info.Char(classes.Class(pattern.Substring(_pos - 2, 2)));
                 case 'p' or 'P':
+                    var from = _pos - 2;
                     SkipProperty();
-                    return Info.Unknown;
+                    return classes is null ? Info.Unknown : Info.Char(classes.Class(pattern[from.._pos]));
+                case 'b' when classes is not null:
+                    return Info.Char(ClassAlphabet.Boundary);
                 case 'b' or 'B' or 'A' or 'z' or 'Z' or 'G':
                     return Info.Empty;
                 case 'x':
@@ -586,6 +710,7 @@ internal static class RegexFactors
         /// <summary>A class of up to four ASCII characters (case folded) is exact ("[e3]", "[sz]"); others are not.</summary>
         private Info ParseClass()
         {
+            var classStart = _pos - 1;
             var negated = !AtEnd && Peek == '^';
             if (negated)
             {
@@ -660,6 +785,11 @@ internal static class RegexFactors
 
                 big |= !AddClassChar(set, c);
                 previous = c;
+            }
+
+            if (classes is not null)
+            {
+                return Info.Char(classes.Class(pattern[classStart.._pos]));
             }
 
             return big || set.Count == 0 ? Info.Unknown : new Info(set, null);

@@ -1,0 +1,469 @@
+// Over 400 lines on purpose: one gate evaluator (vector block reads, class rows, shifted-mask factor checks) and its
+// builder; the builder decides the constraint layout the evaluator reads, so they change together.
+using System.Buffers;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Gateway.Policy.Rules;
+
+/// <summary>
+/// Gates for regexes without a literal factor (phone numbers, wallets, runs of punctuation, spaced letters): when
+/// their shared NonBacktracking pre-check matches, each runs only if the text holds its class factors
+/// (<see cref="RegexFactors.FindClasses"/>) the required number of times, instead of all of them running. The text is read 64
+/// characters at a time into one bit mask per class (vectorised nibble lookups, computed only for the blocks and
+/// classes a gate asks about), and a factor is the AND of its classes' masks shifted by their offsets, so a clean
+/// kilobyte costs a few hundred instructions rather than a DFA step per character per regex.
+/// <para>
+/// Each condition is necessary, never sufficient: masks are supersets (a non-ASCII character counts as a member
+/// of any class that has a non-ASCII member), and <c>\b</c> only rules out a position when both neighbours are
+/// surely word characters (ASCII letters, digits, '_') or surely not (other ASCII, or outside the text). A gate that
+/// passes lets the regex itself decide.
+/// </para>
+/// </summary>
+internal sealed class ClassGates
+{
+    private const int WordClass = 0;
+
+    private readonly Gate[] _gates;
+    private readonly CharClass[] _classes;
+    private readonly Vector256<byte>[] _tables; // per class: for each low nibble, a bit per high nibble 0..7
+
+    private static readonly Vector256<byte> HighBits = Vector256.Create(
+        (byte)1, 2, 4, 8, 16, 32, 64, 128, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 4, 8, 16, 32, 64, 128, 0, 0, 0, 0, 0, 0, 0, 0);
+
+    [ThreadStatic]
+    private static Scratch? t_scratch;
+
+    private ClassGates(Gate[] gates, CharClass[] classes)
+    {
+        _gates = gates;
+        _classes = classes;
+        _tables = new Vector256<byte>[classes.Length];
+        for (var i = 0; i < classes.Length; i++)
+        {
+            var t = new byte[32];
+            for (var c = 0; c < 128; c++)
+            {
+                if (IsAsciiMember(classes[i], (char)c))
+                {
+                    t[c & 15] |= (byte)(1 << (c >> 4));
+                    t[16 + (c & 15)] |= (byte)(1 << (c >> 4));
+                }
+            }
+
+            _tables[i] = Vector256.Create(t);
+        }
+    }
+
+    public int Count => _gates.Length;
+
+    /// <summary>Sets <paramref name="armed"/> for every regex whose gate passes on <paramref name="text"/>.</summary>
+    public bool Arm(ReadOnlySpan<char> text, Span<bool> armed)
+    {
+        if (text.IsEmpty)
+        {
+            return false;
+        }
+
+        var s = t_scratch ??= new Scratch();
+        s.Begin(text.Length, _classes.Length);
+        var any = false;
+        foreach (var g in _gates)
+        {
+            if (!armed[g.Regex] && Passes(g, text, s))
+            {
+                armed[g.Regex] = true;
+                any = true;
+            }
+        }
+
+        return any;
+    }
+
+    /// <summary>The regexes this set gates (for <see cref="PolicySnapshot.Exhaustive"/>: all of them armed).</summary>
+    public bool ArmAll(Span<bool> armed)
+    {
+        foreach (var g in _gates)
+        {
+            armed[g.Regex] = true;
+        }
+
+        return _gates.Length > 0;
+    }
+
+    /// <summary>For tests: does the gate of regex <paramref name="regex"/> pass on the text?</summary>
+    internal bool Passes(int regex, ReadOnlySpan<char> text)
+    {
+        var s = t_scratch ??= new Scratch();
+        s.Begin(text.Length, _classes.Length);
+        foreach (var g in _gates)
+        {
+            if (g.Regex == regex)
+            {
+                return !text.IsEmpty && Passes(g, text, s);
+            }
+        }
+
+        return true;
+    }
+
+    private bool Passes(Gate g, ReadOnlySpan<char> text, Scratch s)
+    {
+        var startBlock = 0;
+        if (g.Anchored)
+        {
+            // Every factor has a rare class with a short member list: no member, no occurrence.
+            var first = int.MaxValue;
+            foreach (var f in g.Factors)
+            {
+                var i = text.IndexOfAny(f.Anchor!);
+                if (i >= 0)
+                {
+                    first = Math.Min(first, Math.Max(0, i - f.AnchorOffset));
+                }
+            }
+
+            if (first == int.MaxValue)
+            {
+                return false;
+            }
+
+            startBlock = first >> 6;
+        }
+
+        foreach (var f in g.Factors)
+        {
+            foreach (var c in f.Constraints)
+            {
+                Ensure(text, s, c.IsBoundary ? WordClass : c.Class);
+            }
+        }
+
+        var stride = s.Blocks + 2;
+        var masks = s.Masks;
+        var nonWord = _classes.Length * stride; // the NonWord pseudo-class, after the real ones
+        var found = 0;
+        for (var b = startBlock; b < s.Blocks; b++)
+        {
+            ulong any = 0;
+            foreach (var f in g.Factors)
+            {
+                var m = ulong.MaxValue;
+                foreach (var c in f.Constraints)
+                {
+                    if (c.IsBoundary)
+                    {
+                        // No \b before offset j: both neighbours surely word characters, or both surely not.
+                        var w = WordClass * stride;
+                        var wa = At(masks, w, b, c.Offset - 1);
+                        var wb = At(masks, w, b, c.Offset);
+                        var na = At(masks, nonWord, b, c.Offset - 1);
+                        var nb = At(masks, nonWord, b, c.Offset);
+                        m &= ~((wa & wb) | (na & nb));
+                    }
+                    else
+                    {
+                        m &= At(masks, c.Class * stride, b, c.Offset);
+                    }
+
+                    if (m == 0)
+                    {
+                        break;
+                    }
+                }
+
+                any |= m;
+            }
+
+            if (any != 0)
+            {
+                found += BitOperations.PopCount(any);
+                if (found >= g.Count)
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Bits of a class for starts in block <paramref name="b"/> at offset <paramref name="o"/> (−1..64);
+    /// the class's row begins at <paramref name="row"/> with one pad block on each side.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong At(ulong[] masks, int row, int b, int o)
+    {
+        var i = row + b + 1;
+        return o switch
+        {
+            < 0 => (masks[i] << 1) | (masks[i - 1] >> 63),
+            0 => masks[i],
+            64 => masks[i + 1],
+            _ => (masks[i] >> o) | (masks[i + 1] << (64 - o)),
+        };
+    }
+
+    /// <summary>Computes the row of class <paramref name="cls"/> over the whole text once per text (and, with the
+    /// word class, the NonWord row: surely not a word character, ASCII outside [A-Za-z0-9_] or outside the text).</summary>
+    private void Ensure(ReadOnlySpan<char> text, Scratch s, int cls)
+    {
+        if (s.ClassStamps[cls] == s.Stamp)
+        {
+            return;
+        }
+
+        if (s.BlocksStamp != s.Stamp)
+        {
+            ReadBlocks(text, s);
+        }
+
+        var stride = s.Blocks + 2;
+        var row = s.Masks.AsSpan(cls * stride, stride);
+        var c = _classes[cls];
+        var table = _tables[cls];
+        row[0] = 0;
+        row[^1] = 0;
+        for (var b = 0; b < s.Blocks; b++)
+        {
+            ulong m;
+            if (Avx2.IsSupported)
+            {
+                var r0 = Avx2.Shuffle(table, s.Low[2 * b]) & s.High[2 * b];
+                var r1 = Avx2.Shuffle(table, s.Low[(2 * b) + 1]) & s.High[(2 * b) + 1];
+                m = ~(Vector256.Equals(r0, Vector256<byte>.Zero).ExtractMostSignificantBits()
+                    | ((ulong)Vector256.Equals(r1, Vector256<byte>.Zero).ExtractMostSignificantBits() << 32));
+            }
+            else
+            {
+                m = 0;
+                var from = b << 6;
+                var to = Math.Min(text.Length, from + 64);
+                for (var i = from; i < to; i++)
+                {
+                    if (text[i] < 128 && IsAsciiMember(c, text[i]))
+                    {
+                        m |= 1UL << (i - from);
+                    }
+                }
+            }
+
+            if (c.HasNonAscii)
+            {
+                m |= s.NonAscii[b];
+            }
+
+            row[b + 1] = m & s.Valid(b);
+        }
+
+        s.ClassStamps[cls] = s.Stamp;
+        if (cls == WordClass)
+        {
+            var nonWord = s.Masks.AsSpan(_classes.Length * stride, stride);
+            nonWord[0] = ulong.MaxValue;
+            nonWord[^1] = ulong.MaxValue;
+            for (var b = 0; b < s.Blocks; b++)
+            {
+                var valid = s.Valid(b);
+                nonWord[b + 1] = (~row[b + 1] & ~s.NonAscii[b] & valid) | ~valid;
+            }
+        }
+    }
+
+    /// <summary>Reads the text once: per block its non-ASCII positions and (AVX2) its characters as nibble vectors,
+    /// non-ASCII ones clamped to 0x80 (a high nibble no table row has).</summary>
+    private static void ReadBlocks(ReadOnlySpan<char> text, Scratch s)
+    {
+        var chars = MemoryMarshal.Cast<char, ushort>(text);
+        Span<ushort> padded = stackalloc ushort[64];
+        for (var b = 0; b < s.Blocks; b++)
+        {
+            var from = b << 6;
+            scoped ReadOnlySpan<ushort> block;
+            if (from + 64 <= chars.Length)
+            {
+                block = chars.Slice(from, 64);
+            }
+            else
+            {
+                padded.Clear();
+                chars[from..].CopyTo(padded);
+                block = padded;
+            }
+
+            ulong nonAscii = 0;
+            if (Avx2.IsSupported)
+            {
+                var top = Vector256.Create((ushort)0x80);
+                for (var h = 0; h < 2; h++)
+                {
+                    var v0 = Vector256.Create(block.Slice(32 * h, 16));
+                    var v1 = Vector256.Create(block.Slice((32 * h) + 16, 16));
+                    var bits = Vector256.GreaterThanOrEqual(v0, top).ExtractMostSignificantBits()
+                        | (Vector256.GreaterThanOrEqual(v1, top).ExtractMostSignificantBits() << 16);
+                    nonAscii |= (ulong)bits << (32 * h);
+                    var bytes = Vector256.Narrow(Vector256.Min(v0, top), Vector256.Min(v1, top));
+                    s.Low[(2 * b) + h] = bytes & Vector256.Create((byte)0x0F);
+                    var high = Vector256.ShiftRightLogical(bytes.AsUInt16(), 4).AsByte() & Vector256.Create((byte)0x0F);
+                    s.High[(2 * b) + h] = Avx2.Shuffle(HighBits, high);
+                }
+            }
+            else
+            {
+                for (var i = 0; i < 64; i++)
+                {
+                    if (block[i] >= 0x80)
+                    {
+                        nonAscii |= 1UL << i;
+                    }
+                }
+            }
+
+            s.NonAscii[b] = nonAscii & s.Valid(b);
+        }
+
+        s.BlocksStamp = s.Stamp;
+    }
+
+    private static bool IsAsciiMember(CharClass c, char ch) =>
+        ((ch < 64 ? c.AsciiLo >> ch : c.AsciiHi >> (ch - 64)) & 1) != 0;
+
+    private readonly record struct Constraint(int Class, int Offset, bool IsBoundary);
+
+    private sealed record Factor(Constraint[] Constraints, SearchValues<char>? Anchor, int AnchorOffset);
+
+    private sealed record Gate(int Regex, Factor[] Factors, int Count)
+    {
+        public bool Anchored { get; } = Factors.All(f => f.Anchor is not null);
+    }
+
+    /// <summary>Per-thread buffers for one text: block vectors and class rows, valid while their stamp is current.</summary>
+    private sealed class Scratch
+    {
+        public int Stamp;
+        public int BlocksStamp;
+        public int Blocks;
+        public int Length;
+        public Vector256<byte>[] Low = [];
+        public Vector256<byte>[] High = [];
+        public ulong[] NonAscii = [];
+        public ulong[] Masks = [];
+        public int[] ClassStamps = [];
+
+        public void Begin(int length, int classes)
+        {
+            Length = length;
+            Blocks = (length + 63) >> 6;
+            if (NonAscii.Length < Blocks)
+            {
+                var size = Math.Max(Blocks, 32);
+                Low = new Vector256<byte>[2 * size];
+                High = new Vector256<byte>[2 * size];
+                NonAscii = new ulong[size];
+            }
+
+            // One row per class and one for NonWord, each with a pad block on either side.
+            var need = (classes + 1) * (Blocks + 2);
+            if (Masks.Length < need)
+            {
+                Masks = new ulong[Math.Max(need, 1024)];
+            }
+
+            if (ClassStamps.Length < classes)
+            {
+                ClassStamps = new int[Math.Max(classes, 64)];
+            }
+
+            if (++Stamp == int.MaxValue)
+            {
+                Array.Clear(ClassStamps);
+                BlocksStamp = 0;
+                Stamp = 1;
+            }
+        }
+
+        /// <summary>The bits of block <paramref name="b"/> that are inside the text.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public ulong Valid(int b)
+        {
+            var left = Length - (b << 6);
+            return left >= 64 ? ulong.MaxValue : (1UL << left) - 1;
+        }
+    }
+
+    /// <summary>Collects the gates of one policy; classes from both alphabets (case-sensitive or not) share one table.</summary>
+    internal sealed class Builder
+    {
+        /// <summary>A gate whose factors a kilobyte of chat likely holds anyway is not worth its scan: the regex stays
+        /// in the shared pre-check.</summary>
+        public const double MaxLikelihood = 0.75;
+
+        private const int MaxConstraints = 256;
+
+        private readonly List<CharClass> _classes =
+        [
+            new CharClass("[A-Za-z0-9_]", 0x03FF_0000_0000_0000UL, 0x07FF_FFFE_87FF_FFFEUL, false, null, 0.8),
+        ];
+
+        private readonly Dictionary<CharClass, int> _index = new(ReferenceEqualityComparer.Instance);
+        private readonly List<Gate> _gates = [];
+
+        public int Count => _gates.Count;
+
+        /// <summary>Adds the gate of regex <paramref name="regex"/> when it has one worth using.</summary>
+        public bool TryAdd(int regex, string pattern, ClassAlphabet alphabet)
+        {
+            if (RegexFactors.FindClasses(pattern, alphabet) is not var (factors, count)
+                || alphabet.Likelihood(factors, count) > MaxLikelihood
+                || factors.Sum(f => f.Length) > MaxConstraints)
+            {
+                return false;
+            }
+
+            var compiled = new Factor[factors.Length];
+            for (var i = 0; i < factors.Length; i++)
+            {
+                compiled[i] = Compile(factors[i], alphabet);
+            }
+
+            _gates.Add(new Gate(regex, compiled, count));
+            return true;
+        }
+
+        public ClassGates? Build() => _gates.Count == 0 ? null : new ClassGates(_gates.ToArray(), _classes.ToArray());
+
+        private Factor Compile(string factor, ClassAlphabet alphabet)
+        {
+            var classes = new List<(Constraint C, double Weight, CharClass Class)>();
+            var boundaries = new List<Constraint>();
+            var offset = 0;
+            foreach (var symbol in factor)
+            {
+                if (symbol == ClassAlphabet.Boundary)
+                {
+                    boundaries.Add(new Constraint(WordClass, offset, IsBoundary: true));
+                    continue;
+                }
+
+                var c = alphabet.Get(symbol);
+                if (!_index.TryGetValue(c, out var index))
+                {
+                    index = _classes.Count;
+                    _classes.Add(c);
+                    _index[c] = index;
+                }
+
+                classes.Add((new Constraint(index, offset, IsBoundary: false), c.Weight, c));
+                offset++;
+            }
+
+            // Rarest class first: most blocks are ruled out by one mask.
+            classes.Sort(static (a, b) => a.Weight.CompareTo(b.Weight));
+            var rarest = classes[0];
+            var anchor = rarest.Class.Members is { } members && rarest.Weight < 0.05 ? SearchValues.Create(members) : null;
+            return new Factor([.. classes.Select(x => x.C), .. boundaries], anchor, rarest.C.Offset);
+        }
+    }
+}
