@@ -429,6 +429,11 @@ foreach (var line in metrics.Where(l => l.StartsWith("gateway_cluster", StringCo
     Console.WriteLine($"| metric | {line} |");
 }
 
+foreach (var sample in Outcomes.OtherSamples)
+{
+    Console.WriteLine($"| answer counted as other | {sample} |");
+}
+
 Console.WriteLine();
 foreach (var (name, ok, detail) in checks)
 {

@@ -41,6 +41,20 @@ internal static class Outcomes
     public const string Lost = "lost";             // the connection died with the request in flight (a killed gateway or upstream)
     public const string Other = "other";           // anything else: a failure of the check
 
+    /// <summary>Answers that fit no outcome, as "row: status body" (the first 20), printed at the end to explain an "other".</summary>
+    public static readonly ConcurrentQueue<string> OtherSamples = new();
+
+    /// <summary>Records an answer that fits no outcome and says <see cref="Other"/>.</summary>
+    public static string Unexpected(string row, int status, string? answer)
+    {
+        if (OtherSamples.Count < 20)
+        {
+            OtherSamples.Enqueue($"{row}: {status} {(answer is { Length: > 300 } ? answer[..300] : answer)}");
+        }
+
+        return Other;
+    }
+
     /// <summary>What kind of message a random draw is: 70 % clean, 15 % censored, 10 % dropped, 5 % rejected.</summary>
     public static string Kind(Random random) => random.Next(100) switch { < 70 => "clean", < 85 => "censor", < 95 => "drop", _ => "reject" };
 }

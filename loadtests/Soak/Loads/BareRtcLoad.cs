@@ -110,7 +110,7 @@ internal sealed class BareRtcLoad : ILoad
         {
             session.Socket.Abort();
             session.Socket.Dispose();
-            return ("barertc", kind, ex is OperationCanceledException ? Outcomes.Other : Outcomes.Lost);
+            return ("barertc", kind, ex is OperationCanceledException ? Outcomes.Unexpected("barertc", 0, "no answer within 15 s") : Outcomes.Lost);
         }
     }
 
@@ -142,7 +142,7 @@ internal sealed class BareRtcLoad : ILoad
             var (loginStatus, login) = await PollAsync(new JsonObject { ["msg"] = new JsonObject { ["action"] = "login", ["username"] = user } }, ct);
             if (loginStatus != 200 || (string?)login?["session_id"] is not { } sid)
             {
-                return (Rows[1], kind, Texts.IsRefusal(loginStatus) ? Outcomes.Refused : Outcomes.Other);
+                return (Rows[1], kind, Texts.IsRefusal(loginStatus) ? Outcomes.Refused : Outcomes.Unexpected("barertc-poll login", loginStatus, login?.ToJsonString()));
             }
 
             session = (user, sid);
@@ -162,7 +162,7 @@ internal sealed class BareRtcLoad : ILoad
             return (Rows[1], kind, kind is "drop" or "reject" ? Outcomes.RefusedReported : Outcomes.Refused);
         }
 
-        var outcome = Outcomes.Other;
+        string? outcome = null;
         foreach (var frame in status == 200 ? answer?["messages"]?.AsArray() ?? [] : [])
         {
             var o = Classify(frame);
@@ -173,7 +173,7 @@ internal sealed class BareRtcLoad : ILoad
             }
         }
 
-        return (Rows[1], kind, outcome);
+        return (Rows[1], kind, outcome ?? Outcomes.Unexpected("barertc-poll", status, answer?.ToJsonString()));
     }
 
     /// <summary>What a frame the sender got says about its message, or null for frames that say nothing (me, who, ...).</summary>
@@ -183,7 +183,7 @@ internal sealed class BareRtcLoad : ILoad
         "error" when (string?)answer!["username"] == "ChatServer"
             && ((string?)answer["message"])?.Contains("breaks the rules", StringComparison.Ordinal) == true => Outcomes.Rejected,
         "me" or "who" or "presence" or "ping" => null,
-        _ => Outcomes.Other,
+        _ => Outcomes.Unexpected("barertc", 0, answer?.ToJsonString()),
     };
 
     private async Task<Session?> ConnectAsync(Random random, CancellationToken ct)

@@ -80,7 +80,7 @@ internal sealed class LemmyLoad : ILoad
             200 when !upstream && answer.Contains("\"comment_view\"", StringComparison.Ordinal) => Outcomes.Dropped,
             400 when !upstream && answer.Contains("This message breaks the rules.", StringComparison.Ordinal) => Outcomes.Rejected,
             _ when Texts.IsRefusal(status) => Outcomes.Refused,
-            _ => Outcomes.Other,
+            _ => Outcomes.Unexpected("lemmy", status, answer),
         };
         return ("lemmy", kind, outcome);
     }
@@ -129,7 +129,7 @@ internal sealed class LemmyLoad : ILoad
             400 when !upstream && answer.Contains("This message breaks the rules.", StringComparison.Ordinal) => Outcomes.Rejected,
             400 when !upstream && kind == "censor" => Outcomes.Rejected, // a signed body cannot be censored: refused
             _ when Texts.IsRefusal(status) => Outcomes.Refused,
-            _ => Outcomes.Other,
+            _ => Outcomes.Unexpected("lemmy-inbox", status, answer),
         };
         return (Rows[1], kind, outcome);
     }

@@ -155,7 +155,7 @@ internal sealed class MatrixLoad : ILoad
         }
         else
         {
-            outcome = status == 400 && answer.Contains("M_FORBIDDEN", StringComparison.Ordinal) ? Outcomes.Rejected : Outcomes.Other;
+            outcome = status == 400 && answer.Contains("M_FORBIDDEN", StringComparison.Ordinal) ? Outcomes.Rejected : Outcomes.Unexpected("matrix-policy-server", status, answer);
         }
 
         return ("matrix-policy-server", kind, outcome);
@@ -188,7 +188,7 @@ internal sealed class MatrixLoad : ILoad
         {
             200 => Outcomes.Delivered,
             403 when answer.Contains("M_FORBIDDEN", StringComparison.Ordinal) => Outcomes.Rejected,
-            _ => Outcomes.Other,
+            _ => Outcomes.Unexpected("matrix-antispam", (int)response.StatusCode, answer),
         };
         if (outcome == Outcomes.Delivered)
         {
@@ -218,7 +218,7 @@ internal sealed class MatrixLoad : ILoad
             200 when !upstream && answer.Contains("\"event_id\":\"$", StringComparison.Ordinal) => Outcomes.Dropped,
             403 when !upstream && answer.Contains("M_FORBIDDEN", StringComparison.Ordinal) => Outcomes.Rejected,
             _ when Texts.IsRefusal(status) => Outcomes.Refused,
-            _ => Outcomes.Other,
+            _ => Outcomes.Unexpected("matrix-cs", status, answer),
         };
         return ("matrix-cs", kind, outcome);
     }
@@ -251,7 +251,7 @@ internal sealed class MatrixLoad : ILoad
             200 when upstream && answer.Contains("\"pdus\"", StringComparison.Ordinal) => Outcomes.Delivered,
             403 when !upstream && answer.Contains("M_FORBIDDEN", StringComparison.Ordinal) => Outcomes.Rejected,
             _ when Texts.IsRefusal(status) => Outcomes.Refused,
-            _ => Outcomes.Other,
+            _ => Outcomes.Unexpected("matrix-federation", status, answer),
         };
         return ("matrix-federation", banned ? "banned" : "clean", outcome);
     }

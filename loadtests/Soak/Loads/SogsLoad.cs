@@ -90,7 +90,7 @@ internal sealed class SogsLoad : ILoad
             201 when !upstream && answer.Contains("\"filtered\":true", StringComparison.Ordinal) => Outcomes.Dropped,
             429 when !upstream => Outcomes.Rejected,
             _ when Texts.IsRefusal(status) => Outcomes.Refused,
-            _ => Outcomes.Other,
+            _ => Outcomes.Unexpected("sogs", status, answer),
         };
         return ("sogs", kind, outcome);
     }
@@ -106,7 +106,7 @@ internal sealed class SogsLoad : ILoad
         var status = (int)response.StatusCode;
         if (status != 200)
         {
-            return (Rows[1], kind, Texts.IsRefusal(status) ? Outcomes.Refused : Outcomes.Other);
+            return (Rows[1], kind, Texts.IsRefusal(status) ? Outcomes.Refused : Outcomes.Unexpected("sogs-onion", status, Encoding.UTF8.GetString(reply)));
         }
 
         string meta, answer;
@@ -117,7 +117,7 @@ internal sealed class SogsLoad : ILoad
         }
         catch (Exception ex) when (ex is CryptographicException or InvalidDataException or Org.BouncyCastle.Crypto.InvalidCipherTextException)
         {
-            return (Rows[1], kind, Outcomes.Other); // a reply the client cannot open
+            return (Rows[1], kind, Outcomes.Unexpected("sogs-onion", status, "a reply the client cannot open: " + ex.GetType().Name));
         }
 
         var code = (int?)JsonNode.Parse(meta)?["code"] ?? 0;
@@ -128,7 +128,7 @@ internal sealed class SogsLoad : ILoad
             201 when !upstream && answer.Contains("\"filtered\":true", StringComparison.Ordinal) => Outcomes.Dropped,
             429 when !upstream => Outcomes.Rejected,
             _ when Texts.IsRefusal(code) => Outcomes.Refused,
-            _ => Outcomes.Other,
+            _ => Outcomes.Unexpected("sogs-onion", code, meta + " " + answer),
         };
         return (Rows[1], kind, outcome);
     }
