@@ -12,7 +12,7 @@ using System.Text.Json.Nodes;
 // (JSON, Matrix client-server and federation, BareRTC, Lemmy, SOGS), a report webhook and a Redis that this program
 // owns, so it can kill and restart them and count what each one saw.
 //
-//   Soak soak  --gateway <gateway.dll> [--minutes 30] [--workers 4] [--gateway-kills-until 4]
+//   Soak soak  --gateway <gateway.dll> [--minutes 30] [--workers 4] [--gateway-kills-until 2.5]
 //       load on every protocol + faults (upstreams, webhook and Redis killed and restarted, config flipped
 //       valid/invalid every few seconds, the gateway itself SIGKILLed and restarted during the first minutes), then
 //       the conservation table per protocol; exit 1 when a check fails.
@@ -145,7 +145,7 @@ if (mode == "serve")
 var duration = TimeSpan.FromMinutes(minutes);
 var started = time.GetTimestamp();
 var early = TimeSpan.FromMinutes(Math.Min(5, minutes / 3));
-var killsUntil = TimeSpan.FromMinutes(Math.Min(double.Parse(Arg("--gateway-kills-until", "4"), inv), early.TotalMinutes * 0.8));
+var killsUntil = TimeSpan.FromMinutes(Math.Min(double.Parse(Arg("--gateway-kills-until", "2.5"), inv), early.TotalMinutes * 0.8));
 TimeSpan Elapsed() => time.GetElapsedTime(started);
 var outcomes = new ConcurrentDictionary<string, long>();                  // "row|kind|outcome" → count
 var delivered = new ConcurrentDictionary<(string Row, long Id), bool>();  // ids the client saw delivered
