@@ -129,7 +129,7 @@ internal static class Config
 
         {{string.Join("\n\n", loads.Select(l => l.Config()))}}
 
-        {{MatrixLoad.GlobalConfig()}}
+        {{loads.OfType<MatrixLoad>().Single().GlobalConfig()}}
 
         [[filters]]
         name = "censor"

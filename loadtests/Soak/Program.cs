@@ -12,7 +12,7 @@ using System.Text.Json.Nodes;
 // (JSON, Matrix client-server and federation, BareRTC, Lemmy, SOGS), a report webhook and a Redis that this program
 // owns, so it can kill and restart them and count what each one saw.
 //
-//   Soak soak  --gateway <gateway.dll> [--minutes 30] [--workers 4] [--gateway-kills-until 4]
+//   Soak soak  --gateway <gateway.dll> [--minutes 30] [--workers 4] [--gateway-kills-until 2.5]
 //       load on every protocol + faults (upstreams, webhook and Redis killed and restarted, config flipped
 //       valid/invalid every few seconds, the gateway itself SIGKILLed and restarted during the first minutes), then
 //       the conservation table per protocol; exit 1 when a check fails.
@@ -46,19 +46,24 @@ using var client = new HttpClient(new SocketsHttpHandler { PooledConnectionLifet
     Timeout = TimeSpan.FromSeconds(30),
 };
 var json = new JsonLoad(FreePort(), client);
-var matrix = new MatrixLoad(FreePort(), client);
+var matrix = new MatrixLoad(FreePort(), client, dir);
 var lemmy = new LemmyLoad(FreePort(), client);
-var sogs = new SogsLoad(FreePort(), client);
-var barertc = new BareRtcLoad(FreePort(), gatewayUri);
+var sogs = new SogsLoad(FreePort(), client, dir);
+var barertc = new BareRtcLoad(FreePort(), gatewayUri, client);
 ILoad[] loads = [json, matrix, barertc, lemmy, sogs];
 var tallies = new Dictionary<string, Tally>
 {
     ["json"] = json.Tally,
     ["matrix-cs"] = matrix.Client,
     ["matrix-federation"] = matrix.Federation,
+    ["matrix-policy-server"] = matrix.PolicyServer,
+    ["matrix-antispam"] = matrix.Antispam,
     ["barertc"] = barertc.Tally,
+    ["barertc-poll"] = barertc.PollTally,
     ["lemmy"] = lemmy.Tally,
+    ["lemmy-inbox"] = lemmy.InboxTally,
     ["sogs"] = sogs.Tally,
+    ["sogs-onion"] = sogs.OnionTally,
 };
 var webhook = new Webhook(ports.Webhook);
 foreach (var l0 in loads)
@@ -140,7 +145,7 @@ if (mode == "serve")
 var duration = TimeSpan.FromMinutes(minutes);
 var started = time.GetTimestamp();
 var early = TimeSpan.FromMinutes(Math.Min(5, minutes / 3));
-var killsUntil = TimeSpan.FromMinutes(Math.Min(double.Parse(Arg("--gateway-kills-until", "4"), inv), early.TotalMinutes * 0.8));
+var killsUntil = TimeSpan.FromMinutes(Math.Min(double.Parse(Arg("--gateway-kills-until", "2.5"), inv), early.TotalMinutes * 0.8));
 TimeSpan Elapsed() => time.GetElapsedTime(started);
 var outcomes = new ConcurrentDictionary<string, long>();                  // "row|kind|outcome" → count
 var delivered = new ConcurrentDictionary<(string Row, long Id), bool>();  // ids the client saw delivered
@@ -166,7 +171,7 @@ async Task WorkerAsync(ILoad load, int seed)
     while (!cts.IsCancellationRequested)
     {
         var id = Interlocked.Increment(ref nextId);
-        string row = load.Rows[0], kind = "?", outcome;
+        string row = load.RowFor(id), kind = "?", outcome;
         try
         {
             (row, kind, outcome) = await load.SendAsync(id, random, cts.Token);
@@ -193,7 +198,7 @@ async Task WorkerAsync(ILoad load, int seed)
         {
             delivered[(row, id)] = true;
         }
-        else if (outcome is Outcomes.Dropped or Outcomes.Rejected && kind is "drop" or "reject")
+        else if (outcome is Outcomes.Dropped or Outcomes.Rejected or Outcomes.RefusedReported && kind is "drop" or "reject")
         {
             Interlocked.Increment(ref reportsExpected);
         }
@@ -309,7 +314,7 @@ while (Elapsed() < duration)
 {
     await Task.Delay(TimeSpan.FromSeconds(30), time, CancellationToken.None);
     var sentNow = outcomes.Values.Sum();
-    Console.WriteLine($"soak: {Elapsed():hh\\:mm\\:ss} sent {sentNow}, upstream bodies {tallies.Values.Sum(t => t.Requests)}, reports {webhook.Unique}, RSS {RssKb(gateway.Process.Id)} kB");
+    Console.WriteLine($"soak: {Elapsed():hh\\:mm\\:ss} sent {sentNow}, upstream bodies {tallies.Values.Sum(t => t.Requests)}, reports {webhook.Unique}, RSS {RssKb(gateway.Process.Id)} kB ({MemoryBreakdown(gateway.Process.Id)})");
 }
 
 await cts.CancelAsync();
@@ -359,7 +364,8 @@ Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
 foreach (var row in tallies.Keys)
 {
     var sent = outcomes.Where(kv => kv.Key.StartsWith(row + "|", StringComparison.Ordinal)).Sum(kv => kv.Value);
-    var (d, dr, rj, rf, rg, lo) = (N(row, Outcomes.Delivered), N(row, Outcomes.Dropped), N(row, Outcomes.Rejected), N(row, Outcomes.Refused), N(row, "refused_gateway_down"), N(row, Outcomes.Lost));
+    var (d, dr, rj, rf, rg, lo) = (N(row, Outcomes.Delivered), N(row, Outcomes.Dropped), N(row, Outcomes.Rejected),
+        N(row, Outcomes.Refused) + N(row, Outcomes.RefusedReported), N(row, "refused_gateway_down"), N(row, Outcomes.Lost));
     var other = sent - d - dr - rj - rf - rg - lo;
     Console.WriteLine($"| {row} | {sent} | {d} | {dr} | {rj} | {rf} | {rg} | {lo} | {other} |");
     checks.Add(($"{row}: sent = delivered + dropped + rejected + refused + lost, nothing else", other == 0 && sent > 0,
@@ -389,6 +395,8 @@ var kills = faults.GetValueOrDefault("gateway_killed");
 // A request lost in flight may have been decided (and reported) by the gateway before its answer was lost.
 var lostTotal = outcomes.Where(kv => kv.Key.EndsWith("|" + Outcomes.Lost, StringComparison.Ordinal)).Sum(kv => kv.Value);
 checks.Add(("matrix federation: every X-Matrix signature the homeserver checked was valid", matrix.BadSignatures == 0, $"{matrix.BadSignatures} refused"));
+checks.Add(("lemmy inbox: every HTTP Signature the instance checked was valid", lemmy.BadSignatures == 0, $"{lemmy.BadSignatures} refused"));
+checks.Add(("matrix policy server: every signature it gave verifies over the redacted event", matrix.BadPolicySignatures == 0, $"{matrix.BadPolicySignatures} bad of {matrix.PolicyServer.Requests}"));
 checks.Add(("last gateway process: reports received by it = generated - given up", (long?)reports?["sent"] == generated - gaveUp && (long?)reports?["queued"] == 0,
     $"{reports?.ToJsonString()}"));
 checks.Add(("reports received = drop/reject verdicts the clients saw (within what SIGKILLed gateways held), no duplicates",
@@ -419,6 +427,11 @@ Console.WriteLine($"| RSS at {early.TotalMinutes:0.#} min / end (kB) | {earlyRss
 foreach (var line in metrics.Where(l => l.StartsWith("gateway_cluster", StringComparison.Ordinal) || l.StartsWith("gateway_redis", StringComparison.Ordinal)).Take(12))
 {
     Console.WriteLine($"| metric | {line} |");
+}
+
+foreach (var sample in Outcomes.OtherSamples)
+{
+    Console.WriteLine($"| answer counted as other | {sample} |");
 }
 
 Console.WriteLine();
@@ -495,6 +508,25 @@ static long RssKb(int pid)
     catch (IOException)
     {
         return 0;
+    }
+}
+
+// What the RSS is made of (anonymous / file-backed / shared memory, from /proc/<pid>/status) and the GC's own view
+// (/proc/<pid>/smaps_rollup does not split anonymous memory further): printed with each progress line.
+static string MemoryBreakdown(int pid)
+{
+    try
+    {
+        var fields = File.ReadLines($"/proc/{pid}/status")
+            .Where(l => l.StartsWith("RssAnon:", StringComparison.Ordinal) || l.StartsWith("RssFile:", StringComparison.Ordinal)
+                || l.StartsWith("RssShmem:", StringComparison.Ordinal) || l.StartsWith("Threads:", StringComparison.Ordinal))
+            .Select(l => l.Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries))
+            .Select(f => $"{f[0].TrimEnd(':')} {f[1]}");
+        return string.Join(", ", fields);
+    }
+    catch (IOException)
+    {
+        return "";
     }
 }
 

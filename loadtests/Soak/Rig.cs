@@ -20,6 +20,12 @@ internal interface ILoad
     /// <summary>Sends one message of <paramref name="kind"/> and says how it ended (<see cref="Outcomes"/>).</summary>
     Task<(string Row, string Kind, string Outcome)> SendAsync(long id, Random random, CancellationToken ct);
 
+    /// <summary>
+    /// Which row message <paramref name="id"/> goes to (a protocol with several faces splits its messages by id), so
+    /// a message that fails before the load answers (the gateway's port closed) is counted under the right row.
+    /// </summary>
+    string RowFor(long id) => Rows[0];
+
     /// <summary>Called once before load starts (log in, open sessions).</summary>
     Task PrepareAsync() => Task.CompletedTask;
 }
@@ -31,8 +37,23 @@ internal static class Outcomes
     public const string Dropped = "dropped";       // the gateway's plausible success; the upstream never saw it
     public const string Rejected = "rejected";     // the gateway's protocol-shaped refusal with the notice
     public const string Refused = "refused";       // the gateway could not reach the upstream (502/503/504, a WebSocket it could not open)
+    public const string RefusedReported = "refused_after_verdict"; // refused as above, after a drop/reject verdict the gateway reported (a BareRTC poll still goes upstream)
     public const string Lost = "lost";             // the connection died with the request in flight (a killed gateway or upstream)
     public const string Other = "other";           // anything else: a failure of the check
+
+    /// <summary>Answers that fit no outcome, as "row: status body" (the first 20), printed at the end to explain an "other".</summary>
+    public static readonly ConcurrentQueue<string> OtherSamples = new();
+
+    /// <summary>Records an answer that fits no outcome and says <see cref="Other"/>.</summary>
+    public static string Unexpected(string row, int status, string? answer)
+    {
+        if (OtherSamples.Count < 20)
+        {
+            OtherSamples.Enqueue($"{row}: {status} {(answer is { Length: > 300 } ? answer[..300] : answer)}");
+        }
+
+        return Other;
+    }
 
     /// <summary>What kind of message a random draw is: 70 % clean, 15 % censored, 10 % dropped, 5 % rejected.</summary>
     public static string Kind(Random random) => random.Next(100) switch { < 70 => "clean", < 85 => "censor", < 95 => "drop", _ => "reject" };

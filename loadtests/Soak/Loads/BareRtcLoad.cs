@@ -9,23 +9,36 @@ using System.Text.Json.Nodes;
 /// rendered <c>&lt;p&gt;</c> HTML, a <c>msgID</c> counted from 1 here, from the Unix time in seconds upstream). The
 /// gateway's own echo of a dropped message has a msgID seeded from the Unix time in milliseconds, and a reject is a
 /// <c>ChatServer</c> error frame. A session whose connection breaks counts its in-flight message as lost and reconnects.
+/// A third of the messages go through BareRTC's polling API instead (<c>POST /poll</c>, pkg/polling_api.go): a login
+/// poll opens a session (<c>session_id</c>), each message poll answers with the frames queued for it, the echo among
+/// them; the gateway merges its own echo (drop) or notice (reject) into the server's answer to the ping it sends in
+/// the message's place. The fake keeps poll sessions across its restarts (the real one would answer "authentication
+/// expired" and the client log in again).
 /// </summary>
 internal sealed class BareRtcLoad : ILoad
 {
     private readonly Uri _ws;
     private readonly ConcurrentBag<Session> _idle = new();
+    private readonly ConcurrentBag<(string User, string SessionId)> _pollIdle = new();
+    private readonly ConcurrentDictionary<string, (string User, ConcurrentQueue<string> Queue)> _pollSessions = new();
+    private readonly HttpClient _client;
     private long _msgIds;
     private long _sessions;
 
-    public BareRtcLoad(int port, Uri gateway)
+    public BareRtcLoad(int port, Uri gateway, HttpClient client)
     {
+        _client = client;
         _ws = new Uri($"ws://{gateway.Authority}/ws");
         Upstream = new FakeUpstream(port, Map);
     }
 
-    public IReadOnlyList<string> Rows { get; } = ["barertc"];
+    public IReadOnlyList<string> Rows { get; } = ["barertc", "barertc-poll"];
+
+    public string RowFor(long id) => id % 3 == 0 ? Rows[1] : Rows[0];
 
     public Tally Tally { get; } = new();
+
+    public Tally PollTally { get; } = new();
 
     public long Sessions => Interlocked.Read(ref _sessions);
 
@@ -38,6 +51,8 @@ internal sealed class BareRtcLoad : ILoad
         upstreams = ["{{Upstream.Url}}"]
           [[backends.routes]]
           path = "/ws"
+          [[backends.routes]]
+          path = "/poll"
         """;
 
     private sealed class Session(ClientWebSocket socket, string user)
@@ -51,6 +66,11 @@ internal sealed class BareRtcLoad : ILoad
 
     public async Task<(string Row, string Kind, string Outcome)> SendAsync(long id, Random random, CancellationToken ct)
     {
+        if (RowFor(id) == Rows[1])
+        {
+            return await PollSendAsync(id, random, ct);
+        }
+
         var kind = Outcomes.Kind(random);
         if (!_idle.TryTake(out var session))
         {
@@ -78,15 +98,7 @@ internal sealed class BareRtcLoad : ILoad
                     return ("barertc", kind, Outcomes.Lost);
                 }
 
-                var action = (string?)answer["action"];
-                string? outcome = action switch
-                {
-                    "message" when (long?)answer["msgID"] is { } msgId => msgId < 100_000_000_000 ? Outcomes.Delivered : Outcomes.Dropped,
-                    "error" when (string?)answer["username"] == "ChatServer"
-                        && ((string?)answer["message"])?.Contains("breaks the rules", StringComparison.Ordinal) == true => Outcomes.Rejected,
-                    "me" or "who" or "presence" or "ping" => null,
-                    _ => Outcomes.Other,
-                };
+                var outcome = Classify(answer);
                 if (outcome is not null)
                 {
                     _idle.Add(session);
@@ -98,9 +110,81 @@ internal sealed class BareRtcLoad : ILoad
         {
             session.Socket.Abort();
             session.Socket.Dispose();
-            return ("barertc", kind, ex is OperationCanceledException ? Outcomes.Other : Outcomes.Lost);
+            return ("barertc", kind, ex is OperationCanceledException ? Outcomes.Unexpected("barertc", 0, "no answer within 15 s") : Outcomes.Lost);
         }
     }
+
+    private async Task<(int Status, JsonNode? Answer)> PollAsync(JsonObject request, CancellationToken ct)
+    {
+        // Upstream compares the Content-Type header exactly: "application/json", no charset.
+        using var content = new ByteArrayContent(Encoding.UTF8.GetBytes(request.ToJsonString()));
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var response = await _client.PostAsync("/poll", content, ct);
+        var body = await response.Content.ReadAsStringAsync(ct);
+        JsonNode? answer = null;
+        try
+        {
+            answer = body.Length > 0 ? JsonNode.Parse(body) : null;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+        }
+
+        return ((int)response.StatusCode, answer);
+    }
+
+    private async Task<(string Row, string Kind, string Outcome)> PollSendAsync(long id, Random random, CancellationToken ct)
+    {
+        var kind = Outcomes.Kind(random);
+        if (!_pollIdle.TryTake(out var session))
+        {
+            var user = $"poller{Interlocked.Increment(ref _sessions)}";
+            var (loginStatus, login) = await PollAsync(new JsonObject { ["msg"] = new JsonObject { ["action"] = "login", ["username"] = user } }, ct);
+            if (loginStatus != 200 || (string?)login?["session_id"] is not { } sid)
+            {
+                return (Rows[1], kind, Texts.IsRefusal(loginStatus) ? Outcomes.Refused : Outcomes.Unexpected("barertc-poll login", loginStatus, login?.ToJsonString()));
+            }
+
+            session = (user, sid);
+        }
+
+        var text = Texts.Text(id, kind, random);
+        var (status, answer) = await PollAsync(new JsonObject
+        {
+            ["username"] = session.User,
+            ["session_id"] = session.SessionId,
+            ["msg"] = new JsonObject { ["action"] = "message", ["channel"] = "lobby", ["message"] = text },
+        }, ct);
+        _pollIdle.Add(session);
+        if (Texts.IsRefusal(status))
+        {
+            // A dropped or rejected message still polls the server (as a ping): the verdict, and its report, came first.
+            return (Rows[1], kind, kind is "drop" or "reject" ? Outcomes.RefusedReported : Outcomes.Refused);
+        }
+
+        string? outcome = null;
+        foreach (var frame in status == 200 ? answer?["messages"]?.AsArray() ?? [] : [])
+        {
+            var o = Classify(frame);
+            if (o is not null)
+            {
+                outcome = o;
+                break;
+            }
+        }
+
+        return (Rows[1], kind, outcome ?? Outcomes.Unexpected("barertc-poll", status, answer?.ToJsonString()));
+    }
+
+    /// <summary>What a frame the sender got says about its message, or null for frames that say nothing (me, who, ...).</summary>
+    private static string? Classify(JsonNode? answer) => (string?)answer?["action"] switch
+    {
+        "message" when (long?)answer!["msgID"] is { } msgId => msgId < 100_000_000_000 ? Outcomes.Delivered : Outcomes.Dropped,
+        "error" when (string?)answer!["username"] == "ChatServer"
+            && ((string?)answer["message"])?.Contains("breaks the rules", StringComparison.Ordinal) == true => Outcomes.Rejected,
+        "me" or "who" or "presence" or "ping" => null,
+        _ => Outcomes.Unexpected("barertc", 0, answer?.ToJsonString()),
+    };
 
     private async Task<Session?> ConnectAsync(Random random, CancellationToken ct)
     {
@@ -150,9 +234,64 @@ internal sealed class BareRtcLoad : ILoad
         }
     }
 
-    // The fake BareRTC server: login → me; message → the broadcast echo (to the sender only: one member per channel).
+    /// <summary>The broadcast echo of a message, as BareRTC renders it (to the sender only: one member per channel).</summary>
+    private JsonObject Echo(Tally tally, string? username, JsonNode msg)
+    {
+        var text = (string?)msg["message"] ?? "";
+        tally.Saw(text);
+        return new JsonObject
+        {
+            ["action"] = "message",
+            ["channel"] = (string?)msg["channel"],
+            ["username"] = username,
+            ["message"] = "<p>" + System.Net.WebUtility.HtmlEncode(text) + "</p>",
+            ["msgID"] = Interlocked.Increment(ref _msgIds),
+        };
+    }
+
+    // The fake BareRTC server: login → me; message → the broadcast echo; over /ws or /poll.
     private void Map(WebApplication app)
     {
+        app.MapPost("/poll", async context =>
+        {
+            context.Response.ContentType = "application/json";
+            if (context.Request.ContentType != "application/json")
+            {
+                context.Response.StatusCode = 400;
+                await context.Response.WriteAsync("""{"messages":[{"action":"error","username":"ChatServer","message":"Only application/json content-types allowed"}]}""");
+                return;
+            }
+
+            var request = JsonNode.Parse(await context.Request.ReadBodyAsync()) as JsonObject ?? new JsonObject();
+            var msg = request["msg"] as JsonObject ?? new JsonObject();
+            var sid = (string?)request["session_id"];
+            (string User, ConcurrentQueue<string> Queue) session;
+            if (sid is null && (string?)msg["action"] == "login")
+            {
+                sid = Guid.NewGuid().ToString();
+                session = ((string?)msg["username"] ?? "", new ConcurrentQueue<string>());
+                _pollSessions[sid] = session;
+                session.Queue.Enqueue(new JsonObject { ["action"] = "me", ["username"] = session.User }.ToJsonString());
+            }
+            else if (sid is null || !_pollSessions.TryGetValue(sid, out session) || session.User != (string?)request["username"])
+            {
+                context.Response.StatusCode = 400;
+                await context.Response.WriteAsync("""{"messages":[{"action":"error","username":"ChatServer","message":"Your authentication has expired, please log back into the chat again."},{"action":"disconnect"}]}""");
+                return;
+            }
+            else if ((string?)msg["action"] == "message")
+            {
+                session.Queue.Enqueue(Echo(PollTally, session.User, msg).ToJsonString());
+            }
+
+            var messages = new JsonArray();
+            while (session.Queue.TryDequeue(out var queued))
+            {
+                messages.Add(JsonNode.Parse(queued));
+            }
+
+            await context.Response.WriteAsync(new JsonObject { ["username"] = session.User, ["session_id"] = sid, ["messages"] = messages }.ToJsonString() + "\n");
+        });
         app.Map("/ws", async context =>
         {
             if (!context.WebSockets.IsWebSocketRequest)
@@ -193,16 +332,7 @@ internal sealed class BareRtcLoad : ILoad
                             reply = new JsonObject { ["action"] = "me", ["username"] = username };
                             break;
                         case "message" when username is not null:
-                            var text = (string?)msg!["message"] ?? "";
-                            Tally.Saw(text);
-                            reply = new JsonObject
-                            {
-                                ["action"] = "message",
-                                ["channel"] = (string?)msg["channel"],
-                                ["username"] = username,
-                                ["message"] = "<p>" + System.Net.WebUtility.HtmlEncode(text) + "</p>",
-                                ["msgID"] = Interlocked.Increment(ref _msgIds),
-                            };
+                            reply = Echo(Tally, username, msg!);
                             break;
                     }
 

@@ -65,7 +65,7 @@ internal sealed class JsonLoad : ILoad
             201 when !HttpAnswers.FromUpstream(response) && answer.Contains("accepted", StringComparison.Ordinal) => Outcomes.Dropped,
             403 when answer.Contains("\"rejected\"", StringComparison.Ordinal) => Outcomes.Rejected,
             _ when Texts.IsRefusal(status) => Outcomes.Refused,
-            _ => Outcomes.Other,
+            _ => Outcomes.Unexpected("json", status, answer),
         };
         return ("json", kind, outcome);
     }

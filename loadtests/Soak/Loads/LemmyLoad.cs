@@ -1,4 +1,6 @@
 using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using Gateway.Tests.Lemmy;
 using System.Text;
 using System.Text.Json.Nodes;
 
@@ -6,11 +8,19 @@ using System.Text.Json.Nodes;
 /// Lemmy 0.19's client API: <c>POST /api/v3/comment</c> with a JWT. The gateway asks the fake instance who the token
 /// is (<c>GET /api/v3/site</c>, <c>my_user.local_user_view</c>), which community the post is in (<c>GET /api/v3/post</c>)
 /// and the community's name and moderators (<c>GET /api/v3/community</c>), in Lemmy's shapes.
+/// A quarter of the messages arrive federated instead: a <c>Create</c> of a <c>Note</c> from <c>remote.example</c> to
+/// the shared <c>/inbox</c>, HTTP-signed (rsa-sha256 over <c>(request-target) host date digest</c>) as Lemmy signs;
+/// the fake instance verifies the signature and digest as activitypub-federation does (a bad one is counted and must
+/// stay 0). Signed bodies are never rewritten: the gateway refuses a reject or censor verdict (400) and answers a
+/// drop as accepted (200, empty), which the rig tells from Lemmy's own 200 by the upstream's marker.
 /// </summary>
 internal sealed class LemmyLoad : ILoad
 {
     private readonly HttpClient _client;
+    private const string KeyId = "https://remote.example/u/carol#main-key";
+    private readonly RSA _remoteKey = RSA.Create(2048);
     private long _commentIds;
+    private long _badSignatures;
 
     public LemmyLoad(int port, HttpClient client)
     {
@@ -18,9 +28,16 @@ internal sealed class LemmyLoad : ILoad
         Upstream = new FakeUpstream(port, Map);
     }
 
-    public IReadOnlyList<string> Rows { get; } = ["lemmy"];
+    public IReadOnlyList<string> Rows { get; } = ["lemmy", "lemmy-inbox"];
+
+    public string RowFor(long id) => id % 4 == 0 ? Rows[1] : Rows[0];
 
     public Tally Tally { get; } = new();
+
+    public Tally InboxTally { get; } = new();
+
+    /// <summary>Inbox requests whose HTTP Signature the fake instance refused (must stay 0).</summary>
+    public long BadSignatures => Interlocked.Read(ref _badSignatures);
 
     public FakeUpstream Upstream { get; }
 
@@ -31,13 +48,21 @@ internal sealed class LemmyLoad : ILoad
         upstreams = ["{{Upstream.Url}}"]
           [[backends.routes]]
           path = "/api/v3"
+          [[backends.routes]]
+          path = "/inbox"
           [backends.lemmy]
+          instance = "lemmy.soak"
           token_cache_seconds = 30
           community_cache_seconds = 30
         """;
 
     public async Task<(string Row, string Kind, string Outcome)> SendAsync(long id, Random random, CancellationToken ct)
     {
+        if (RowFor(id) == Rows[1])
+        {
+            return await InboxSendAsync(id, random, ct);
+        }
+
         var kind = Outcomes.Kind(random);
         var body = new JsonObject { ["content"] = Texts.Text(id, kind, random), ["post_id"] = 1 + random.Next(10) };
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v3/comment")
@@ -55,9 +80,58 @@ internal sealed class LemmyLoad : ILoad
             200 when !upstream && answer.Contains("\"comment_view\"", StringComparison.Ordinal) => Outcomes.Dropped,
             400 when !upstream && answer.Contains("This message breaks the rules.", StringComparison.Ordinal) => Outcomes.Rejected,
             _ when Texts.IsRefusal(status) => Outcomes.Refused,
-            _ => Outcomes.Other,
+            _ => Outcomes.Unexpected("lemmy", status, answer),
         };
         return ("lemmy", kind, outcome);
+    }
+
+    private async Task<(string Row, string Kind, string Outcome)> InboxSendAsync(long id, Random random, CancellationToken ct)
+    {
+        const string Public = "https://www.w3.org/ns/activitystreams#Public";
+        var kind = Outcomes.Kind(random);
+        var text = Texts.Text(id, kind, random);
+        var community = $"https://lemmy.soak/c/community{1 + random.Next(3)}";
+        var activity = new JsonObject
+        {
+            ["@context"] = new JsonArray("https://join-lemmy.org/context.json", "https://www.w3.org/ns/activitystreams"),
+            ["id"] = $"https://remote.example/activities/create/{id}",
+            ["type"] = "Create",
+            ["actor"] = "https://remote.example/u/carol",
+            ["to"] = new JsonArray(Public),
+            ["cc"] = new JsonArray(community),
+            ["audience"] = community,
+            ["object"] = new JsonObject
+            {
+                ["id"] = $"https://remote.example/comment/{id}",
+                ["type"] = "Note",
+                ["attributedTo"] = "https://remote.example/u/carol",
+                ["to"] = new JsonArray(Public),
+                ["cc"] = new JsonArray(community),
+                ["content"] = "<p>" + text + "</p>",
+                ["mediaType"] = "text/html",
+                ["source"] = new JsonObject { ["content"] = text, ["mediaType"] = "text/markdown" },
+                ["inReplyTo"] = $"https://lemmy.soak/post/{1 + random.Next(10)}",
+                ["audience"] = community,
+            },
+        };
+        var body = Encoding.UTF8.GetBytes(activity.ToJsonString());
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/inbox") { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/activity+json");
+        HttpSignature.Sign(request, body, "lemmy.soak", KeyId, _remoteKey, TimeProvider.System.GetUtcNow().ToString("r", System.Globalization.CultureInfo.InvariantCulture));
+        using var response = await _client.SendAsync(request, ct);
+        var answer = await response.Content.ReadAsStringAsync(ct);
+        var status = (int)response.StatusCode;
+        var upstream = HttpAnswers.FromUpstream(response);
+        var outcome = status switch
+        {
+            200 when upstream => Outcomes.Delivered,
+            200 when !upstream && answer.Length == 0 => Outcomes.Dropped,
+            400 when !upstream && answer.Contains("This message breaks the rules.", StringComparison.Ordinal) => Outcomes.Rejected,
+            400 when !upstream && kind == "censor" => Outcomes.Rejected, // a signed body cannot be censored: refused
+            _ when Texts.IsRefusal(status) => Outcomes.Refused,
+            _ => Outcomes.Unexpected("lemmy-inbox", status, answer),
+        };
+        return (Rows[1], kind, outcome);
     }
 
     private static long? PersonOf(HttpContext context)
@@ -69,6 +143,23 @@ internal sealed class LemmyLoad : ILoad
 
     private void Map(WebApplication app)
     {
+        // Lemmy's inbox (activitypub-federation's receive_activity): the digest must match the body and the signature
+        // verify with the actor's key over the headers as received (Host included); accepted: 200, empty body.
+        app.MapPost("/inbox", async (HttpContext c) =>
+        {
+            var body = await c.Request.ReadBodyAsync();
+            var headers = c.Request.Headers;
+            if (!HttpSignature.Verify("POST", c.Request.Path + c.Request.QueryString, name => headers.TryGetValue(name, out var v) ? v.ToString() : null, body,
+                keyId => keyId == KeyId ? _remoteKey : null))
+            {
+                Interlocked.Increment(ref _badSignatures);
+                return Results.Json(new { error = "incorrect_signature" }, statusCode: 401);
+            }
+
+            var note = JsonNode.Parse(body)?["object"];
+            InboxTally.Saw((string?)note?["source"]?["content"] + " " + (string?)note?["content"]);
+            return Results.Text("", statusCode: 200);
+        });
         app.MapGet("/api/v3/site", (HttpContext c) =>
         {
             var person = PersonOf(c);

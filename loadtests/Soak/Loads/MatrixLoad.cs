@@ -11,19 +11,35 @@ using Gateway.Tests.Matrix;
 /// signed X-Matrix with ed25519 by <c>good.example</c> (accepted; the homeserver checks the signature) or by
 /// <c>banned.example</c>, which <c>[server_acl]</c> denies (403 from the gateway). Federation bodies are signed, so the
 /// gateway never reads their text: only clean texts are sent there and the check is accept/refuse.
+/// The gateway's own Matrix endpoints, which have no upstream: the policy server (<c>POST /_matrix/policy/v1/sign</c>
+/// with a room version 10 PDU, as a homeserver asks it; 200 with the gateway's ed25519 signature, which the rig checks
+/// over the redacted event as a homeserver would, or 400 <c>M_FORBIDDEN</c>), and synapse-http-antispam's
+/// <c>check_event_for_spam</c> (Synapse's client-format event, bearer token; 200 allowed, 403 <c>M_FORBIDDEN</c>;
+/// <c>refuse_censored</c>, since a signed event cannot be censored). What they allow is what a homeserver would store,
+/// so those texts are counted (and checked for filtered terms) as an upstream's would be.
 /// </summary>
 internal sealed class MatrixLoad : ILoad
 {
     private const string ServerName = "soak.test";
+    private const string PolicyServerName = "policy.soak.test";
+    private const string AntispamToken = "soak-antispam-token-0123456789";
+    private readonly string _dir;
+    private readonly FederationSigner _policyServer;
+    private long _badPolicySignatures;
     private readonly HttpClient _client;
     private readonly FederationSigner _good;
     private readonly FederationSigner _banned;
     private long _eventIds;
     private long _badSignatures;
 
-    public MatrixLoad(int port, HttpClient client)
+    public MatrixLoad(int port, HttpClient client, string dir)
     {
         _client = client;
+        _dir = dir;
+        var seed = RandomNumberGenerator.GetBytes(32);
+        _policyServer = new FederationSigner(PolicyServerName, "ed25519:policy_server", seed);
+        File.WriteAllText(Path.Combine(dir, "policy_server.key"), "ed25519 policy_server " + Convert.ToBase64String(seed).TrimEnd('=') + "\n");
+        File.WriteAllText(Path.Combine(dir, "antispam.token"), AntispamToken + "\n");
         Upstream = new FakeUpstream(port, Map);
         _good = new FederationSigner("good.example", "ed25519:soak1", GoodSeed);
         _banned = new FederationSigner("banned.example", "ed25519:soak1", BannedSeed);
@@ -34,7 +50,17 @@ internal sealed class MatrixLoad : ILoad
 
     public byte[] BannedSeed { get; } = RandomNumberGenerator.GetBytes(32);
 
-    public IReadOnlyList<string> Rows { get; } = ["matrix-cs", "matrix-federation"];
+    public IReadOnlyList<string> Rows { get; } = ["matrix-cs", "matrix-federation", "matrix-policy-server", "matrix-antispam"];
+
+    /// <summary>Of every 20 messages: 12 client-server, 3 federation, 3 to the policy server, 2 antispam callbacks.</summary>
+    public string RowFor(long id) => (id % 20) switch { < 12 => Rows[0], < 15 => Rows[1], < 18 => Rows[2], _ => Rows[3] };
+
+    public Tally PolicyServer { get; } = new();
+
+    public Tally Antispam { get; } = new();
+
+    /// <summary>Policy server signatures that did not verify over the redacted event (must stay 0).</summary>
+    public long BadPolicySignatures => Interlocked.Read(ref _badPolicySignatures);
 
     public Tally Client { get; } = new();
 
@@ -57,15 +83,120 @@ internal sealed class MatrixLoad : ILoad
           room_cache_seconds = 30
         """;
 
-    /// <summary>Top-level: the gateway-wide server ACL that refuses <c>banned.example</c> (after every <c>[[backends]]</c>).</summary>
-    public static string GlobalConfig() => """
+    /// <summary>
+    /// Top-level (after every <c>[[backends]]</c>): the gateway-wide server ACL that refuses <c>banned.example</c>, the
+    /// policy server's name and key, and the antispam callbacks' token.
+    /// </summary>
+    public string GlobalConfig() => $$"""
         [server_acl]
         allow = ["*"]
         deny = ["banned.example"]
+
+        [matrix.policy_server]
+        server_name = "{{PolicyServerName}}"
+        key_file = "{{Path.Combine(_dir, "policy_server.key")}}"
+        room_version = "10"
+
+        [matrix.antispam]
+        enabled = true
+        token_file = "{{Path.Combine(_dir, "antispam.token")}}"
+        refuse_censored = true
         """;
 
-    public Task<(string Row, string Kind, string Outcome)> SendAsync(long id, Random random, CancellationToken ct) =>
-        random.Next(100) < 80 ? ClientSendAsync(id, random, ct) : FederationSendAsync(id, random, ct);
+    public Task<(string Row, string Kind, string Outcome)> SendAsync(long id, Random random, CancellationToken ct) => RowFor(id) switch
+    {
+        "matrix-cs" => ClientSendAsync(id, random, ct),
+        "matrix-federation" => FederationSendAsync(id, random, ct),
+        "matrix-policy-server" => PolicyServerSendAsync(id, random, ct),
+        _ => AntispamSendAsync(id, random, ct),
+    };
+
+    /// <summary>A room version 10 PDU as a homeserver hands it to the policy server: hashes, its signature, unsigned.</summary>
+    private static JsonObject Pdu(long id, string text, Random random) => new()
+    {
+        ["type"] = "m.room.message",
+        ["room_id"] = $"!room{random.Next(5)}:{ServerName}",
+        ["sender"] = $"@user{random.Next(50)}:{ServerName}",
+        ["origin"] = ServerName,
+        ["origin_server_ts"] = 1_800_000_000_000 + id,
+        ["depth"] = 12 + id,
+        ["prev_events"] = new JsonArray($"$prev{id}"),
+        ["auth_events"] = new JsonArray("$create", "$member", "$pl"),
+        ["content"] = new JsonObject { ["msgtype"] = "m.text", ["body"] = text },
+        ["hashes"] = new JsonObject { ["sha256"] = Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(text))).TrimEnd('=') },
+        ["signatures"] = new JsonObject { [ServerName] = new JsonObject { ["ed25519:a_key"] = "c2lnbmF0dXJl" } },
+        ["unsigned"] = new JsonObject { ["age_ts"] = 1_800_000_000_000 + id },
+    };
+
+    private async Task<(string, string, string)> PolicyServerSendAsync(long id, Random random, CancellationToken ct)
+    {
+        var kind = Outcomes.Kind(random);
+        var text = Texts.Text(id, kind, random);
+        var pdu = Pdu(id, text, random);
+        using var response = await _client.PostAsync("/_matrix/policy/v1/sign", new StringContent(pdu.ToJsonString(), Encoding.UTF8, "application/json"), ct);
+        var answer = await response.Content.ReadAsStringAsync(ct);
+        var status = (int)response.StatusCode;
+        string outcome;
+        if (status == 200 && (string?)JsonNode.Parse(answer)?[PolicyServerName]?["ed25519:policy_server"] is { } signature)
+        {
+            // What a homeserver checks: the signature over the event redacted by room version 10's rules (an
+            // m.room.message keeps no content), without signatures and unsigned, as canonical JSON.
+            var redacted = (JsonObject)pdu.DeepClone();
+            redacted.Remove("signatures");
+            redacted.Remove("unsigned");
+            redacted["content"] = new JsonObject();
+            if (!FederationSigner.Verify(_policyServer.PublicKey, CanonicalJson.Encode(System.Text.Json.JsonSerializer.SerializeToElement(redacted)), signature))
+            {
+                Interlocked.Increment(ref _badPolicySignatures);
+            }
+
+            PolicyServer.Saw(text);
+            outcome = Outcomes.Delivered;
+        }
+        else
+        {
+            outcome = status == 400 && answer.Contains("M_FORBIDDEN", StringComparison.Ordinal) ? Outcomes.Rejected : Outcomes.Unexpected("matrix-policy-server", status, answer);
+        }
+
+        return ("matrix-policy-server", kind, outcome);
+    }
+
+    private async Task<(string, string, string)> AntispamSendAsync(long id, Random random, CancellationToken ct)
+    {
+        var kind = Outcomes.Kind(random);
+        var text = Texts.Text(id, kind, random);
+        var ev = new JsonObject
+        {
+            ["event"] = new JsonObject
+            {
+                ["type"] = "m.room.message",
+                ["sender"] = $"@remote{random.Next(20)}:good.example",
+                ["room_id"] = $"!room{random.Next(5)}:{ServerName}",
+                ["event_id"] = $"$ev{id}",
+                ["origin_server_ts"] = 1_800_000_000_000 + id,
+                ["content"] = new JsonObject { ["msgtype"] = "m.text", ["body"] = text },
+            },
+        };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/_gateway/antispam/check_event_for_spam")
+        {
+            Content = new StringContent(ev.ToJsonString(), Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", AntispamToken);
+        using var response = await _client.SendAsync(request, ct);
+        var answer = await response.Content.ReadAsStringAsync(ct);
+        var outcome = (int)response.StatusCode switch
+        {
+            200 => Outcomes.Delivered,
+            403 when answer.Contains("M_FORBIDDEN", StringComparison.Ordinal) => Outcomes.Rejected,
+            _ => Outcomes.Unexpected("matrix-antispam", (int)response.StatusCode, answer),
+        };
+        if (outcome == Outcomes.Delivered)
+        {
+            Antispam.Saw(text); // Synapse stores what the callback allowed
+        }
+
+        return ("matrix-antispam", kind, outcome);
+    }
 
     private async Task<(string, string, string)> ClientSendAsync(long id, Random random, CancellationToken ct)
     {
@@ -87,7 +218,7 @@ internal sealed class MatrixLoad : ILoad
             200 when !upstream && answer.Contains("\"event_id\":\"$", StringComparison.Ordinal) => Outcomes.Dropped,
             403 when !upstream && answer.Contains("M_FORBIDDEN", StringComparison.Ordinal) => Outcomes.Rejected,
             _ when Texts.IsRefusal(status) => Outcomes.Refused,
-            _ => Outcomes.Other,
+            _ => Outcomes.Unexpected("matrix-cs", status, answer),
         };
         return ("matrix-cs", kind, outcome);
     }
@@ -120,7 +251,7 @@ internal sealed class MatrixLoad : ILoad
             200 when upstream && answer.Contains("\"pdus\"", StringComparison.Ordinal) => Outcomes.Delivered,
             403 when !upstream && answer.Contains("M_FORBIDDEN", StringComparison.Ordinal) => Outcomes.Rejected,
             _ when Texts.IsRefusal(status) => Outcomes.Refused,
-            _ => Outcomes.Other,
+            _ => Outcomes.Unexpected("matrix-federation", status, answer),
         };
         return ("matrix-federation", banned ? "banned" : "clean", outcome);
     }

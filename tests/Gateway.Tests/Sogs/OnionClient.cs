@@ -146,8 +146,11 @@ internal static class OnionWire
     /// <summary>Reads a bencoded list of byte strings (test side: lenient enough to read what SOGS writes).</summary>
     public static List<byte[]> Unbencode(byte[] data)
     {
-        Assert.Equal((byte)'l', data[0]);
-        Assert.Equal((byte)'e', data[^1]);
+        if (data.Length < 2 || data[0] != 'l' || data[^1] != 'e')
+        {
+            throw new InvalidDataException("not a bencoded list"); // (no Assert here: the soak rig compiles this file too)
+        }
+
         var parts = new List<byte[]>();
         var i = 1;
         while (i < data.Length - 1)
@@ -208,7 +211,11 @@ internal sealed class OnionClient
     public (string Meta, byte[] Body) OpenV4(byte[] reply)
     {
         var parts = OnionWire.Unbencode(OnionWire.Open(XChaCha, _key, reply));
-        Assert.Equal(2, parts.Count);
+        if (parts.Count != 2)
+        {
+            throw new InvalidDataException($"a v4 reply has 2 parts, not {parts.Count}");
+        }
+
         return (Encoding.UTF8.GetString(parts[0]), parts[1]);
     }
 
@@ -231,6 +238,20 @@ internal static class OnionFakeSogs
             return;
         }
 
+        if (Open(body, serverPrivate) is not { } opened)
+        {
+            ctx.Response.StatusCode = 400;
+            return;
+        }
+
+        using var request = JsonDocument.Parse(opened.Parts[0]);
+        var stored = $"{{\"id\": 1, \"seqno\": 1, \"endpoint\": \"{request.RootElement.GetProperty("endpoint").GetString()}\"}}";
+        await opened.ReplyAsync(ctx, 201, Encoding.UTF8.GetBytes(stored));
+    }
+
+    /// <summary>Decrypts a v4 onion request with the server key: its bencoded parts (request JSON, body), or null when it does not authenticate.</summary>
+    public static OnionAtSogs? Open(byte[] body, byte[] serverPrivate)
+    {
         var serverPublic = OnionWire.PublicKey(serverPrivate);
         var n = BinaryPrimitives.ReadInt32LittleEndian(body);
         var blob = body[4..(4 + n)];
@@ -238,22 +259,24 @@ internal static class OnionFakeSogs
         var clientPublic = Convert.FromHexString(meta.RootElement.GetProperty("ephemeral_key").GetString()!);
         var xchacha = meta.RootElement.TryGetProperty("enc_type", out var enc) && enc.GetString()!.StartsWith("xchacha", StringComparison.Ordinal);
         var key = OnionWire.Key(xchacha, OnionWire.Shared(serverPrivate, clientPublic), clientPublic, serverPublic);
-        byte[] plaintext;
         try
         {
-            plaintext = OnionWire.Open(xchacha, key, blob);
+            return new OnionAtSogs(OnionWire.Unbencode(OnionWire.Open(xchacha, key, blob)), xchacha, key);
         }
         catch (Exception ex) when (ex is CryptographicException or Org.BouncyCastle.Crypto.InvalidCipherTextException)
         {
-            ctx.Response.StatusCode = 400;
-            return;
+            return null;
         }
+    }
+}
 
-        var parts = OnionWire.Unbencode(plaintext);
-        using var request = JsonDocument.Parse(parts[0]);
-        var stored = $"{{\"id\": 1, \"seqno\": 1, \"endpoint\": \"{request.RootElement.GetProperty("endpoint").GetString()}\"}}";
-        var reply = OnionWire.Bencode("{\"code\": 201, \"headers\": {\"content-type\": \"application/json\"}}"u8.ToArray(), Encoding.UTF8.GetBytes(stored));
+/// <summary>An onion request as SOGS decrypted it, and its reply: bencoded metadata and body, encrypted back with the same key and enc_type, sent raw with Flask's default content type.</summary>
+internal sealed record OnionAtSogs(List<byte[]> Parts, bool XChaCha, byte[] Key)
+{
+    public async Task ReplyAsync(HttpContext ctx, int code, byte[] body)
+    {
+        var meta = Encoding.UTF8.GetBytes($"{{\"code\": {code}, \"headers\": {{\"content-type\": \"application/json\"}}}}");
         ctx.Response.ContentType = "text/html; charset=utf-8";
-        await ctx.Response.Body.WriteAsync(OnionWire.Seal(xchacha, key, reply));
+        await ctx.Response.Body.WriteAsync(OnionWire.Seal(XChaCha, Key, OnionWire.Bencode(meta, body)));
     }
 }
