@@ -170,6 +170,15 @@ internal static class FoldTable
             decomposed = original; // unassigned code point: ICU refuses it, keep it verbatim
         }
 
+        // A character whose compatibility form is only a mark (halfwidth "ﾞ" is U+3099) is a mark: folded to the bare
+        // mark, a second pass would treat it as one and give another result (normalisation must be idempotent).
+        if (decomposed.Length > 0 && decomposed.All(static d =>
+                CharUnicodeInfo.GetUnicodeCategory(d) is UnicodeCategory.NonSpacingMark or UnicodeCategory.EnclosingMark))
+        {
+            isStandaloneMark = true;
+            return decomposed;
+        }
+
         var sb = new StringBuilder(decomposed.Length);
         var baseChar = decomposed.Length > 0 ? decomposed[0] : '\0';
         foreach (var d in decomposed)

@@ -98,14 +98,18 @@ public static class PolicyGenerators
     private static HiddenTerm Build(string keyword, string[] styles, int[] picks, string before, string after, int copies)
     {
         var sb = new StringBuilder();
+        var digits = 0;
         for (var i = 0; i < keyword.Length; i++)
         {
             var c = keyword[i];
-            // The first letter stays a letter: a token of digits and symbols only ("370", "R 7 $") is a number or a
-            // code by design (issue 18), not leetspeak.
+            // The first letter stays a letter, and digits stay fewer than letters: a token of digits and symbols only
+            // ("370", "R 7 $") or of more digits than letters ("r 3 5") is a number or a code by design (issue 18),
+            // not leetspeak.
             if (i > 0 && styles.Contains("lookalike") && picks[i] % 3 != 0 && Disguise.TryGetValue(c, out var options)
-                && !Accented.Contains(options[picks[i] % options.Length]))
+                && !Accented.Contains(options[picks[i] % options.Length])
+                && (!char.IsAsciiDigit(options[picks[i] % options.Length][0]) || 2 * (digits + 1) < keyword.Length))
             {
+                digits += char.IsAsciiDigit(options[picks[i] % options.Length][0]) ? 1 : 0;
                 sb.Append(options[picks[i] % options.Length]);
             }
             else
