@@ -202,7 +202,7 @@ public sealed class PolicySnapshot
         {
             var hits = t_hits ??= new List<LiteralHit>();
             hits.Clear();
-            _automaton.FindAll(span, hits);
+            Find(_automaton, span, hits);
             if (hits.Count > 0)
             {
                 if (_hasGates)
@@ -221,7 +221,7 @@ public sealed class PolicySnapshot
         {
             var squeezedHits = t_squeezedHits ??= new List<LiteralHit>();
             squeezedHits.Clear();
-            _squeezed.FindAll(span, squeezedHits);
+            Find(_squeezed, span, squeezedHits);
             foreach (var h in squeezedHits)
             {
                 armed[_squeezedGates[h.Pattern]] = true;
@@ -253,7 +253,7 @@ public sealed class PolicySnapshot
         if (_variants is not null && MayHoldDisguise(text))
         {
             hits.Clear();
-            _variants.FindAll(span, hits);
+            Find(_variants, span, hits);
             CollectLiteralHits(hits, _variantPatterns, span, norm, null, text, active, fieldBit, allows, matches, kind, fieldIndex);
         }
 
@@ -278,6 +278,20 @@ public sealed class PolicySnapshot
         }
     }
 
+    /// <summary>All hits of one automaton; with the shortcuts off, from the plain one-stream scan the interleaved one
+    /// must agree with.</summary>
+    private void Find(KeywordAutomaton automaton, ReadOnlySpan<char> span, List<LiteralHit> hits)
+    {
+        if (_exhaustive)
+        {
+            automaton.FindAllOneStream(span, hits);
+        }
+        else
+        {
+            automaton.FindAll(span, hits);
+        }
+    }
+
     /// <summary>
     /// The hits of <paramref name="automaton"/> in the collapsed copy that can count: only those over a collapsed run
     /// (<see cref="VariantHolds"/>), so only the stretches within one pattern length of a run are scanned, not the
@@ -288,7 +302,7 @@ public sealed class PolicySnapshot
     {
         if (_exhaustive)
         {
-            automaton.FindAll(cspan, hits);
+            Find(automaton, cspan, hits);
             return;
         }
 
