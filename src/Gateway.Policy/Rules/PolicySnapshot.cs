@@ -748,6 +748,12 @@ public sealed class PolicySnapshot
                 }
             }
 
+            if (ri < ranges.Count && ranges[ri].Start <= pos && StarPrintableRun(text, pos, ranges[ri].End, sb) is > 0 and var starred)
+            {
+                pos += starred;
+                continue;
+            }
+
             // An ASCII character followed by another one (or the end) is a cluster of its own, except CR LF: every
             // rule that joins characters into a cluster (GB9–GB13, UAX #29) involves a non-ASCII character. Skips
             // the general segmenter, which costs ~20× more, for the common case.
@@ -779,6 +785,32 @@ public sealed class PolicySnapshot
         }
 
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// Inside a range: a run of printable ASCII (U+0020–U+007E) before <paramref name="rangeEnd"/> is one '*' per
+    /// character, appended at once. Each is a cluster of its own (no grapheme rule joins two of them, and none is a CR
+    /// or invisible); the run's last character is left to the per-cluster path when a non-ASCII character follows it,
+    /// which may extend its cluster. A text of nothing but hits paid the per-cluster path for every starred letter.
+    /// Returns how many characters were starred.
+    /// </summary>
+    private static int StarPrintableRun(string text, int pos, int rangeEnd, StringBuilder sb)
+    {
+        var limit = Math.Min(rangeEnd, text.Length);
+        if (limit <= pos)
+        {
+            return 0;
+        }
+
+        var other = text.AsSpan(pos, limit - pos).IndexOfAnyExceptInRange(' ', '~');
+        var runEnd = other < 0 ? limit : pos + other;
+        if (runEnd < text.Length && runEnd > pos && text[runEnd] >= 0x80)
+        {
+            runEnd--;
+        }
+
+        sb.Append('*', runEnd - pos);
+        return runEnd - pos;
     }
 
     private static bool IsInvisibleCluster(ReadOnlySpan<char> cluster)
