@@ -20,10 +20,8 @@ public sealed class KeywordAutomaton
     private readonly int[] _delta;           // (state * classes + class) → next state, already multiplied by classes
     private readonly int _classes;
     private readonly bool[] _hasOutput;      // indexed by state / classes
-    private readonly int[] _outputStart;     // per state: range in _outputs of its own patterns
-    private readonly int[] _outputCount;
-    private readonly int[] _outputs;         // pattern indices
-    private readonly int[] _dictLink;        // per state: nearest proper suffix state with output, or -1
+    private readonly StateOutput[] _stateOutputs; // per state: its own patterns and its dictionary link, together
+    private readonly int[] _outputs;         // pairs: pattern index, pattern length
     private readonly int[] _patternLength;
     private readonly int _maxLength;
     private readonly int _transparentClass;  // -1: none
@@ -36,10 +34,21 @@ public sealed class KeywordAutomaton
         _delta = delta;
         _classes = classes;
         _hasOutput = hasOutput;
-        _outputStart = outputStart;
-        _outputCount = outputCount;
-        _outputs = outputs;
-        _dictLink = dictLink;
+        // Emit reads one state's record, then one (pattern, length) pair per pattern: in a text of nothing but hits
+        // that is two cache lines per output instead of five scattered arrays.
+        _stateOutputs = new StateOutput[outputStart.Length];
+        for (var st = 0; st < outputStart.Length; st++)
+        {
+            _stateOutputs[st] = new StateOutput(outputStart[st], outputCount[st], dictLink[st]);
+        }
+
+        _outputs = new int[2 * outputs.Length];
+        for (var k = 0; k < outputs.Length; k++)
+        {
+            _outputs[2 * k] = outputs[k];
+            _outputs[(2 * k) + 1] = patternLength[outputs[k]];
+        }
+
         _patternLength = patternLength;
         foreach (var length in patternLength)
         {
@@ -506,15 +515,17 @@ public sealed class KeywordAutomaton
     {
         while (s >= 0)
         {
-            var start = _outputStart[s];
-            var count = _outputCount[s];
-            for (var k = 0; k < count; k++)
+            var o = _stateOutputs[s];
+            for (var k = 2 * o.Start; k < 2 * (o.Start + o.Count); k += 2)
             {
-                var p = _outputs[start + k];
-                hits.Add(new LiteralHit(p, end - _patternLength[p], end));
+                hits.Add(new LiteralHit(_outputs[k], end - _outputs[k + 1], end));
             }
 
-            s = _dictLink[s];
+            s = o.Link;
         }
     }
+
+    /// <summary>One state's own patterns (<see cref="_outputs"/> pairs [Start, Start + Count)) and its dictionary link:
+    /// the nearest proper suffix state with output, or -1.</summary>
+    private readonly record struct StateOutput(int Start, int Count, int Link);
 }
