@@ -375,6 +375,18 @@ public sealed class FastPathTests
             }
 
             Assert.Equal(ReferenceCensor(text, [.. ranges]), PolicySnapshot.CensorText(text, ranges));
+
+            // The origin map the censor recheck uses: one original index per output character, increasing, each
+            // kept character the original one, then the text's length.
+            var origin = new List<int>();
+            var output = PolicySnapshot.CensorText(text, ranges, origin);
+            Assert.Equal(output.Length + 1, origin.Count);
+            Assert.Equal(text.Length, origin[^1]);
+            for (var k = 0; k < output.Length; k++)
+            {
+                Assert.True(origin[k] < origin[k + 1]);
+                Assert.True(output[k] == '*' || output[k] == text[origin[k]]);
+            }
         }
     }
 

@@ -72,7 +72,8 @@ internal static class EngineRunner
             .WithOptions(ConfigOptions.DisableLogFile);
         if (!string.IsNullOrEmpty(filter))
         {
-            config = config.AddFilter(new BenchmarkDotNet.Filters.GlobFilter([filter]));
+            // Several globs separated by '|' select the union (e.g. the gateway and Vectorscan cases of one stage).
+            config = config.AddFilter(new BenchmarkDotNet.Filters.GlobFilter(filter.Split('|')));
         }
 
         var summaries = BenchmarkRunner.Run([typeof(Stages), typeof(Censoring), typeof(Hostile), typeof(Protections)], config);

@@ -46,6 +46,27 @@ internal static class QuickTimer
             return;
         }
 
+        if (filter == "lit")
+        {
+            Literal(s);
+            return;
+        }
+
+        if (filter.StartsWith("matchloop:", StringComparison.Ordinal))
+        {
+            // The literal stage alone, over and over for about ten seconds (perf stat / perf record).
+            var m = s.Messages[filter["matchloop:".Length..]];
+            var found = new List<LiteralHit>(4096);
+            var end = Stopwatch.StartNew();
+            while (end.ElapsedMilliseconds < 10_000)
+            {
+                found.Clear();
+                s.Automaton.FindAll(m.Normalized.Span, found);
+            }
+
+            return;
+        }
+
         if (filter.StartsWith("dump:", StringComparison.Ordinal))
         {
             Console.WriteLine(s.Messages[filter["dump:".Length..]].Text);
@@ -55,6 +76,12 @@ internal static class QuickTimer
         if (filter.StartsWith("gates:", StringComparison.Ordinal))
         {
             Gates(s, filter["gates:".Length..]);
+            return;
+        }
+
+        if (filter.StartsWith("parts:", StringComparison.Ordinal))
+        {
+            Parts(s, filter["parts:".Length..]);
             return;
         }
 
@@ -130,6 +157,69 @@ internal static class QuickTimer
             Console.WriteLine($"/{p}/ {describe} gated={gated} passes={gate?.Passes(0, text)} matches={regex.IsMatch(text)}" +
                 $" gate {(gate is null ? 0 : Time(() => gate.Passes(0, text))):F2} µs regex {Time(() => regex.IsMatch(text)):F2} µs");
         }
+    }
+
+    /// <summary>The literal stage with the scan variants side by side (same process, same machine load), each beside
+    /// Vectorscan, and a check that every variant reports the same hits.</summary>
+    private static void Literal(BenchState s)
+    {
+        foreach (var name in new[] { "clean-1k", "hits-1k", "clean-16k", "hits-16k", "hostile-densehits" })
+        {
+            var m = s.Messages[name];
+            var found = new List<LiteralHit>(4096);
+            var line = $"{name,-18}";
+            List<LiteralHit>? first = null;
+            foreach (var single in new[] { true, false })
+            {
+                var scan = single
+                    ? (Action)(() => s.Automaton.FindAllOneStream(m.Normalized.Span, found))
+                    : () => s.Automaton.FindAll(m.Normalized.Span, found);
+                found.Clear();
+                scan();
+                if (first is null)
+                {
+                    first = [.. found];
+                }
+                else if (!first.SequenceEqual(found))
+                {
+                    line += " MISMATCH";
+                }
+
+                line += $"  {(single ? "one stream" : "interleaved")}: {Time(() => { found.Clear(); scan(); }),7:F2} µs";
+            }
+
+            Console.WriteLine(line + $"  vectorscan {Time(() => s.VectorscanLiterals!.Scan(m.Utf8)),7:F2} µs");
+        }
+    }
+
+    /// <summary>The policy's automata one by one over one message (their sizes and hit counts): where a literal-heavy
+    /// evaluation spends its scans.</summary>
+    private static void Parts(BenchState s, string name)
+    {
+        var m = s.Messages[name];
+        var span = m.Normalized.ToString();
+        foreach (var field in new[] { "_automaton", "_squeezed", "_variants" })
+        {
+            var a = typeof(PolicySnapshot).GetField(field, System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!
+                .GetValue(s.Policy) as KeywordAutomaton;
+            if (a is null)
+            {
+                Console.WriteLine($"{name} {field}: none");
+                continue;
+            }
+
+            var hits = new List<LiteralHit>(4096);
+            var us = Time(() => { hits.Clear(); a.FindAll(span, hits); });
+            Console.WriteLine($"{name} {field}: {a.PatternCount} patterns, {a.StateCount} states, {hits.Count} hits, {us:F2} µs" +
+                $" (contains-any {Time(() => a.ContainsAny(span)):F2} µs)");
+        }
+
+        var main = (KeywordAutomaton)typeof(PolicySnapshot).GetField("_automaton", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!
+            .GetValue(s.Policy)!;
+        var classes = (int)typeof(KeywordAutomaton).GetField("_classes", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(main)!;
+        var h2 = new List<LiteralHit>(4096);
+        Console.WriteLine($"{name} classes {classes}; evaluate {Time(() => s.Policy.Evaluate(m.Chat)):F2} µs;" +
+            $" evaluate + main scan {Time(() => { s.Policy.Evaluate(m.Chat); h2.Clear(); main.FindAll(span, h2); }):F2} µs");
     }
 
     /// <summary>One message cut into 1 KB pieces, each timed on its own: finds the part of a hostile text that is slow.</summary>

@@ -217,7 +217,7 @@ public sealed partial class PolicySnapshot
         {
             var hits = t_hits ??= new List<LiteralHit>();
             hits.Clear();
-            _automaton.FindAll(span, hits);
+            Find(_automaton, span, hits);
             if (hits.Count > 0)
             {
                 if (_hasGates)
@@ -236,7 +236,7 @@ public sealed partial class PolicySnapshot
         {
             var squeezedHits = t_squeezedHits ??= new List<LiteralHit>();
             squeezedHits.Clear();
-            _squeezed.FindAll(span, squeezedHits);
+            Find(_squeezed, span, squeezedHits);
             foreach (var h in squeezedHits)
             {
                 armed[_squeezedGates[h.Pattern]] = true;
@@ -273,7 +273,7 @@ public sealed partial class PolicySnapshot
         if (_variants is not null && MayHoldDisguise(text))
         {
             hits.Clear();
-            _variants.FindAll(span, hits);
+            Find(_variants, span, hits);
             CollectLiteralHits(hits, _variantPatterns, span, norm, null, text, active, fieldBit, allows, matches, kind, fieldIndex);
         }
 
@@ -298,6 +298,20 @@ public sealed partial class PolicySnapshot
         }
     }
 
+    /// <summary>All hits of one automaton; with the shortcuts off, from the plain one-stream scan the interleaved one
+    /// must agree with.</summary>
+    private void Find(KeywordAutomaton automaton, ReadOnlySpan<char> span, List<LiteralHit> hits)
+    {
+        if (_exhaustive)
+        {
+            automaton.FindAllOneStream(span, hits);
+        }
+        else
+        {
+            automaton.FindAll(span, hits);
+        }
+    }
+
     /// <summary>
     /// The hits of <paramref name="automaton"/> in the collapsed copy that can count: only those over a collapsed run
     /// (<see cref="VariantHolds"/>), so only the stretches within one pattern length of a run are scanned, not the
@@ -308,7 +322,7 @@ public sealed partial class PolicySnapshot
     {
         if (_exhaustive)
         {
-            automaton.FindAll(cspan, hits);
+            Find(automaton, cspan, hits);
             return;
         }
 
@@ -793,6 +807,17 @@ public sealed partial class PolicySnapshot
                 }
             }
 
+            if (ri < ranges.Count && ranges[ri].Start <= pos && StarPrintableRun(text, pos, ranges[ri].End, sb) is > 0 and var starred)
+            {
+                for (var k = pos; origin is not null && k < pos + starred; k++)
+                {
+                    origin.Add(k);
+                }
+
+                pos += starred;
+                continue;
+            }
+
             // An ASCII character followed by another one (or the end) is a cluster of its own, except CR LF: every
             // rule that joins characters into a cluster (GB9–GB13, UAX #29) involves a non-ASCII character. Skips
             // the general segmenter, which costs ~20× more, for the common case.
@@ -830,6 +855,32 @@ public sealed partial class PolicySnapshot
 
         origin?.Add(text.Length);
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// Inside a range: a run of printable ASCII (U+0020–U+007E) before <paramref name="rangeEnd"/> is one '*' per
+    /// character, appended at once. Each is a cluster of its own (no grapheme rule joins two of them, and none is a CR
+    /// or invisible); the run's last character is left to the per-cluster path when a non-ASCII character follows it,
+    /// which may extend its cluster. A text of nothing but hits paid the per-cluster path for every starred letter.
+    /// Returns how many characters were starred.
+    /// </summary>
+    private static int StarPrintableRun(string text, int pos, int rangeEnd, StringBuilder sb)
+    {
+        var limit = Math.Min(rangeEnd, text.Length);
+        if (limit <= pos)
+        {
+            return 0;
+        }
+
+        var other = text.AsSpan(pos, limit - pos).IndexOfAnyExceptInRange(' ', '~');
+        var runEnd = other < 0 ? limit : pos + other;
+        if (runEnd < text.Length && runEnd > pos && text[runEnd] >= 0x80)
+        {
+            runEnd--;
+        }
+
+        sb.Append('*', runEnd - pos);
+        return runEnd - pos;
     }
 
     private static bool IsInvisibleCluster(ReadOnlySpan<char> cluster)
