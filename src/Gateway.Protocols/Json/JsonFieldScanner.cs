@@ -302,7 +302,21 @@ internal sealed class JsonFieldScanner
         // Both compare the unescaped name, so "te\u0078t" matches "text".
         return _foldKeyCase
             ? NameEqualsFolded(ref reader, pointer.CanonicalSegment(segment))
-            : reader.ValueTextEquals(pointer.Utf8Segment(segment));
+            : NameEquals(ref reader, pointer.Utf8Segment(segment));
+    }
+
+    private static bool NameEquals(ref Utf8JsonReader reader, ReadOnlySpan<byte> utf8)
+    {
+        try
+        {
+            return reader.ValueTextEquals(utf8);
+        }
+        catch (InvalidOperationException)
+        {
+            // An escaped lone surrogate ("\udbbb" then no low half; found by make fuzz, barertc): no pointer segment
+            // holds one (see NameEqualsFolded), so the name matches none; the reader threw instead of answering.
+            return false;
+        }
     }
 
     private static bool NameEqualsFolded(ref Utf8JsonReader reader, ReadOnlySpan<int> canonical)

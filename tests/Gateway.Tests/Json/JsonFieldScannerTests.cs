@@ -45,6 +45,11 @@ public sealed class JsonFieldScannerTests
         { """{"caf\u00e9":"x"}""", "/café", "\"x\"" },
         { """{"\ud83d\ude00":"smile"}""", "/😀", "\"smile\"" },
 
+        // A name with an escaped lone surrogate matches no pointer; the reader threw on it (make fuzz, barertc).
+        { """{"messag\udbbbbA":"x","message":"hi"}""", "/message", "\"hi\"" },
+        { """{"\udbbb":"x","text":"hi"}""", "/text", "\"hi\"" },
+        { """{"\ude00b":{"text":"x"},"text":"hi"}""", "/text", "\"hi\"" },
+
         // RFC 6901 escapes.
         { """{"a/b":1,"m~n":2}""", "/a~1b", "1" },
         { """{"a/b":1,"m~n":2}""", "/m~0n", "2" },
