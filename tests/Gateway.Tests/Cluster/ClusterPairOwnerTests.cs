@@ -88,6 +88,9 @@ public sealed class ClusterPairOwnerTests(ITestOutputHelper output)
             await SendAsync(b, "yes alice, here", Bob, Alice);
             await UntilAsync(() => Store(owner).Snapshot(key).Count == 2);
             await SendAsync(a, "the watchword is swordfish", Alice, Bob);
+            // The push to the owner follows the answer to the client: wait for it, as above, or the next message (on
+            // another instance) can reach the owner first and sit in the first report's context (seen in CI once).
+            await UntilAsync(() => Store(owner).Snapshot(key).Count == 3);
             // A second reporting message after it: when its report is in, any duplicate of the first would be too.
             await SendAsync(b, "watchword received", Bob, Alice);
             var deliveries = await webhook.WaitForAsync(2);
