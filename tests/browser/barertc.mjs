@@ -3,46 +3,11 @@
 // page has certainly had the chance to receive everything before it). Prints one JSON line with what each page
 // received (frames and the text each page shows); exits non-zero (never "skips") when anything fails.
 // usage: node barertc.mjs --url URL --censored TEXT --dropped TEXT --clean TEXT
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { chromium } from 'playwright-core';
+import { inChromium, requiredArgs } from './chromium.mjs';
 
-const { values } = parseArgs({
-  options: {
-    url: { type: 'string' },
-    censored: { type: 'string' },
-    dropped: { type: 'string' },
-    clean: { type: 'string' },
-  },
-});
-for (const key of ['url', 'censored', 'dropped', 'clean']) {
-  if (!values[key]) {
-    console.error(`barertc.mjs: --${key} is required`);
-    process.exit(2);
-  }
-}
+const values = requiredArgs('barertc.mjs', ['url', 'censored', 'dropped', 'clean']);
 
-const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-chromium-'));
-let context;
-try {
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    timeout: 60_000,
-  });
+await inChromium('barertc.mjs', {}, async (context) => {
   const pageErrors = [];
   const open = async (user) => {
     const page = await context.newPage();
@@ -70,10 +35,4 @@ try {
     })),
   }));
   console.log(JSON.stringify({ alice: await seen(alice), bob: await seen(bob), pageErrors }));
-} catch (e) {
-  console.error(String(e && e.stack || e));
-  process.exitCode = 1;
-} finally {
-  await context?.close();
-  fs.rmSync(userDataDir, { recursive: true, force: true });
-}
+});

@@ -2,49 +2,11 @@
 // token, type a message into the rule-test console, click Check, wait for the verdict, take a screenshot.
 // Prints one JSON line with what the page showed; exits non-zero (never "skips") when anything fails.
 // usage: node console.mjs --url URL --token TOKEN --text TEXT --screenshot FILE
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { chromium } from 'playwright-core';
+import { inChromium, requiredArgs, screenshot } from './chromium.mjs';
 
-const { values } = parseArgs({
-  options: {
-    url: { type: 'string' },
-    token: { type: 'string' },
-    text: { type: 'string' },
-    screenshot: { type: 'string' },
-  },
-});
-for (const key of ['url', 'token', 'text', 'screenshot']) {
-  if (!values[key]) {
-    console.error(`console.mjs: --${key} is required`);
-    process.exit(2);
-  }
-}
+const values = requiredArgs('console.mjs', ['url', 'token', 'text', 'screenshot']);
 
-const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-// A fresh profile each run; without the background-networking flags chromium tries to reach Google's services,
-// which this machine's closed network refuses.
-const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gateway-chromium-'));
-let context;
-try {
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath,
-    headless: true,
-    viewport: { width: 1280, height: 900 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    timeout: 60_000,
-  });
+await inChromium('console.mjs', { viewport: { width: 1280, height: 900 } }, async (context) => {
   const page = context.pages()[0] ?? (await context.newPage());
   const consoleErrors = [];
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
@@ -84,14 +46,7 @@ try {
   delete result.stored;
   result.consoleErrors = consoleErrors;
 
-  fs.mkdirSync(path.dirname(values.screenshot), { recursive: true });
-  await page.screenshot({ path: values.screenshot, fullPage: true });
+  await screenshot(page, values.screenshot);
   result.screenshot = values.screenshot;
   console.log(JSON.stringify(result));
-} catch (error) {
-  console.error(`console.mjs: ${error && error.stack ? error.stack : error}`);
-  process.exitCode = 1;
-} finally {
-  if (context) await context.close().catch(() => {});
-  fs.rmSync(userDataDir, { recursive: true, force: true });
-}
+});
