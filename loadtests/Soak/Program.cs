@@ -314,7 +314,7 @@ while (Elapsed() < duration)
 {
     await Task.Delay(TimeSpan.FromSeconds(30), time, CancellationToken.None);
     var sentNow = outcomes.Values.Sum();
-    Console.WriteLine($"soak: {Elapsed():hh\\:mm\\:ss} sent {sentNow}, upstream bodies {tallies.Values.Sum(t => t.Requests)}, reports {webhook.Unique}, RSS {RssKb(gateway.Process.Id)} kB ({MemoryBreakdown(gateway.Process.Id)})");
+    Console.WriteLine($"soak: {Elapsed():hh\\:mm\\:ss} sent {sentNow}, upstream bodies {tallies.Values.Sum(t => t.Requests)}, reports {webhook.Unique}, RSS {RssKb(gateway.Process.Id)} kB ({MemoryBreakdown(gateway.Process.Id)}{GcView(await MetricsAsync(admin))})");
 }
 
 await cts.CancelAsync();
@@ -528,6 +528,24 @@ static string MemoryBreakdown(int pid)
     {
         return "";
     }
+}
+
+// The GC's own view, from the runtime meter the gateway exports: committed and heap size after the last collection.
+static string GcView(string[] metrics)
+{
+    var parts = new List<string>();
+    foreach (var (name, label) in new[] { ("dotnet_gc_last_collection_memory_committed_size_bytes", "GC committed"), ("dotnet_gc_last_collection_heap_size_bytes", "GC heap") })
+    {
+        var sum = metrics.Where(l => l.StartsWith(name, StringComparison.Ordinal) && !l.StartsWith('#'))
+            .Select(l => double.TryParse(l.Split(' ')[^1], System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : 0)
+            .Sum();
+        if (sum > 0)
+        {
+            parts.Add($"{label} {sum / 1024:0} kB");
+        }
+    }
+
+    return parts.Count == 0 ? "" : ", " + string.Join(", ", parts);
 }
 
 static int FreePort()

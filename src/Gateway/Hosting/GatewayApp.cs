@@ -57,6 +57,7 @@ internal static class GatewayApp
         builder.Services.AddGatewayCluster(config);
         builder.Services.AddWebSocketRelay();
         builder.Services.AddHostedService<ConfigWatcher>();
+        builder.Services.AddHostedService<NativeMemoryTrimmer>();
         builder.Services.AddReverseProxy().LoadFromMemory(initial.ProxyRoutes, initial.ProxyClusters).AddTransforms(RawTargetTransform.Add);
         builder.AddGatewayTelemetry(config);
         builder.AddGatewayAdmin(config);

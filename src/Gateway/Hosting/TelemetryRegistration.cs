@@ -47,7 +47,8 @@ internal static class TelemetryRegistration
             })
             .WithMetrics(m =>
             {
-                m.AddMeter(GatewayTelemetry.SourceName)
+                // "System.Runtime": the runtime's own meter (GC heap and committed memory, working set, thread pool).
+                m.AddMeter(GatewayTelemetry.SourceName, "System.Runtime")
                     .AddAspNetCoreInstrumentation()
                     .AddHttpClientInstrumentation();
                 if (otlp)

@@ -78,7 +78,10 @@ public sealed class ProcessHardeningTests : IAsyncLifetime
 
         // 3. The diagnostics socket dotnet-dump/dotnet-trace connect to: absent (the runtime started with it off).
         Assert.Empty(DiagnosticsSockets(gw.Pid));
-        Assert.Contains("DOTNET_EnableDiagnostics=0", (await File.ReadAllTextAsync($"/proc/{gw.Pid}/environ")).Split('\0'));
+        var environ = (await File.ReadAllTextAsync($"/proc/{gw.Pid}/environ")).Split('\0');
+        Assert.Contains("DOTNET_EnableDiagnostics=0", environ);
+        // The same re-exec limits glibc to two malloc arenas (the soak's RSS check; NativeMemoryTrimmer).
+        Assert.Contains("MALLOC_ARENA_MAX=2", environ);
 
         // 4. Core files: started with an unlimited core size, the gateway set its own to 0; and a process that is not
         // dumpable gets no core file from the kernel whatever the limit (the control run's /proc/mem read shows the
