@@ -10,11 +10,36 @@ internal sealed class GatewayProcess(Process process)
 
     public string Output => string.Join('\n', _lines.TakeLast(50));
 
+    private static readonly ConcurrentQueue<string> AllErrors = new();
+    private int _errorTail;
+
+    /// <summary>
+    /// Error and critical log entries of every gateway process of the run (the console logger's "fail:"/"crit:" line
+    /// and the 3 after it), the first 200.
+    /// </summary>
+    public static IEnumerable<string> Errors => AllErrors;
+
     public void Add(string? line)
     {
-        if (line is not null && _lines.Count < 10_000)
+        if (line is null)
+        {
+            return;
+        }
+
+        if (_lines.Count < 10_000)
         {
             _lines.Enqueue(line);
+        }
+
+        if (line.StartsWith("fail:", StringComparison.Ordinal) || line.StartsWith("crit:", StringComparison.Ordinal))
+        {
+            _errorTail = 4;
+        }
+
+        if (_errorTail > 0 && AllErrors.Count < 200)
+        {
+            _errorTail--;
+            AllErrors.Enqueue(line);
         }
     }
 

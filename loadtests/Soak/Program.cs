@@ -434,6 +434,12 @@ foreach (var sample in Outcomes.OtherSamples)
     Console.WriteLine($"| answer counted as other | {sample} |");
 }
 
+// What the gateways logged at error level (exception types and places; the gateway never logs message text).
+foreach (var line in GatewayProcess.Errors)
+{
+    Console.WriteLine($"| gateway error log | {line} |");
+}
+
 Console.WriteLine();
 foreach (var (name, ok, detail) in checks)
 {

@@ -43,6 +43,9 @@ internal static partial class Log
     [LoggerMessage(2003, LogLevel.Error, "Inspection failed on route {Route} with {ExceptionType}; on_error={OnError}")]
     public static partial void InspectionFailed(ILogger logger, string route, string exceptionType, string onError);
 
+    [LoggerMessage(2006, LogLevel.Error, "Unhandled {ExceptionType} in {Site} on a {Method} request; answered {Status} (0: the answer had started, connection aborted)")]
+    public static partial void Unhandled(ILogger logger, string exceptionType, string site, string method, int status);
+
     [LoggerMessage(2004, LogLevel.Information, "Request from a blocked address refused ({Method})")]
     public static partial void IpBlocked(ILogger logger, string method);
 

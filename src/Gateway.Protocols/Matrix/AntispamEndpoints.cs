@@ -73,10 +73,11 @@ internal static class AntispamEndpoints
                 ? Results.Json(new { }, statusCode: 200)
                 : Results.Json(new { errcode = "M_FORBIDDEN", error = refusal }, statusCode: 403);
         }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException or KeyNotFoundException or FormatException)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            // Bad input or an engine fault: the per-callback choice decides (fail open = allow).
-            MatrixLog.AntispamFailed(logger, callback, ex.GetType().Name, failOpen ? "allow" : "refuse");
+            // Bad input or an engine fault, whatever its type (never a bare 500): the per-callback choice decides
+            // (fail open = allow).
+            MatrixLog.AntispamFailed(logger, callback, ex.GetType().Name, MatrixLog.Site(ex), failOpen ? "allow" : "refuse");
             return failOpen
                 ? Results.Json(new { }, statusCode: 200)
                 : Results.Json(new { errcode = "M_UNKNOWN", error = "The content filter could not check this request." }, statusCode: 500);

@@ -11,8 +11,12 @@ internal static partial class MatrixLog
     [LoggerMessage(4101, LogLevel.Debug, "Antispam callback {Callback}: {Decision}")]
     public static partial void AntispamDecision(ILogger logger, string callback, string decision);
 
-    [LoggerMessage(4102, LogLevel.Error, "Antispam callback {Callback} failed with {ExceptionType}; answering {Decision}")]
-    public static partial void AntispamFailed(ILogger logger, string callback, string exceptionType, string decision);
+    [LoggerMessage(4102, LogLevel.Error, "Antispam callback {Callback} failed with {ExceptionType} in {Site}; answering {Decision}")]
+    public static partial void AntispamFailed(ILogger logger, string callback, string exceptionType, string site, string decision);
+
+    /// <summary>Where an exception was thrown, for the log: the declaring type and method, nothing from the input.</summary>
+    public static string Site(Exception ex) =>
+        ex.TargetSite is { } m ? $"{m.DeclaringType?.Name}.{m.Name}" : "unknown";
 
     [LoggerMessage(4103, LogLevel.Warning, "Policy room {Room} cannot be read ({Error}); its last good rules are kept")]
     public static partial void PolicyRoomFailed(ILogger logger, string room, string error);
@@ -25,4 +29,8 @@ internal static partial class MatrixLog
 
     [LoggerMessage(4106, LogLevel.Debug, "Policy server /sign: {Decision}")]
     public static partial void PolicyServerDecision(ILogger logger, string decision);
+
+    /// <summary>The exception's type and the method that threw it: never its message, which may quote the event.</summary>
+    [LoggerMessage(4107, LogLevel.Error, "Policy server /sign failed with {ExceptionType} in {Site}; answering 503, nothing signed")]
+    public static partial void PolicyServerFailed(ILogger logger, string exceptionType, string site);
 }

@@ -73,6 +73,7 @@ internal static class GatewayApp
         // routes built with them, as a reload does.
         app.Services.GetRequiredService<InMemoryConfigProvider>().Update(withModules.ProxyRoutes, withModules.ProxyClusters);
         app.Lifetime.ApplicationStopped.Register(runtimes.Dispose);
+        app.UseMiddleware<LastResortMiddleware>();
         app.UseMiddleware<ClientIpMiddleware>();
         app.MapGet("/_gateway/health", (ReportQueue queue, ConversationStore store) => Results.Json(new
         {

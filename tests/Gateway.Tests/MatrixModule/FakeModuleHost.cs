@@ -34,9 +34,17 @@ internal sealed class FakeModuleHost : IModuleHost
 
     public object? GlobalSettings(string module) => module == "matrix" ? Matrix : null;
 
+    /// <summary>When set, Evaluate throws it: an engine fault of a type no endpoint expects.</summary>
+    public Exception? EvaluateThrows { get; set; }
+
     public Verdict Evaluate(ChatMessage message, string source)
     {
         Evaluated.Add((message, source));
+        if (EvaluateThrows is { } fault)
+        {
+            throw fault;
+        }
+
         return Policy.Evaluate(message);
     }
 
