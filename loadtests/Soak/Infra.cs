@@ -10,14 +10,14 @@ internal sealed class GatewayProcess(Process process)
 
     public string Output => string.Join('\n', _lines.TakeLast(50));
 
-    private static readonly ConcurrentQueue<string> AllErrors = new();
-    private int _errorTail;
+    private static readonly ConcurrentDictionary<string, int> AllErrors = new(StringComparer.Ordinal);
+    private string? _errorHeader;
 
     /// <summary>
     /// Error and critical log entries of every gateway process of the run (the console logger's "fail:"/"crit:" line
-    /// and the 3 after it), the first 200.
+    /// and its message line, digits folded to '#'), each with how often it was logged.
     /// </summary>
-    public static IEnumerable<string> Errors => AllErrors;
+    public static IEnumerable<KeyValuePair<string, int>> Errors => AllErrors.OrderByDescending(e => e.Value);
 
     public void Add(string? line)
     {
@@ -31,15 +31,18 @@ internal sealed class GatewayProcess(Process process)
             _lines.Enqueue(line);
         }
 
-        if (line.StartsWith("fail:", StringComparison.Ordinal) || line.StartsWith("crit:", StringComparison.Ordinal))
+        if (_errorHeader is { } header)
         {
-            _errorTail = 4;
+            _errorHeader = null;
+            var entry = System.Text.RegularExpressions.Regex.Replace(header.Trim() + " " + line.Trim(), "[0-9]+", "#");
+            if (AllErrors.Count < 500 || AllErrors.ContainsKey(entry))
+            {
+                AllErrors.AddOrUpdate(entry, 1, (_, n) => n + 1);
+            }
         }
-
-        if (_errorTail > 0 && AllErrors.Count < 200)
+        else if (line.StartsWith("fail:", StringComparison.Ordinal) || line.StartsWith("crit:", StringComparison.Ordinal))
         {
-            _errorTail--;
-            AllErrors.Enqueue(line);
+            _errorHeader = line;
         }
     }
 

@@ -435,9 +435,9 @@ foreach (var sample in Outcomes.OtherSamples)
 }
 
 // What the gateways logged at error level (exception types and places; the gateway never logs message text).
-foreach (var line in GatewayProcess.Errors)
+foreach (var (entry, count) in GatewayProcess.Errors)
 {
-    Console.WriteLine($"| gateway error log | {line} |");
+    Console.WriteLine($"| gateway error log | {count} × {entry} |");
 }
 
 Console.WriteLine();

@@ -73,7 +73,7 @@ internal static class AntispamEndpoints
                 ? Results.Json(new { }, statusCode: 200)
                 : Results.Json(new { errcode = "M_FORBIDDEN", error = refusal }, statusCode: 403);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (!(ex is OperationCanceledException && context.RequestAborted.IsCancellationRequested))
         {
             // Bad input or an engine fault, whatever its type (never a bare 500): the per-callback choice decides
             // (fail open = allow).

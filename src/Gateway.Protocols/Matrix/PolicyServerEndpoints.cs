@@ -55,7 +55,7 @@ internal static class PolicyServerEndpoints
         {
             return await SignOrRefuseAsync(context, host, logger, effective, unstable);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (!(ex is OperationCanceledException && context.RequestAborted.IsCancellationRequested))
         {
             // An engine or reload fault (a soak run saw one bare 500 here in 30,190 calls): a signature is an
             // endorsement, so nothing is signed; the homeserver gets a Matrix error it can retry instead of a bare 500.

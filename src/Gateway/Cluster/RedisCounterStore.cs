@@ -137,6 +137,12 @@ internal sealed class RedisCounterStore : ICounterStore
         {
             Fallback(ops.Span, results.Span, "error");
         }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The client library cancelled the command itself (its connection went away mid-call): not the caller's
+            // cancellation, so not a reason to fail the message — count locally, as for any other Redis failure.
+            Fallback(ops.Span, results.Span, "error");
+        }
     }
 
     private (RedisKey[] Keys, RedisValue[] Args) Build(ReadOnlySpan<CounterOp> ops)

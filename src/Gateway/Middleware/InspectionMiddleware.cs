@@ -105,8 +105,9 @@ internal sealed class InspectionMiddleware(RequestDelegate next, GatewayState st
                     reporting.OnUserReport(checkedReport, binding, context.Features.Get<ClientIpFeature>()?.Address);
                 }
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (!(ex is OperationCanceledException && context.RequestAborted.IsCancellationRequested))
             {
+                // Any fault but the client going away, a cancellation from inside included (a soak saw one bare 500).
                 Log.InspectionFailed(logger, binding.RouteId, ex.GetType().Name, binding.OnError.ToString());
                 if (binding.OnError == OnError.Forward)
                 {

@@ -16,7 +16,7 @@ public sealed class EndpointFaultTests
 {
     private const string Event = """{"type":"m.room.message","sender":"@a:hs.test","room_id":"!r:hs.test","content":{"body":"hello"}}""";
 
-    public static TheoryData<Exception> Faults => new() { new ArgumentOutOfRangeException("i"), new IndexOutOfRangeException(), new NullReferenceException(), new NotSupportedException() };
+    public static TheoryData<Exception> Faults => new() { new ArgumentOutOfRangeException("i"), new IndexOutOfRangeException(), new NullReferenceException(), new NotSupportedException(), new TaskCanceledException() };
 
     [Theory]
     [MemberData(nameof(Faults))]
