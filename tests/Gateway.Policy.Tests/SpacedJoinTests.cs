@@ -23,6 +23,13 @@ public sealed class SpacedJoinTests
         new FilterDefinition { Name = "regex", Action = FilterAction.Censor, Regexes = [@"fr[e3]+ m[o0]ney"], Fields = FieldSet.All },
     ]);
 
+    // With two more regexes that match inside joined words ("sad", "pkm").
+    private static readonly PolicySnapshot ExtraPolicy = PolicyCompiler.Compile(
+    [
+        new FilterDefinition { Name = "censor", Action = FilterAction.Censor, Keywords = ["spam", "*bad*", "bad word", "pizza"], Fields = FieldSet.All },
+        new FilterDefinition { Name = "regex", Action = FilterAction.Censor, Regexes = [@"fr[e3]+ m[o0]ney", "sa[bd]", "p.m"], Fields = FieldSet.All },
+    ]);
+
     private static ChatMessage Msg(string text) => new()
     {
         Protocol = "test",
@@ -74,12 +81,16 @@ public sealed class SpacedJoinTests
     [InlineData("s.p.a.m-x-y_b_a_d")]
     [InlineData("p i z z a.s.p.a.m")]
     [InlineData("s p a m.f.r.e.e money")]
+    // Found by a random search over chains of singles: a word starred out beside a single must still bound its gap
+    // ("bad.d" and "***.d" both have the gap "."), or the single joins the other way ("$ a d" → "sad").
+    [InlineData("\uff4d!pizz . $+bad.d.$ a d money")]
+    [InlineData("4_ bad.-bad . b . p_ k_ \uff4d.a.-k-x_3, a")]
     public void Censor_OneRun_DoesNotFreeTheRunBesideIt(string text)
     {
-        var verdict = Policy.Evaluate(Msg(text));
+        var verdict = ExtraPolicy.Evaluate(Msg(text));
         var delivered = verdict.DeliveredText(Msg(text), FieldKind.Body)!;
 
-        var again = Policy.Evaluate(Msg(delivered));
+        var again = ExtraPolicy.Evaluate(Msg(delivered));
         Assert.True(again.IsClean, $"\"{delivered}\" normalises to \"{Norm(delivered)}\" and still matches");
     }
 
@@ -135,9 +146,9 @@ public sealed record SpacedChain(string Value)
 public static class SpacedChainGenerators
 {
     private static readonly string[] Tokens =
-        ["s", "p", "a", "m", "b", "d", "i", "x", "\uff4d", "\u61f6", "I", "A", "3", "4", "$", "lol", "bad", "k!", "*******"];
+        ["s", "p", "a", "m", "b", "d", "i", "x", "z", "\uff4d", "\u61f6", "I", "A", "3", "4", "$", "lol", "bad", "pizz", "k!", "*******", "**", "*", "(", "="];
 
-    private static readonly string[] Gaps = [" ", " ", ".", ".", "-", "_", ". ", " . ", ", ", "...", "'", " - ", "+", "!"];
+    private static readonly string[] Gaps = [" ", " ", ".", ".", "-", "_", ". ", " . ", ", ", "...", "'", " - ", "+", "!", "*", ".-", "_ "];
 
     public static Arbitrary<SpacedChain> SpacedChains()
     {
@@ -165,8 +176,8 @@ public sealed class SpacedJoinPropertyTests
 {
     private static readonly PolicySnapshot Policy = PolicyCompiler.Compile(
     [
-        new FilterDefinition { Name = "censor", Action = FilterAction.Censor, Keywords = ["spam", "*bad*", "bad word", "pim", "dam"], Fields = FieldSet.All },
-        new FilterDefinition { Name = "regex", Action = FilterAction.Censor, Regexes = [@"fr[e3]+ m[o0]ney", "sa[bd]"], Fields = FieldSet.All },
+        new FilterDefinition { Name = "censor", Action = FilterAction.Censor, Keywords = ["spam", "*bad*", "bad word", "pim", "dam", "pizza"], Fields = FieldSet.All },
+        new FilterDefinition { Name = "regex", Action = FilterAction.Censor, Regexes = [@"fr[e3]+ m[o0]ney", "sa[bd]", "p.m"], Fields = FieldSet.All },
     ]);
 
     private static ChatMessage Msg(string text) => new()
