@@ -125,17 +125,33 @@ public static partial class TextNormalizer
     /// </summary>
     private static SpacedRun ScanRun(char[] chars, int p, int n, int write, int joinedEnd, ulong joinedGap)
     {
+        // p must join its right side: a gap there, spaced alike on its left (inside a run: a single before it spaced
+        // alike would have started the run earlier), or a right side that can take it and a left side that cannot
+        // or loses.
+        var gr = GapAfter(chars, p + 1, n);
+        if (gr == 0)
+        {
+            return new SpacedRun(p + 1, 1, false, true, true, 0);
+        }
+
         // p's left gap and the single before it, in the output.
         var gl = GapBefore(chars, write, 0);
         var glStart = write - gl;
         var o = glStart - 1;
-        var leftCan = gl > 0 && IsTokenChar(chars[o]) && (o == 0 || !IsTokenChar(chars[o - 1]))
-            && SameGap(chars, GapBefore(chars, o, 0), o, glStart, gl, before: true);
-        var gr = GapAfter(chars, p + 1, n);
-        var rightCan = gr > 0 && RightCanTake(chars, p + 1 + gr, p + 1, gr, n);
-        if ((Choose(chars, glStart, gl, leftCan, p + 1, gr, rightCan) & JoinsRight) == 0)
+        var leftCan = false;
+        if (gl != gr || !SameChars(chars, glStart, p + 1, gr))
         {
-            return new SpacedRun(p + 1, 1, false, true, true, 0);
+            if (!RightCanTake(chars, p + 1 + gr, p + 1, gr, n))
+            {
+                return new SpacedRun(p + 1, 1, false, true, true, 0);
+            }
+
+            leftCan = gl > 0 && IsTokenChar(chars[o]) && (o == 0 || !IsTokenChar(chars[o - 1]))
+                && GapBefore(chars, o, 0) == gl && SameChars(chars, o - gl, glStart, gl);
+            if ((Choose(chars, glStart, gl, leftCan, p + 1, gr, rightCan: true) & JoinsRight) == 0)
+            {
+                return new SpacedRun(p + 1, 1, false, true, true, 0);
+            }
         }
 
         var tokens = 1;
@@ -143,7 +159,8 @@ public static partial class TextNormalizer
         var allSame = true;
         var end = p + 1;
         var softEnd = true;
-        ulong lastGap = 0;
+        var lastGapStart = 0;
+        var lastGapLength = 0;
         // The last token joined (cur) and its gaps: it joins the next token, which must join it back.
         var curGlStart = glStart;
         var curGl = gl;
@@ -157,18 +174,33 @@ public static partial class TextNormalizer
                 break;
             }
 
-            // y's left side can take it when cur is spaced alike on its own left (cur is a single).
-            var yLeftCan = curGl == curGr && chars.AsSpan(curGlStart, curGl).SequenceEqual(chars.AsSpan(curGrStart, curGr));
-            var yGr = GapAfter(chars, y + 1, n);
-            var yRightCan = yGr > 0 && RightCanTake(chars, y + 1 + yGr, y + 1, yGr, n);
-            var joins = Choose(chars, curGrStart, curGr, yLeftCan, y + 1, yGr, yRightCan);
+            // The same gap again, then a token character: inside the run (most letters of a long run), known without
+            // measuring the gap (cur's gap was measured: not a list, not too long).
+            var a = y + 1 + curGr;
+            var yGr = a < n && IsTokenChar(chars[a]) && SameChars(chars, curGrStart, y + 1, curGr) ? curGr : GapAfter(chars, y + 1, n);
+            int joins;
+            var yRightCan = false;
+            if (yGr == curGr && SameChars(chars, curGrStart, y + 1, yGr))
+            {
+                // Spaced alike both sides: inside the run (most letters of a long run).
+                joins = JoinsLeft | JoinsRight;
+            }
+            else
+            {
+                // y's left side can take it when cur is spaced alike on its own left (cur is a single).
+                var yLeftCan = curGl == curGr && SameChars(chars, curGlStart, curGrStart, curGr);
+                yRightCan = yGr > 0 && RightCanTake(chars, y + 1 + yGr, y + 1, yGr, n);
+                joins = Choose(chars, curGrStart, curGr, yLeftCan, y + 1, yGr, yRightCan);
+            }
+
             if ((joins & JoinsLeft) == 0)
             {
                 break;
             }
 
             tokens++;
-            lastGap = PackGap(chars, curGrStart, curGr);
+            lastGapStart = curGrStart;
+            lastGapLength = curGr;
             letters += char.IsLetter(chars[y]) ? 1 : 0;
             allSame &= chars[y] == chars[p];
             end = y + 1;
@@ -191,7 +223,7 @@ public static partial class TextNormalizer
         // A one-letter word at the start is a word of its own unless the left side could take it: a single there
         // spaced alike, in the output as written or as the last letter of the run joined just before.
         var softStart = !leftCan && !(gl > 0 && o == joinedEnd - 1 && PackGap(chars, glStart, gl) == joinedGap);
-        return new SpacedRun(end, tokens, join, softStart, softEnd, lastGap);
+        return new SpacedRun(end, tokens, join, softStart, softEnd, PackGap(chars, lastGapStart, lastGapLength));
     }
 
     /// <summary>A gap of one to three characters as one value (length in the low 16 bits), to compare with a gap
@@ -213,7 +245,7 @@ public static partial class TextNormalizer
     /// </summary>
     private static int Choose(char[] chars, int glStart, int gl, bool leftCan, int grStart, int gr, bool rightCan)
     {
-        if (gl > 0 && gl == gr && chars.AsSpan(glStart, gl).SequenceEqual(chars.AsSpan(grStart, gr)))
+        if (gl > 0 && gl == gr && SameChars(chars, glStart, grStart, gl))
         {
             return JoinsLeft | JoinsRight;
         }
@@ -238,14 +270,14 @@ public static partial class TextNormalizer
             return false;
         }
 
-        return SameGap(chars, GapAfter(chars, y + 1, n), y + 1, grStart, gr, before: false);
+        return GapAfter(chars, y + 1, n) == gr && SameChars(chars, y + 1, grStart, gr);
     }
 
-    /// <summary>Whether the gap of length <paramref name="length"/> next to a token (ending at <paramref name="at"/>
-    /// when <paramref name="before"/>, else starting there) equals <c>[gapStart, +gapLength)</c>.</summary>
-    private static bool SameGap(char[] chars, int length, int at, int gapStart, int gapLength, bool before) =>
-        length > 0 && length == gapLength
-            && chars.AsSpan(before ? at - length : at, length).SequenceEqual(chars.AsSpan(gapStart, gapLength));
+    /// <summary>Whether the gaps (one to three characters) at <paramref name="a"/> and <paramref name="b"/> of
+    /// <paramref name="length"/> read the same.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool SameChars(char[] chars, int a, int b, int length) =>
+        chars[a] == chars[b] && (length < 2 || chars[a + 1] == chars[b + 1]) && (length < 3 || chars[a + 2] == chars[b + 2]);
 
     /// <summary>A single at <paramref name="y"/>, just after a gap (so nothing of its token before it).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
