@@ -1,3 +1,5 @@
+// Over 400 lines because the rule needs its explanation beside it: which side a spaced letter joins, why that is
+// decided from a fixed neighbourhood (issue 17, fuzz finding 8), and the scan that applies it in one pass.
 using System.Runtime.CompilerServices;
 
 namespace Gateway.Policy.Text;
