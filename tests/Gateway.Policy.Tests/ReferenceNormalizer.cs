@@ -124,35 +124,57 @@ internal static class ReferenceNormalizer
 
     private static bool IsTokenChar(char c) => IsWordChar(c) || IsLeetSymbol(c);
 
-    /// <summary>
-    /// Joins runs of at least three one-character tokens separated by one to three separator characters, of
-    /// which at least two are letters: "s p a m" → "spam", "f.r.e.e" → "free". Pairs like "a b" stay apart.
-    /// </summary>
+    // Spaced letters, written from the rule rather than from the fast code (issue 17, fuzz finding 8): every single
+    // decides its sides on the text as folded, then chains of singles joined to each other are joined whole or not at
+    // all. The fast code reads a run's left side from its output instead; FastPathTests checks they agree.
+    private const int Left = 1;
+    private const int Right = 2;
+
     private static void JoinSpacedLetters(NormalizedText text)
     {
         var chars = text.Chars;
         var n = text.Length;
+        var sides = new int[n];
+        for (var p = 0; p < n; p++)
+        {
+            sides[p] = IsSingle(chars, p, n) ? Sides(chars, p, n) : 0;
+        }
+
         var i = 0;
         var write = 0;
         while (i < n)
         {
-            // Is there a run of single-char tokens starting at i?
-            if (IsTokenChar(chars[i]) && (i == 0 || !IsTokenChar(chars[i - 1])) && (i + 1 >= n || !IsTokenChar(chars[i + 1])))
+            if (IsSingle(chars, i, n) && (sides[i] & Right) != 0)
             {
-                var runEnd = ScanSpacedRun(chars, i, n, write, out var tokens, out var letters);
-                if (tokens >= 3 && letters >= 2)
+                var last = i;
+                var tokens = 1;
+                var letters = char.IsLetter(chars[i]) ? 1 : 0;
+                var allSame = true;
+                while ((sides[last] & Right) != 0)
                 {
-                    for (var k = i; k < runEnd; k++)
+                    var y = last + 1 + GapAfter(chars, last + 1, n);
+                    if (y == last + 1 || !IsSingle(chars, y, n) || (sides[y] & Left) == 0)
                     {
-                        if (IsTokenChar(chars[k]))
-                        {
-                            Move(text, k, write++);
-                        }
+                        break;
                     }
 
-                    i = runEnd;
-                    continue;
+                    last = y;
+                    tokens++;
+                    letters += char.IsLetter(chars[y]) ? 1 : 0;
+                    allSame &= chars[y] == chars[i];
                 }
+
+                var join = tokens >= 3 && letters >= 2 && !allSame && !FormulaBeside(chars, i, last, n);
+                for (var k = i; k <= last; k++)
+                {
+                    if (!join || IsTokenChar(chars[k]))
+                    {
+                        Move(text, k, write++);
+                    }
+                }
+
+                i = last + 1;
+                continue;
             }
 
             Move(text, i, write++);
@@ -162,83 +184,56 @@ internal static class ReferenceNormalizer
         text.Length = write;
     }
 
-    private static int ScanSpacedRun(char[] chars, int start, int n, int write, out int tokens, out int letters)
+    /// <summary>A one-character token: no token character before it, none after it but a trailing '!'/'|'.</summary>
+    private static bool IsSingle(char[] chars, int p, int n) =>
+        p < n && IsTokenChar(chars[p]) && (p == 0 || !IsTokenChar(chars[p - 1])) && EndsSingle(chars, p + 1, n);
+
+    /// <summary>Which sides the single at p joins: both when spaced alike both sides; else a side that can take it
+    /// (the single beyond the gap is spaced alike on its far side); both can: not the plain space, else the left.</summary>
+    private static int Sides(char[] chars, int p, int n)
     {
-        tokens = 1;
-        letters = char.IsLetter(chars[start]) ? 1 : 0;
-        var end = start + 1; // exclusive end of the last single-char token
-        var prevEnd = start; // the end before it
-        var p = start + 1;
-        var gapStart = -1;
-        var gapLength = 0;
-        var allSame = true;
-        while (p < n)
+        var gl = GapBefore(chars, p);
+        var gr = GapAfter(chars, p + 1, n);
+        var left = gl > 0 ? new string(chars, p - gl, gl) : null;
+        var right = gr > 0 ? new string(chars, p + 1, gr) : null;
+        if (left is not null && left == right)
         {
-            var gs = p;
-            var gap = 0;
-            while (p < n && gap < 4 && IsLetterSeparator(chars[p]))
-            {
-                p++;
-                gap++;
-            }
-
-            if (gap is 0 or > 3 || p >= n || !IsTokenChar(chars[p]) || !EndsSingle(chars, p + 1, n))
-            {
-                break;
-            }
-
-            // Every gap of a run is the same ("f.u.c.k", "s p a m"): a one-letter word next to a dotted run ("such a
-            // f.u.c.k") stays out of it, and a list ("a, b, c") is not a run.
-            if (gapStart < 0)
-            {
-                if (IsListGap(chars, gs, gap))
-                {
-                    break;
-                }
-
-                gapStart = gs;
-                gapLength = gap;
-            }
-            else if (!chars.AsSpan(gs, gap).SequenceEqual(chars.AsSpan(gapStart, gapLength)))
-            {
-                // Another separator continues from the last letter for at least three letters ("t A e.c.a.m.a"):
-                // that letter starts the next run rather than ending this one.
-                var q = p + 1;
-                if (tokens > 1 && q + gap < n && chars.AsSpan(q, gap).SequenceEqual(chars.AsSpan(gs, gap))
-                    && IsTokenChar(chars[q + gap]) && EndsSingle(chars, q + gap + 1, n))
-                {
-                    tokens--;
-                    if (char.IsLetter(chars[end - 1]))
-                    {
-                        letters--;
-                    }
-
-                    end = prevEnd;
-                }
-
-                break;
-            }
-
-            tokens++;
-            if (char.IsLetter(chars[p]))
-            {
-                letters++;
-            }
-
-            allSame &= chars[p] == chars[start];
-            p++;
-            prevEnd = end;
-            end = p;
+            return Left | Right;
         }
 
-        // Not a disguised word: the same letter repeated ("x x x" kisses, "X X X" in a grid) or letters in a formula
-        // ("f(x) = a n a l + 1").
-        if (tokens >= 3 && (allSame || IsFormulaAround(chars, write, end, n)))
+        var o = p - gl - 1;
+        var leftCan = left is not null && IsSingle(chars, o, n) && GapBefore(chars, o) == gl && new string(chars, o - gl, gl) == left;
+        var y = p + 1 + gr;
+        var rightCan = right is not null && IsSingle(chars, y, n) && GapAfter(chars, y + 1, n) == gr && new string(chars, y + 1, gr) == right;
+        if (leftCan && rightCan)
         {
-            tokens = 0;
+            return left == " " && right != " " ? Right : Left;
         }
 
-        return end;
+        return (leftCan ? Left : 0) | (rightCan ? Right : 0);
+    }
+
+    // A gap ends at a token character or at "**" (a censored word), and is not a list's ", ".
+    private static int GapAfter(char[] chars, int at, int n)
+    {
+        var g = 0;
+        while (at + g < n && IsLetterSeparator(chars[at + g]) && !(chars[at + g] == '*' && at + g + 1 < n && chars[at + g + 1] == '*'))
+        {
+            g++;
+        }
+
+        return g is >= 1 and <= 3 && at + g < n && (IsTokenChar(chars[at + g]) || chars[at + g] == '*') && !IsListGap(chars, at, g) ? g : 0;
+    }
+
+    private static int GapBefore(char[] chars, int at)
+    {
+        var g = 0;
+        while (at - 1 - g >= 0 && IsLetterSeparator(chars[at - 1 - g]) && !(chars[at - 1 - g] == '*' && at - 2 - g >= 0 && chars[at - 2 - g] == '*'))
+        {
+            g++;
+        }
+
+        return g is >= 1 and <= 3 && at - 1 - g >= 0 && (IsTokenChar(chars[at - 1 - g]) || chars[at - 1 - g] == '*') && !IsListGap(chars, at - g, g) ? g : 0;
     }
 
     /// <summary>After a run's token at <paramref name="q"/> - 1: nothing more of the token, or only a trailing '!'/'|' ("f_u_c_k!").</summary>
@@ -272,33 +267,25 @@ internal static class ReferenceNormalizer
         return space && punctuation;
     }
 
-    /// <summary>
-    /// Is the run between an operator, bracket or digit (spaces skipped)? Before it is the output written so far
-    /// ([0, <paramref name="write"/>)), after it the text not yet read.
-    /// </summary>
-    private static bool IsFormulaAround(char[] chars, int write, int end, int n)
+    /// <summary>An operator or bracket just before the run's first token or after its last one (spaces skipped).</summary>
+    private static bool FormulaBeside(char[] chars, int first, int last, int n)
     {
-        var b = write - 1;
+        var b = first - 1;
         while (b >= 0 && chars[b] == ' ')
         {
             b--;
         }
 
-        var a = end;
+        var a = last + 1;
         while (a < n && chars[a] == ' ')
         {
             a++;
         }
 
-        return (b >= 0 && IsFormulaAt(chars, b, 0, write)) || (a < n && IsFormulaAt(chars, a, end, n));
+        return (b >= 0 && IsFormula(chars[b])) || (a < n && IsFormula(chars[a]));
     }
 
-    /// <summary>
-    /// An operator or a bracket: maths ("f(x) = a n a l + 1"), not a disguised word. Digits do not count: "3 f.u.c.k"
-    /// and leetspeak beside a run ("d.í.s.4") must still join; "Row 3: X X X" is one letter repeated.
-    /// </summary>
-    private static bool IsFormulaAt(char[] chars, int at, int lo, int hi) =>
-        chars[at] is '=' or '+' or '(' or ')' or '<' or '>' or '^';
+    private static bool IsFormula(char c) => c is '=' or '+' or '(' or ')' or '<' or '>' or '^';
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Move(NormalizedText text, int from, int to)

@@ -525,8 +525,7 @@ public sealed partial class PolicySnapshot
                 }
             }
 
-            var start = norm.OriginalStart(ns);
-            var end = norm.OriginalEnd(ne - 1);
+            var (start, end) = norm.OriginalRange(ns, ne);
             if (!IsAllowed(allows, p.Filter, norm.OriginalStart(h.Start), norm.OriginalEnd(h.End - 1)))
             {
                 matches.Add(new RawMatch(p.Filter, kind, fieldIndex, p.Term, start, end, steps));
@@ -601,8 +600,7 @@ public sealed partial class PolicySnapshot
                         continue;
                     }
 
-                    var start = norm is null ? m.Index : norm.OriginalStart(m.Index);
-                    var end = norm is null ? m.Index + m.Length : norm.OriginalEnd(m.Index + m.Length - 1);
+                    var (start, end) = norm is null ? (m.Index, m.Index + m.Length) : norm.OriginalRange(m.Index, m.Index + m.Length);
                     if (!IsAllowed(allows, fi, start, end))
                     {
                         matches.Add(new RawMatch(fi, kind, fieldIndex, f.Definition.Regexes[ri], start, end));

@@ -62,6 +62,76 @@ public sealed class NormalizedText
         _soft[SoftBoundaryCount++] = index;
     }
 
+    private int[] _joined = new int[8];
+
+    /// <summary>How many joined runs the last normalisation recorded.</summary>
+    internal int JoinedRunCount { get; set; }
+
+    /// <summary>
+    /// A run of spaced letters joined into one word ([start, end) in the normalised text, without a one-letter word at
+    /// its ends that keeps a soft boundary). Recorded in increasing order.
+    /// </summary>
+    internal void AddJoinedRun(int start, int end)
+    {
+        if (2 * JoinedRunCount == _joined.Length)
+        {
+            Array.Resize(ref _joined, _joined.Length * 2);
+        }
+
+        _joined[2 * JoinedRunCount] = start;
+        _joined[(2 * JoinedRunCount) + 1] = end;
+        JoinedRunCount++;
+    }
+
+    /// <summary>
+    /// The original range of the normalised characters [<paramref name="start"/>, <paramref name="end"/>), widened to
+    /// the whole of a joined run it cuts into: "s p a m.f.r.e.e money" reads "spa mfree money", and a match of
+    /// "free money" that starred out only "f.r.e.e money" would leave "m" to join "s p a" (issue 17, finding 8).
+    /// </summary>
+    public (int Start, int End) OriginalRange(int start, int end)
+    {
+        if (JoinedRunCount > 0)
+        {
+            var k = RunAt(start);
+            if (k >= 0 && _joined[2 * k] < start)
+            {
+                start = _joined[2 * k];
+            }
+
+            k = RunAt(end - 1);
+            if (k >= 0 && _joined[(2 * k) + 1] > end)
+            {
+                end = _joined[(2 * k) + 1];
+            }
+        }
+
+        return (_starts[start], _ends[end - 1]);
+    }
+
+    /// <summary>The joined run holding the normalised index, or -1.</summary>
+    private int RunAt(int index)
+    {
+        int lo = 0, hi = JoinedRunCount - 1;
+        while (lo <= hi)
+        {
+            var mid = (lo + hi) >> 1;
+            if (_joined[(2 * mid) + 1] <= index)
+            {
+                lo = mid + 1;
+            }
+            else if (_joined[2 * mid] > index)
+            {
+                hi = mid - 1;
+            }
+            else
+            {
+                return mid;
+            }
+        }
+
+        return -1;
+    }
+
     internal char[] Chars => _chars;
 
     internal int[] Starts => _starts;

@@ -57,6 +57,7 @@ public static class Stretch
         var n = source.Length;
         target.Length = 0;
         target.SoftBoundaryCount = 0;
+        target.JoinedRunCount = 0;
         target.EnsureCapacity(n);
         if (runs.Length < n)
         {
