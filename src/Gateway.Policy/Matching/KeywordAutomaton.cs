@@ -14,7 +14,7 @@ public readonly record struct LiteralHit(int Pattern, int Start, int End);
 /// pattern count, so 10 or 100,000 terms cost the same per byte (memory grows with states × classes).
 /// Built once per policy snapshot; immutable and thread-safe afterwards.
 /// </summary>
-public sealed class KeywordAutomaton
+public sealed partial class KeywordAutomaton
 {
     private readonly ushort[] _classOf;      // char → alphabet class
     private readonly int[] _delta;           // (state * classes + class) → next state, already multiplied by classes
@@ -25,10 +25,12 @@ public sealed class KeywordAutomaton
     private readonly int[] _patternLength;
     private readonly int _maxLength;
     private readonly int _transparentClass;  // -1: none
+    private readonly int[] _depthStart;      // [d]: the first state of depth d (states are breadth-first), × classes; then the end
 
     private KeywordAutomaton(ushort[] classOf, int[] delta, int classes, bool[] hasOutput, int[] outputStart,
-        int[] outputCount, int[] outputs, int[] dictLink, int[] patternLength, int transparentClass)
+        int[] outputCount, int[] outputs, int[] dictLink, int[] patternLength, int transparentClass, int[] depthStart)
     {
+        _depthStart = depthStart;
         _transparentClass = transparentClass;
         _classOf = classOf;
         _delta = delta;
@@ -54,6 +56,8 @@ public sealed class KeywordAutomaton
         {
             _maxLength = Math.Max(_maxLength, length);
         }
+
+        (_byteClasses, _asciiLow, _asciiHigh) = ByteClassTables(classOf, classes);
     }
 
     public int PatternCount => _patternLength.Length;
@@ -237,7 +241,32 @@ public sealed class KeywordAutomaton
         }
 
         return new KeywordAutomaton(classOf, delta, classes, hasOutput, outputStart, outputCount, outputs.ToArray(),
-            dictLink, patternLength, transparentClass);
+            dictLink, patternLength, transparentClass, DepthStarts(children, classes));
+    }
+
+    /// <summary>Where each depth starts in the breadth-first numbering (× classes), then the end of the table.</summary>
+    private static int[] DepthStarts(List<Dictionary<int, int>?> children, int classes)
+    {
+        var depth = new int[children.Count];
+        var starts = new List<int> { 0 };
+        for (var s = 0; s < children.Count; s++)
+        {
+            if (depth[s] == starts.Count)
+            {
+                starts.Add(s * classes);
+            }
+
+            if (children[s] is { } map)
+            {
+                foreach (var child in map.Values)
+                {
+                    depth[child] = depth[s] + 1;
+                }
+            }
+        }
+
+        starts.Add(children.Count * classes);
+        return [.. starts];
     }
 
     /// <summary>
@@ -334,7 +363,7 @@ public sealed class KeywordAutomaton
     /// stream. All chains run the same number of steps, so the warm-ups cost no loop of their own.
     /// </para>
     /// </summary>
-    private bool Scan(ReadOnlySpan<char> text, List<LiteralHit>? hits)
+    private bool Scan(ReadOnlySpan<char> text, List<LiteralHit>? hits, ScanPath path = ScanPath.Auto)
     {
         var n = text.Length;
         var len = n / Chains;
@@ -342,6 +371,11 @@ public sealed class KeywordAutomaton
         if (warm < 0)
         {
             return ScanOneStream(text, hits);
+        }
+
+        if (_byteClasses && _transparentClass < 0 && path != ScanPath.Direct)
+        {
+            return ScanTranslated(text, hits, len, vector: path == ScanPath.Auto);
         }
 
         ref var delta = ref MemoryMarshal.GetArrayDataReference(_delta);
