@@ -142,7 +142,9 @@ public sealed partial class KeywordAutomaton
             outputs[outputStart[s] + filled[s]++] = pi;
         }
 
-        // 5. Rows, failure and dictionary links, breadth-first.
+        // 5. Rows, failure and dictionary links, breadth-first. A state's dictionary link (so whether it has output)
+        // is settled when its parent sets its failure state, which is shallower than the parent's children and so has
+        // its own link already: the transitions into it are written with their output mark at once.
         var delta = GC.AllocateUninitializedArray<int>(checked(stateCount * classes));
         var fail = new int[stateCount];
         var dictLink = new int[stateCount];
@@ -151,7 +153,8 @@ public sealed partial class KeywordAutomaton
         Array.Clear(delta, 0, classes);
         for (var c = firstChild[0]; c < firstChild[0] + childCount[0]; c++)
         {
-            delta[stateClass[c]] = c * classes;
+            hasOutput[c] = outputCount[c] > 0;
+            delta[stateClass[c]] = hasOutput[c] ? ~(c * classes) : c * classes;
         }
 
         for (var s = 1; s < stateCount; s++)
@@ -164,25 +167,14 @@ public sealed partial class KeywordAutomaton
                 delta[row + transparentClass] = row;
             }
 
-            dictLink[s] = outputCount[f] > 0 ? f : dictLink[f];
-            hasOutput[s] = outputCount[s] > 0 || dictLink[s] >= 0;
             for (var c = firstChild[s]; c < firstChild[s] + childCount[s]; c++)
             {
-                fail[c] = delta[(f * classes) + stateClass[c]] / classes;
-                delta[row + stateClass[c]] = c * classes;
-            }
-        }
-
-        // Transitions into output states carry the sign bit (not the transparent self-loops), as in the scan loop.
-        for (var s = 0; s < stateCount; s++)
-        {
-            var row = delta.AsSpan(s * classes, classes);
-            for (var c = 0; c < row.Length; c++)
-            {
-                if (c != transparentClass && hasOutput[row[c] / classes])
-                {
-                    row[c] = ~row[c];
-                }
+                var to = delta[(f * classes) + stateClass[c]];
+                var cf = (to < 0 ? ~to : to) / classes;
+                fail[c] = cf;
+                dictLink[c] = outputCount[cf] > 0 ? cf : dictLink[cf];
+                hasOutput[c] = outputCount[c] > 0 || dictLink[c] >= 0;
+                delta[row + stateClass[c]] = hasOutput[c] ? ~(c * classes) : c * classes;
             }
         }
 
