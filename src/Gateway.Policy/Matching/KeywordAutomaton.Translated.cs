@@ -1,3 +1,5 @@
+// Over 400 lines because the translated scan, its seam fix-ups and the vector translation share one block layout
+// (eight chains, step by step) and one set of reporting rules; split, each would need the others to be read.
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
