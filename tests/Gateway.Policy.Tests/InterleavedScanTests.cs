@@ -104,6 +104,15 @@ public sealed class InterleavedScanTests
         Assert.Equal([new LiteralHit(-1, 0, 0), .. expected], hits);
         Assert.Equal(expected.Count > 0, automaton.ContainsAny(text));
 
+        // Every way the interleaved scan can read the text: the class table directly, and translated into class
+        // bytes (with AVX-512 where the CPU has it, else the same path without vectors).
+        foreach (var path in Enum.GetValues<KeywordAutomaton.ScanPath>())
+        {
+            var viaPath = new List<LiteralHit> { new(-1, 0, 0) };
+            automaton.FindAll(text, viaPath, path);
+            Assert.Equal([new LiteralHit(-1, 0, 0), .. expected], viaPath);
+        }
+
         // A window of the text, as FindAroundRuns scans it: the one-stream hits that lie inside it.
         if (text.Length > 300)
         {

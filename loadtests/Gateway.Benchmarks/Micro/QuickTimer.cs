@@ -46,6 +46,78 @@ internal static class QuickTimer
             return;
         }
 
+        if (filter == "dumplit")
+        {
+            File.WriteAllLines("/tmp/lit.txt", s.Literals);
+            foreach (var m in s.Messages.Values)
+            {
+                File.WriteAllText("/tmp/msg-" + m.Name + ".txt", m.Normalized.ToString());
+            }
+
+            return;
+        }
+
+        if (filter == "compile")
+        {
+            // Policy compile time (startup and every reload); the automaton build, flat against the previous one
+            // (BuildReference), over the bench's literals and over every disguise variant of its keywords.
+            var variants = new List<string>();
+            foreach (var t in s.Corpus.Filters.SelectMany(f => f.Keywords))
+            {
+                if (KeywordTerm.TryParse(t, out var term, out _))
+                {
+                    variants.AddRange(TermVariants.For(term.Normalized, term.Mode, WordForms.None).Select(v => v.Text));
+                }
+            }
+
+            for (var round = 0; round < 3; round++)
+            {
+                var sw = Stopwatch.StartNew();
+                var policy = PolicyCompiler.Compile(s.Corpus.Filters);
+                var compile = sw.Elapsed.TotalMilliseconds;
+                var line = $"compile {compile,5:F0} ms ({policy.AutomatonStates} states)";
+                foreach (var (label, set) in new[] { ("literals", (IReadOnlyList<string>)s.Literals), ("variants", variants) })
+                {
+                    sw.Restart();
+                    var built = KeywordAutomaton.Build(set);
+                    var flat = sw.Elapsed.TotalMilliseconds;
+                    sw.Restart();
+                    KeywordAutomaton.BuildReference(set, null);
+                    line += $"; {set.Count} {label} ({built.StateCount} states): build {flat,4:F0} ms, previous build {sw.Elapsed.TotalMilliseconds,5:F0} ms";
+                }
+
+                Console.WriteLine(line);
+            }
+
+            return;
+        }
+
+        if (filter == "probe")
+        {
+            var clean = s.Messages["clean-1k"].Normalized.ToString();
+            var found = new List<LiteralHit>(4096);
+            var ring = new int[64];
+            for (var k = 0; k < 64; k++)
+            {
+                ring[k] = (k + 17) % 64;
+            }
+
+            var x = 0;
+            var hop = Stopwatch.StartNew();
+            for (var k = 0; k < 100_000_000; k++)
+            {
+                x = ring[x];
+            }
+
+            Console.WriteLine($"L1 hop {hop.Elapsed.TotalNanoseconds / 1e8:F3} ns ({x})");
+            foreach (var (label, t) in new[] { ("clean", clean), ("digits", new string('5', clean.Length)), ("aaaa", new string('a', clean.Length)) })
+            {
+                Console.WriteLine($"{label}: {Time(() => { found.Clear(); s.Automaton.FindAll(t, found); }):F3} us");
+            }
+
+            return;
+        }
+
         if (filter == "lit")
         {
             Literal(s);
@@ -169,11 +241,15 @@ internal static class QuickTimer
             var found = new List<LiteralHit>(4096);
             var line = $"{name,-18}";
             List<LiteralHit>? first = null;
-            foreach (var single in new[] { true, false })
+            foreach (var path in new[] { "one stream", "direct", "scalar", "auto" })
             {
-                var scan = single
-                    ? (Action)(() => s.Automaton.FindAllOneStream(m.Normalized.Span, found))
-                    : () => s.Automaton.FindAll(m.Normalized.Span, found);
+                Action scan = path switch
+                {
+                    "one stream" => () => s.Automaton.FindAllOneStream(m.Normalized.Span, found),
+                    "direct" => () => s.Automaton.FindAll(m.Normalized.Span, found, KeywordAutomaton.ScanPath.Direct),
+                    "scalar" => () => s.Automaton.FindAll(m.Normalized.Span, found, KeywordAutomaton.ScanPath.TranslatedScalar),
+                    _ => () => s.Automaton.FindAll(m.Normalized.Span, found, KeywordAutomaton.ScanPath.Auto),
+                };
                 found.Clear();
                 scan();
                 if (first is null)
@@ -185,7 +261,7 @@ internal static class QuickTimer
                     line += " MISMATCH";
                 }
 
-                line += $"  {(single ? "one stream" : "interleaved")}: {Time(() => { found.Clear(); scan(); }),7:F2} µs";
+                line += $"  {path}: {Time(() => { found.Clear(); scan(); }),7:F2} µs";
             }
 
             Console.WriteLine(line + $"  vectorscan {Time(() => s.VectorscanLiterals!.Scan(m.Utf8)),7:F2} µs");

@@ -14,7 +14,7 @@ public readonly record struct LiteralHit(int Pattern, int Start, int End);
 /// pattern count, so 10 or 100,000 terms cost the same per byte (memory grows with states × classes).
 /// Built once per policy snapshot; immutable and thread-safe afterwards.
 /// </summary>
-public sealed class KeywordAutomaton
+public sealed partial class KeywordAutomaton
 {
     private readonly ushort[] _classOf;      // char → alphabet class
     private readonly int[] _delta;           // (state * classes + class) → next state, already multiplied by classes
@@ -25,10 +25,12 @@ public sealed class KeywordAutomaton
     private readonly int[] _patternLength;
     private readonly int _maxLength;
     private readonly int _transparentClass;  // -1: none
+    private readonly int[] _depthStart;      // [d]: the first state of depth d (states are breadth-first), × classes; then the end
 
     private KeywordAutomaton(ushort[] classOf, int[] delta, int classes, bool[] hasOutput, int[] outputStart,
-        int[] outputCount, int[] outputs, int[] dictLink, int[] patternLength, int transparentClass)
+        int[] outputCount, int[] outputs, int[] dictLink, int[] patternLength, int transparentClass, int[] depthStart)
     {
+        _depthStart = depthStart;
         _transparentClass = transparentClass;
         _classOf = classOf;
         _delta = delta;
@@ -54,6 +56,8 @@ public sealed class KeywordAutomaton
         {
             _maxLength = Math.Max(_maxLength, length);
         }
+
+        (_byteClasses, _asciiLow, _asciiHigh) = ByteClassTables(classOf, classes);
     }
 
     public int PatternCount => _patternLength.Length;
@@ -81,7 +85,16 @@ public sealed class KeywordAutomaton
     /// </summary>
     internal static KeywordAutomaton Build(IReadOnlyList<string> patterns, bool[]? transparent)
     {
-        // 1. Alphabet compression.
+        var (classOf, classes, transparentClass) = Alphabet(patterns, transparent);
+        return BuildFlat(patterns, classOf, classes, transparentClass);
+    }
+
+    /// <summary>
+    /// Alphabet compression: every character a pattern uses gets a class, the others share class 0; the mask
+    /// characters share the mask slot's class; the transparent characters get a class of their own.
+    /// </summary>
+    private static (ushort[] ClassOf, int Classes, int TransparentClass) Alphabet(IReadOnlyList<string> patterns, bool[]? transparent)
+    {
         var classOf = new ushort[65536];
         var classes = 1;
         foreach (var p in patterns)
@@ -126,156 +139,7 @@ public sealed class KeywordAutomaton
             }
         }
 
-        // 2. Trie with sparse children while building.
-        var children = new List<Dictionary<int, int>?> { null };
-        var ownOutputs = new List<List<int>?> { null };
-        var patternLength = new int[patterns.Count];
-        for (var pi = 0; pi < patterns.Count; pi++)
-        {
-            var p = patterns[pi];
-            if (p.Length == 0)
-            {
-                throw new ArgumentException("empty pattern", nameof(patterns));
-            }
-
-            patternLength[pi] = p.Length;
-            var s = 0;
-            foreach (var c in p)
-            {
-                var cls = classOf[c];
-                var map = children[s] ??= new Dictionary<int, int>();
-                if (!map.TryGetValue(cls, out var next))
-                {
-                    next = children.Count;
-                    children.Add(null);
-                    ownOutputs.Add(null);
-                    map[cls] = next;
-                }
-
-                s = next;
-            }
-
-            (ownOutputs[s] ??= new List<int>()).Add(pi);
-        }
-
-        (children, ownOutputs) = InBreadthFirstOrder(children, ownOutputs);
-        var stateCount = children.Count;
-        var delta = new int[checked(stateCount * classes)];
-        var fail = new int[stateCount];
-        var dictLink = new int[stateCount];
-        var hasOutput = new bool[stateCount];
-        Array.Fill(dictLink, -1);
-
-        // 3. BFS: failure links folded into a complete transition table.
-        var queue = new Queue<int>();
-        for (var cls = 0; cls < classes; cls++)
-        {
-            if (cls == transparentClass)
-            {
-                delta[cls] = 0;
-            }
-            else if (children[0] is { } rootMap && rootMap.TryGetValue(cls, out var child))
-            {
-                delta[cls] = child * classes;
-                fail[child] = 0;
-                queue.Enqueue(child);
-            }
-            else
-            {
-                delta[cls] = 0;
-            }
-        }
-
-        while (queue.Count > 0)
-        {
-            var s = queue.Dequeue();
-            var f = fail[s];
-            dictLink[s] = ownOutputs[f] is not null ? f : dictLink[f];
-            hasOutput[s] = ownOutputs[s] is not null || dictLink[s] >= 0;
-            var map = children[s];
-            for (var cls = 0; cls < classes; cls++)
-            {
-                if (cls == transparentClass)
-                {
-                    delta[s * classes + cls] = s * classes;
-                }
-                else if (map is not null && map.TryGetValue(cls, out var child))
-                {
-                    delta[s * classes + cls] = child * classes;
-                    fail[child] = delta[f * classes + cls] / classes;
-                    queue.Enqueue(child);
-                }
-                else
-                {
-                    delta[s * classes + cls] = delta[f * classes + cls];
-                }
-            }
-        }
-
-        // Mark transitions into output states with the sign bit so the scan loop tests one comparison. (Not the
-        // transparent self-loops: staying in a state reports nothing new.)
-        for (var k = 0; k < delta.Length; k++)
-        {
-            if (k % classes != transparentClass && hasOutput[delta[k] / classes])
-            {
-                delta[k] = ~delta[k];
-            }
-        }
-
-        // 4. Flatten outputs.
-        var outputStart = new int[stateCount];
-        var outputCount = new int[stateCount];
-        var outputs = new List<int>();
-        for (var s = 0; s < stateCount; s++)
-        {
-            outputStart[s] = outputs.Count;
-            if (ownOutputs[s] is { } own)
-            {
-                outputs.AddRange(own);
-                outputCount[s] = own.Count;
-            }
-        }
-
-        return new KeywordAutomaton(classOf, delta, classes, hasOutput, outputStart, outputCount, outputs.ToArray(),
-            dictLink, patternLength, transparentClass);
-    }
-
-    /// <summary>
-    /// Renumbers the trie's states breadth-first. Insertion order scatters the shallow states, which ordinary text
-    /// visits almost exclusively, across the whole table (megabytes for 10,000 keywords); breadth-first puts them
-    /// together in the first few pages, so the scan's table reads stay in cache and TLB. State numbers are internal:
-    /// the matches are the same.
-    /// </summary>
-    private static (List<Dictionary<int, int>?>, List<List<int>?>) InBreadthFirstOrder(List<Dictionary<int, int>?> children,
-        List<List<int>?> ownOutputs)
-    {
-        var order = new List<int>(children.Count) { 0 };
-        for (var k = 0; k < order.Count; k++)
-        {
-            if (children[order[k]] is { } map)
-            {
-                foreach (var (_, child) in map.OrderBy(e => e.Key))
-                {
-                    order.Add(child);
-                }
-            }
-        }
-
-        var newId = new int[children.Count];
-        for (var k = 0; k < order.Count; k++)
-        {
-            newId[order[k]] = k;
-        }
-
-        var newChildren = new List<Dictionary<int, int>?>(children.Count);
-        var newOutputs = new List<List<int>?>(children.Count);
-        foreach (var old in order)
-        {
-            newChildren.Add(children[old]?.ToDictionary(e => e.Key, e => newId[e.Value]));
-            newOutputs.Add(ownOutputs[old]);
-        }
-
-        return (newChildren, newOutputs);
+        return (classOf, classes, transparentClass);
     }
 
     /// <summary>True when any pattern occurs in the text (no hit details; the clean-message fast path).</summary>
@@ -334,7 +198,7 @@ public sealed class KeywordAutomaton
     /// stream. All chains run the same number of steps, so the warm-ups cost no loop of their own.
     /// </para>
     /// </summary>
-    private bool Scan(ReadOnlySpan<char> text, List<LiteralHit>? hits)
+    private bool Scan(ReadOnlySpan<char> text, List<LiteralHit>? hits, ScanPath path = ScanPath.Auto)
     {
         var n = text.Length;
         var len = n / Chains;
@@ -342,6 +206,11 @@ public sealed class KeywordAutomaton
         if (warm < 0)
         {
             return ScanOneStream(text, hits);
+        }
+
+        if (_byteClasses && _transparentClass < 0 && path != ScanPath.Direct)
+        {
+            return ScanTranslated(text, hits, len, vector: path == ScanPath.Auto);
         }
 
         ref var delta = ref MemoryMarshal.GetArrayDataReference(_delta);
