@@ -142,6 +142,17 @@ internal sealed class ClassGates
             }
         }
 
+        if (g.Gap is not null)
+        {
+            foreach (var c in g.Gap)
+            {
+                Ensure(text, s, c);
+            }
+
+            s.ChainLength = 0;
+            s.ChainLast = int.MinValue;
+        }
+
         var stride = s.Blocks + 2;
         var masks = s.Masks;
         var nonWord = _classes.Length * stride; // the NonWord pseudo-class, after the real ones
@@ -178,13 +189,76 @@ internal sealed class ClassGates
                 any |= m;
             }
 
-            if (any != 0)
+            if (any == 0)
             {
-                found += BitOperations.PopCount(any);
-                if (found >= g.Count)
+                continue;
+            }
+
+            if (g.Gap is not null)
+            {
+                if (Chain(g, s, b, any))
                 {
                     return true;
                 }
+
+                continue;
+            }
+
+            found += BitOperations.PopCount(any);
+            if (found >= g.Count)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// A run gate: occurrences (the bits of <paramref name="any"/>, block <paramref name="b"/>) taken in order, each
+    /// continuing the run of the one before when nothing outside the gap classes lies between that one's end and its
+    /// start, else starting a new run. Sound with the longest factor's length for every occurrence: the run ending
+    /// at an occurrence is at least as long as any run of the regex's iterations ending there (shorter gaps are
+    /// checked over less text; an earlier predecessor that links also lets every later one link).
+    /// </summary>
+    private bool Chain(Gate g, Scratch s, int b, ulong any)
+    {
+        while (any != 0)
+        {
+            var q = (b << 6) + BitOperations.TrailingZeroCount(any);
+            any &= any - 1;
+            var end = s.ChainLast + g.Length;
+            s.ChainLength = s.ChainLast == int.MinValue || (end < q && AnyOutsideGap(g, s, end, q)) ? 1 : s.ChainLength + 1;
+            s.ChainLast = q;
+            if (s.ChainLength >= g.Count)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Is a character in [<paramref name="from"/>, <paramref name="to"/>) surely in none of the gap's
+    /// classes? (Rows are supersets, so "not in the row" is sure.)</summary>
+    private bool AnyOutsideGap(Gate g, Scratch s, int from, int to)
+    {
+        var stride = s.Blocks + 2;
+        var last = (to - 1) >> 6;
+        for (var b = from >> 6; b <= last; b++)
+        {
+            ulong inGap = 0;
+            foreach (var c in g.Gap!)
+            {
+                inGap |= s.Masks[(c * stride) + b + 1];
+            }
+
+            var lo = b == from >> 6 ? from & 63 : 0;
+            var hi = b == last ? (to - 1) & 63 : 63;
+            var range = (ulong.MaxValue << lo) & (ulong.MaxValue >> (63 - hi));
+            if ((~inGap & range) != 0)
+            {
+                return true;
             }
         }
 
@@ -334,7 +408,9 @@ internal sealed class ClassGates
 
     private sealed record Factor(Constraint[] Constraints, SearchValues<char>? Anchor, int AnchorOffset);
 
-    private sealed record Gate(int Regex, Factor[] Factors, int Count)
+    /// <param name="Gap">Run gates: the classes allowed between consecutive occurrences; null: a plain count.</param>
+    /// <param name="Length">The longest factor, in characters.</param>
+    private sealed record Gate(int Regex, Factor[] Factors, int Count, int[]? Gap, int Length)
     {
         public bool Anchored { get; } = Factors.All(f => f.Anchor is not null);
     }
@@ -351,6 +427,8 @@ internal sealed class ClassGates
         public ulong[] NonAscii = [];
         public ulong[] Masks = [];
         public int[] ClassStamps = [];
+        public int ChainLength;
+        public int ChainLast;
 
         public void Begin(int length, int classes)
         {
@@ -415,8 +493,8 @@ internal sealed class ClassGates
         /// <summary>Adds the gate of regex <paramref name="regex"/> when it has one worth using.</summary>
         public bool TryAdd(int regex, string pattern, ClassAlphabet alphabet)
         {
-            if (RegexFactors.FindClasses(pattern, alphabet) is not var (factors, count)
-                || alphabet.Likelihood(factors, count) > MaxLikelihood
+            if (RegexFactors.FindClasses(pattern, alphabet) is not var (factors, count, gapSymbols)
+                || alphabet.Likelihood(factors, count, gapSymbols) > MaxLikelihood
                 || factors.Sum(f => f.Length) > MaxConstraints)
             {
                 return false;
@@ -428,8 +506,27 @@ internal sealed class ClassGates
                 compiled[i] = Compile(factors[i], alphabet);
             }
 
-            _gates.Add(new Gate(regex, compiled, count));
+            int[]? gap = null;
+            if (gapSymbols is not null && !gapSymbols.Any(x => alphabet.Get(x) is { AsciiLo: ulong.MaxValue, AsciiHi: ulong.MaxValue, HasNonAscii: true }))
+            {
+                gap = [.. gapSymbols.Select(x => IndexOf(alphabet.Get(x)))];
+            }
+
+            var length = factors.Max(f => f.Count(x => x != ClassAlphabet.Boundary));
+            _gates.Add(new Gate(regex, compiled, count, gap, length));
             return true;
+        }
+
+        private int IndexOf(CharClass c)
+        {
+            if (!_index.TryGetValue(c, out var index))
+            {
+                index = _classes.Count;
+                _classes.Add(c);
+                _index[c] = index;
+            }
+
+            return index;
         }
 
         public ClassGates? Build() => _gates.Count == 0 ? null : new ClassGates(_gates.ToArray(), _classes.ToArray());
@@ -448,12 +545,7 @@ internal sealed class ClassGates
                 }
 
                 var c = alphabet.Get(symbol);
-                if (!_index.TryGetValue(c, out var index))
-                {
-                    index = _classes.Count;
-                    _classes.Add(c);
-                    _index[c] = index;
-                }
+                var index = IndexOf(c);
 
                 classes.Add((new Constraint(index, offset, IsBoundary: false), c.Weight, c));
                 offset++;

@@ -99,11 +99,14 @@ public static class PolicyCompiler
                     }
                     else
                     {
-                        // Still in the shared pre-check (a clean message pays one pass for all of them); when that
-                        // matches, a character-class gate (ClassGates) decides which of them run over the text.
-                        (def.Normalize ? normalizedRegexes : rawRegexes).Add(WrapForAlternation(pattern, def.CaseSensitive));
+                        // A character-class gate (ClassGates) when one is worth its scan: the regex runs only when
+                        // it passes. The others share the always-run NonBacktracking pre-check.
                         classGated = def.Normalize
                             && classGates.TryAdd(compiledRegexes, pattern, def.CaseSensitive ? alphabets.Sensitive : alphabets.Insensitive);
+                        if (!classGated)
+                        {
+                            (def.Normalize ? normalizedRegexes : rawRegexes).Add(WrapForAlternation(pattern, def.CaseSensitive));
+                        }
                     }
 
                     regexes.Add(regex!);

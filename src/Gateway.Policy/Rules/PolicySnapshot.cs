@@ -245,10 +245,7 @@ public sealed partial class PolicySnapshot
         }
 
         var ungated = AnyMatch(_anyNormalizedRegex, span);
-        if (ungated)
-        {
-            anyArmed |= ArmByClasses(span, armed);
-        }
+        anyArmed |= ArmByClasses(span, armed);
 
         if (ungated || anyArmed)
         {
@@ -399,9 +396,9 @@ public sealed partial class PolicySnapshot
         return false;
     }
 
-    /// <summary>After the shared pre-check matched: arms the regexes without a literal factor whose character-class
-    /// gate passes (<see cref="ClassGates"/>), so a text that trips one of them no longer runs all of them over the
-    /// whole text; with the shortcuts off, all of them.</summary>
+    /// <summary>Arms the regexes without a literal factor whose character-class gate passes (<see cref="ClassGates"/>):
+    /// they are not in the shared pre-check, so a clean message pays the gates instead of a NonBacktracking pass;
+    /// with the shortcuts off, all of them.</summary>
     private bool ArmByClasses(ReadOnlySpan<char> span, Span<bool> armed) =>
         _classGates is not null && (_exhaustive ? _classGates.ArmAll(armed) : _classGates.Arm(span, armed));
 
