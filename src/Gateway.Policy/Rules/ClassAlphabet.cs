@@ -148,6 +148,25 @@ internal sealed class ClassAlphabet
             cost += rarest;
         }
 
+        if (gap is not null && count >= 2)
+        {
+            // A run is walked occurrence by occurrence: "[a-z]{28,}" as 28 letters in a row costs a few masks per
+            // block, as a run of single letters a step per letter.
+            var rate = 0.0;
+            foreach (var f in factors)
+            {
+                var p = 1.0;
+                foreach (var s in f)
+                {
+                    p *= Weight(s);
+                }
+
+                rate += p;
+            }
+
+            cost += rate * 4;
+        }
+
         return Likelihood(factors, count, gap) + cost;
     }
 

@@ -94,6 +94,33 @@ internal sealed class ClassGates
         return _gates.Length > 0;
     }
 
+    /// <summary>For the bench's timer: reads the text into every class row, no gate checked.</summary>
+    internal void Prepare(ReadOnlySpan<char> text)
+    {
+        var s = t_scratch ??= new Scratch();
+        s.Begin(text.Length, _classes.Length);
+        for (var c = 0; c < _classes.Length; c++)
+        {
+            Ensure(text, s, c);
+        }
+    }
+
+    /// <summary>For the bench's timer: the gates over rows <see cref="Prepare"/> already read (the same text), one
+    /// time per gate.</summary>
+    internal void TimeGates(ReadOnlySpan<char> text, Span<double> ticks)
+    {
+        var s = t_scratch!;
+        for (var i = 0; i < _gates.Length; i++)
+        {
+            var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            Passes(_gates[i], text, s);
+            ticks[i] += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
+        }
+    }
+
+    /// <summary>For the bench's timer: the regex gate <paramref name="gate"/> guards.</summary>
+    internal int RegexOf(int gate) => _gates[gate].Regex;
+
     /// <summary>For tests: does the gate of regex <paramref name="regex"/> pass on the text?</summary>
     internal bool Passes(int regex, ReadOnlySpan<char> text)
     {
@@ -113,7 +140,41 @@ internal sealed class ClassGates
     private bool Passes(Gate g, ReadOnlySpan<char> text, Scratch s)
     {
         var startBlock = 0;
-        if (g.Anchored)
+        var candidates = ulong.MaxValue;
+        if (s.Blocks <= 64)
+        {
+            // Texts of up to 64 blocks first read only the first (rarest) class of the common part and of each factor,
+            // and visit only the blocks where a start can have them at their offsets (a member in block B is at offset
+            // o of a start in block B - o/64 or the one before); no such block, no occurrence, nothing else read.
+            if (g.Common.Length > 0 && !g.Common[0].IsBoundary)
+            {
+                Ensure(text, s, g.Common[0].Class);
+                candidates = Starts(s, g.Common[0]);
+            }
+
+            ulong starts = 0;
+            foreach (var f in g.Factors)
+            {
+                if (f.Constraints.Length == 0)
+                {
+                    starts = ulong.MaxValue;
+                    break;
+                }
+
+                var c = f.Constraints[0];
+                Ensure(text, s, c.IsBoundary ? WordClass : c.Class);
+                starts |= Starts(s, c);
+            }
+
+            candidates &= starts;
+            if (candidates == 0)
+            {
+                return false;
+            }
+
+            startBlock = BitOperations.TrailingZeroCount(candidates);
+        }
+        else if (g.Anchored)
         {
             // Every factor has a rare class with a short member list: no member, no occurrence.
             var first = int.MaxValue;
@@ -134,21 +195,13 @@ internal sealed class ClassGates
             startBlock = first >> 6;
         }
 
-        foreach (var f in g.Factors)
+        foreach (var c in g.Needs)
         {
-            foreach (var c in f.Constraints)
-            {
-                Ensure(text, s, c.IsBoundary ? WordClass : c.Class);
-            }
+            Ensure(text, s, c);
         }
 
         if (g.Gap is not null)
         {
-            foreach (var c in g.Gap)
-            {
-                Ensure(text, s, c);
-            }
-
             s.ChainLength = 0;
             s.ChainLast = int.MinValue;
         }
@@ -159,34 +212,27 @@ internal sealed class ClassGates
         var found = 0;
         for (var b = startBlock; b < s.Blocks; b++)
         {
+            if (b < 64)
+            {
+                var next = candidates & (ulong.MaxValue << b);
+                if (next == 0)
+                {
+                    break;
+                }
+
+                b = BitOperations.TrailingZeroCount(next);
+            }
+
+            var common = Holds(g.Common, ulong.MaxValue, masks, stride, nonWord, b);
+            if (common == 0)
+            {
+                continue;
+            }
+
             ulong any = 0;
             foreach (var f in g.Factors)
             {
-                var m = ulong.MaxValue;
-                foreach (var c in f.Constraints)
-                {
-                    if (c.IsBoundary)
-                    {
-                        // No \b before offset j: both neighbours surely word characters, or both surely not.
-                        var w = WordClass * stride;
-                        var wa = At(masks, w, b, c.Offset - 1);
-                        var wb = At(masks, w, b, c.Offset);
-                        var na = At(masks, nonWord, b, c.Offset - 1);
-                        var nb = At(masks, nonWord, b, c.Offset);
-                        m &= ~((wa & wb) | (na & nb));
-                    }
-                    else
-                    {
-                        m &= At(masks, c.Class * stride, b, c.Offset);
-                    }
-
-                    if (m == 0)
-                    {
-                        break;
-                    }
-                }
-
-                any |= m;
+                any |= Holds(f.Constraints, common, masks, stride, nonWord, b);
             }
 
             if (any == 0)
@@ -265,6 +311,50 @@ internal sealed class ClassGates
         return false;
     }
 
+    /// <summary>Blocks where a start can satisfy <paramref name="c"/> (a class constraint), from the class's presence.</summary>
+    private static ulong Starts(Scratch s, Constraint c)
+    {
+        if (c.IsBoundary)
+        {
+            return ulong.MaxValue;
+        }
+
+        var p = s.Presence[c.Class];
+        var near = c.Offset >> 6;
+        var far = (c.Offset + 63) >> 6;
+        return (near >= 64 ? 0 : p >> near) | (far >= 64 ? 0 : p >> far);
+    }
+
+    /// <summary>The starts in block <paramref name="b"/>, among <paramref name="m"/>, where every constraint holds.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Holds(Constraint[] constraints, ulong m, ulong[] masks, int stride, int nonWord, int b)
+    {
+        foreach (var c in constraints)
+        {
+            if (m == 0)
+            {
+                break;
+            }
+
+            if (c.IsBoundary)
+            {
+                // No \b before offset j: both neighbours surely word characters, or both surely not.
+                var w = WordClass * stride;
+                var wa = At(masks, w, b, c.Offset - 1);
+                var wb = At(masks, w, b, c.Offset);
+                var na = At(masks, nonWord, b, c.Offset - 1);
+                var nb = At(masks, nonWord, b, c.Offset);
+                m &= ~((wa & wb) | (na & nb));
+            }
+            else
+            {
+                m &= At(masks, c.Class * stride, b, c.Offset);
+            }
+        }
+
+        return m;
+    }
+
     /// <summary>Bits of a class for starts in block <paramref name="b"/> at offset <paramref name="o"/> (−1..64);
     /// the class's row begins at <paramref name="row"/> with one pad block on each side.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -300,6 +390,7 @@ internal sealed class ClassGates
         var table = _tables[cls];
         row[0] = 0;
         row[^1] = 0;
+        ulong presence = 0;
         for (var b = 0; b < s.Blocks; b++)
         {
             ulong m;
@@ -329,9 +420,15 @@ internal sealed class ClassGates
                 m |= s.NonAscii[b];
             }
 
-            row[b + 1] = m & s.Valid(b);
+            m &= s.Valid(b);
+            row[b + 1] = m;
+            if (m != 0 && b < 64)
+            {
+                presence |= 1UL << b;
+            }
         }
 
+        s.Presence[cls] = presence;
         s.ClassStamps[cls] = s.Stamp;
         if (cls == WordClass)
         {
@@ -410,8 +507,12 @@ internal sealed class ClassGates
 
     /// <param name="Gap">Run gates: the classes allowed between consecutive occurrences; null: a plain count.</param>
     /// <param name="Length">The longest factor, in characters.</param>
-    private sealed record Gate(int Regex, Factor[] Factors, int Count, int[]? Gap, int Length)
+    private sealed record Gate(int Regex, Constraint[] Common, Factor[] Factors, int Count, int[]? Gap, int Length)
     {
+        /// <summary>Every class row the gate reads (boundaries read the word class).</summary>
+        public int[] Needs { get; } = [.. Common.Concat(Factors.SelectMany(f => f.Constraints))
+            .Select(c => c.IsBoundary ? WordClass : c.Class).Concat(Gap ?? []).Distinct()];
+
         public bool Anchored { get; } = Factors.All(f => f.Anchor is not null);
     }
 
@@ -427,6 +528,7 @@ internal sealed class ClassGates
         public ulong[] NonAscii = [];
         public ulong[] Masks = [];
         public int[] ClassStamps = [];
+        public ulong[] Presence = []; // per class: which of the first 64 blocks hold a member
         public int ChainLength;
         public int ChainLast;
 
@@ -452,6 +554,7 @@ internal sealed class ClassGates
             if (ClassStamps.Length < classes)
             {
                 ClassStamps = new int[Math.Max(classes, 64)];
+                Presence = new ulong[ClassStamps.Length];
             }
 
             if (++Stamp == int.MaxValue)
@@ -506,6 +609,18 @@ internal sealed class ClassGates
                 compiled[i] = Compile(factors[i], alphabet);
             }
 
+            // Constraints every factor has (card numbers: "\b\d\d\d\d" in all eight spellings) are checked once per
+            // block, before the factors' own.
+            Constraint[] common = [];
+            if (compiled.Length > 1)
+            {
+                common = [.. compiled[0].Constraints.Where(c => compiled.All(f => f.Constraints.Contains(c)))];
+                for (var i = 0; i < compiled.Length; i++)
+                {
+                    compiled[i] = compiled[i] with { Constraints = [.. compiled[i].Constraints.Where(c => !common.Contains(c))] };
+                }
+            }
+
             int[]? gap = null;
             if (gapSymbols is not null && !gapSymbols.Any(x => alphabet.Get(x) is { AsciiLo: ulong.MaxValue, AsciiHi: ulong.MaxValue, HasNonAscii: true }))
             {
@@ -513,7 +628,7 @@ internal sealed class ClassGates
             }
 
             var length = factors.Max(f => f.Count(x => x != ClassAlphabet.Boundary));
-            _gates.Add(new Gate(regex, compiled, count, gap, length));
+            _gates.Add(new Gate(regex, common, compiled, count, gap, length));
             return true;
         }
 
@@ -552,10 +667,48 @@ internal sealed class ClassGates
             }
 
             // Rarest class first: most blocks are ruled out by one mask.
+            // Rarest class first: most blocks are ruled out by one mask. Among equally rare ones, each next the
+            // farthest from those already taken: "\d{9}" tests offsets 0, 8, 4, ... so a four-digit year fails at the
+            // second mask instead of the fifth.
             classes.Sort(static (a, b) => a.Weight.CompareTo(b.Weight));
-            var rarest = classes[0];
+            var ordered = new List<(Constraint C, double Weight, CharClass Class)>();
+            for (var from = 0; from < classes.Count;)
+            {
+                var to = from;
+                while (to < classes.Count && classes[to].Weight == classes[from].Weight)
+                {
+                    to++;
+                }
+
+                var tier = classes.GetRange(from, to - from);
+                while (tier.Count > 0)
+                {
+                    var pick = 0;
+                    var bestDistance = -1;
+                    for (var i = 0; i < tier.Count; i++)
+                    {
+                        var distance = int.MaxValue;
+                        foreach (var o in ordered)
+                        {
+                            distance = Math.Min(distance, Math.Abs(o.C.Offset - tier[i].C.Offset));
+                        }
+
+                        if (distance > bestDistance)
+                        {
+                            (pick, bestDistance) = (i, distance);
+                        }
+                    }
+
+                    ordered.Add(tier[pick]);
+                    tier.RemoveAt(pick);
+                }
+
+                from = to;
+            }
+
+            var rarest = ordered[0];
             var anchor = rarest.Class.Members is { } members && rarest.Weight < 0.05 ? SearchValues.Create(members) : null;
-            return new Factor([.. classes.Select(x => x.C), .. boundaries], anchor, rarest.C.Offset);
+            return new Factor([.. ordered.Select(x => x.C), .. boundaries], anchor, rarest.C.Offset);
         }
     }
 }
