@@ -83,6 +83,15 @@ internal sealed class ClassGates
         return any;
     }
 
+    /// <summary>Clears every regex this set gates (none has another way to be armed).</summary>
+    public void Disarm(Span<bool> armed)
+    {
+        foreach (var g in _gates)
+        {
+            armed[g.Regex] = false;
+        }
+    }
+
     /// <summary>The regexes this set gates (for <see cref="PolicySnapshot.Exhaustive"/>: all of them armed).</summary>
     public bool ArmAll(Span<bool> armed)
     {

@@ -51,6 +51,7 @@ public static class PolicyCompiler
         var patternTexts = new List<string>();
         var patterns = new List<PatternInfo>();
         var normalizedRegexes = new List<string>();
+        var classGatedRegexes = new List<string>(); // their own pre-check, for long texts only (PolicySnapshot)
         var rawRegexes = new List<string>();
         var regexCount = 0;
         var compiledRegexes = 0; // global index of the next compiled regex
@@ -103,10 +104,8 @@ public static class PolicyCompiler
                         // it passes. The others share the always-run NonBacktracking pre-check.
                         classGated = def.Normalize
                             && classGates.TryAdd(compiledRegexes, pattern, def.CaseSensitive ? alphabets.Sensitive : alphabets.Insensitive);
-                        if (!classGated)
-                        {
-                            (def.Normalize ? normalizedRegexes : rawRegexes).Add(WrapForAlternation(pattern, def.CaseSensitive));
-                        }
+                        (classGated ? classGatedRegexes : def.Normalize ? normalizedRegexes : rawRegexes)
+                            .Add(WrapForAlternation(pattern, def.CaseSensitive));
                     }
 
                     regexes.Add(regex!);
@@ -160,6 +159,7 @@ public static class PolicyCompiler
         {
             KeywordCount = keywordCount,
             RegexCount = regexCount,
+            ClassGatedPrecheck = Combine(classGatedRegexes),
         };
     }
 
