@@ -202,6 +202,31 @@ public sealed class ClassGateTests
         Assert.True(runGates > 10, $"only {runGates} generated groups got a run gate");
     }
 
+    /// <summary>A clean chat kilobyte (numbers, mentions, one-letter words, accents, emoji) through the class gates
+    /// (no shared pre-check in front of them any more) allocates nothing.</summary>
+    [Fact]
+    public void Evaluate_CleanChat_AllocatesNothing()
+    {
+        var policy = PolicyCompiler.Compile([new FilterDefinition { Name = "f", Regexes = Moderation, Action = FilterAction.Drop }]);
+        var sb = new StringBuilder();
+        var r = new Random(3);
+        string[] words = ["room", "build", "is", "a", "I", "1603", "résumé", "déjà", "vu", "@eva", "hey!", "what?", "🙂", "2001,", "ok.", "x", "thanks"];
+        while (sb.Length < 1000)
+        {
+            sb.Append(words[r.Next(words.Length)]).Append(' ');
+        }
+
+        var message = Msg(sb.ToString());
+        Assert.Equal(VerdictAction.Forward, policy.Evaluate(message).Action);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 200; i++)
+        {
+            policy.Evaluate(message);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     /// <summary>A run gate is a run, not a count: eight one-letter words spread over a chat message do not pass it,
     /// eight in a row (with any non-word characters between) do.</summary>
     [Fact]
