@@ -60,23 +60,24 @@ internal sealed class ClassGates
 
     public int Count => _gates.Length;
 
-    /// <summary>Sets <paramref name="armed"/> for every regex whose gate passes on <paramref name="text"/>.</summary>
-    public bool Arm(ReadOnlySpan<char> text, Span<bool> armed)
+    /// <summary>Sets <paramref name="armed"/> for every regex whose gate passes on <paramref name="text"/>; returns
+    /// how many.</summary>
+    public int Arm(ReadOnlySpan<char> text, Span<bool> armed)
     {
         if (text.IsEmpty)
         {
-            return false;
+            return 0;
         }
 
         var s = t_scratch ??= new Scratch();
         s.Begin(text.Length, _classes.Length);
-        var any = false;
+        var any = 0;
         foreach (var g in _gates)
         {
             if (!armed[g.Regex] && Passes(g, text, s))
             {
                 armed[g.Regex] = true;
-                any = true;
+                any++;
             }
         }
 

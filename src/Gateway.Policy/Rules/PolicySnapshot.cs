@@ -412,14 +412,16 @@ public sealed partial class PolicySnapshot
             return _classGates.ArmAll(armed);
         }
 
-        if (!_classGates.Arm(span, armed))
+        var count = _classGates.Arm(span, armed);
+        if (count == 0)
         {
             return false;
         }
 
-        // A long text passes some gate more often (a run of one-letter words somewhere in 16 KB of chat), and each
-        // armed regex is its own pass: there one NonBacktracking pass over all of them decides first, as before.
-        if (span.Length > LongText && !AnyMatch(ClassGatedPrecheck, span))
+        // A long text passes a gate or two more often (a run of one-letter words somewhere in 16 KB of chat), and
+        // each armed regex is its own pass: there one NonBacktracking pass over all of them decides first, as before.
+        // Not when many pass: that is regex bait, where the combined pass is the slow one.
+        if (span.Length > LongText && count <= 2 && !AnyMatch(ClassGatedPrecheck, span))
         {
             _classGates.Disarm(armed);
             return false;
