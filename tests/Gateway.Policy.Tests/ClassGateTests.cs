@@ -41,7 +41,12 @@ public sealed class ClassGateTests
     [InlineData(@"\b\d{3}[-. ]\d{3}[-. ]\d{4}\b", "call 555-123-4567 now", "call 555 123 456 now, 1234 5678")]
     [InlineData(@"[a-z]{28,}", "x pneumonoultramicroscopicsilicovolcanoconiosis", "many ordinary words but none so long, really")]
     [InlineData(@"(?:\b\w\b[\W_]*){8,}", "so s p a c e d o u t here", "a word, i think, a b c and x y then")]
+    [InlineData(@"(?:\b\w\b[\W_]*){8,}", "x s.p.a.c.e.d-o.u.t", "a b c d and e f g h i, then j k l m n o p")]
+    [InlineData(@"(?:\b\w\b[\W_]*){8,}", "é é é é é é é é", "I think a cat is a pet I saw, a b, I, a, x y z")]
     [InlineData(@"(?:@\w+\s*){6,}", "@a @b @c @d @e @f", "@a @b @c @d @e hey")]
+    [InlineData(@"(?:@\w+\s*){6,}", "@a @b @c @d @e @f", "@a @b @c @d @e, @f @g @h")]
+    [InlineData(@"(?:\.\s*){10,}", "wait . . . . . . . . . . .", "one. two. three. four. five. six. seven. eight. nine. ten. eleven.")]
+    [InlineData(@"(?:ab){4,}", "xxababababxx", "ab ab ab ab abab abab")]
     [InlineData(@"[!?]{6,}", "what?!?!?!", "what?! really?! no!")]
     public void Gate_MatchPasses_NearMissFails(string pattern, string match, string nearMiss)
     {
@@ -133,6 +138,139 @@ public sealed class ClassGateTests
             Assert.Equal(b.Action, a.Action);
             Assert.Equal(b.Matches.Select(m => (m.Term, m.Start, m.End)), a.Matches.Select(m => (m.Term, m.Start, m.End)));
         }
+    }
+
+    /// <summary>
+    /// Gate on against gate off over generated repeated groups (<c>(?:P F Q){n,}</c>: the run gates) and the
+    /// moderation patterns, on texts made of the groups' own iterations, runs cut short or broken by a word, spaced
+    /// letters (ASCII and not), near misses and random pieces: a gate that is not a necessary condition (a run that
+    /// asks for less between two occurrences than the regex allows, an occurrence missed) changes a verdict here.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void Evaluate_RunGates_SameAsGatesOff(int seed)
+    {
+        var r = new Random(seed * 7919);
+        var runGates = 0;
+        for (var round = 0; round < 40; round++)
+        {
+            var (pattern, iterations) = GenerateRepeatedGroup(r);
+            var alphabet = new ClassAlphabet(caseSensitive: false);
+            if (RegexFactors.FindClasses(pattern, alphabet) is { Gap: not null })
+            {
+                runGates++;
+            }
+
+            var fast = PolicyCompiler.Compile([new FilterDefinition { Name = "f", Regexes = [pattern, .. Moderation.Take(3)], Action = FilterAction.Censor }]);
+            var slow = fast.Exhaustive();
+            var regex = new Regex(pattern, RegexRules.OptionsFor(false));
+            for (var t = 0; t < 40; t++)
+            {
+                var sb = new StringBuilder(RandomText(r, 4));
+                var n = r.Next(1, 12);
+                for (var i = 0; i < n; i++)
+                {
+                    sb.Append(iterations[r.Next(iterations.Count)]);
+                    var roll = r.Next(10);
+                    if (roll == 0)
+                    {
+                        sb.Append(" word "); // a run broken by a word
+                    }
+                    else if (roll == 1)
+                    {
+                        sb.Append(Pieces[r.Next(Pieces.Length)]);
+                    }
+                }
+
+                sb.Append(RandomText(r, 4));
+                var text = sb.ToString();
+                var a = fast.Evaluate(Msg(text));
+                var b = slow.Evaluate(Msg(text));
+                Assert.True(b.Action == a.Action, $"/{pattern}/ on \"{text}\": {a.Action} with gates, {b.Action} without");
+                Assert.Equal(b.Matches.Select(m => (m.Term, m.Start, m.End)), a.Matches.Select(m => (m.Term, m.Start, m.End)));
+
+                // And the gate alone, on the text and its normal form, whenever the regex matches.
+                var builder = new ClassGates.Builder();
+                if (builder.TryAdd(0, pattern, new ClassAlphabet(false)))
+                {
+                    CheckNecessary(builder.Build()!, regex, text, pattern);
+                    CheckNecessary(builder.Build()!, regex, TextNormalizer.NormalizeToString(text), pattern);
+                }
+            }
+        }
+
+        Assert.True(runGates > 10, $"only {runGates} generated groups got a run gate");
+    }
+
+    /// <summary>A clean chat kilobyte (numbers, mentions, one-letter words, accents, emoji) through the class gates
+    /// (no shared pre-check in front of them any more) allocates nothing.</summary>
+    [Fact]
+    public void Evaluate_CleanChat_AllocatesNothing()
+    {
+        var policy = PolicyCompiler.Compile([new FilterDefinition { Name = "f", Regexes = Moderation, Action = FilterAction.Drop }]);
+        var sb = new StringBuilder();
+        var r = new Random(3);
+        string[] words = ["room", "build", "is", "a", "I", "1603", "résumé", "déjà", "vu", "@eva", "hey!", "what?", "🙂", "2001,", "ok.", "x", "thanks"];
+        while (sb.Length < 1000)
+        {
+            sb.Append(words[r.Next(words.Length)]).Append(' ');
+        }
+
+        var message = Msg(sb.ToString());
+        Assert.Equal(VerdictAction.Forward, policy.Evaluate(message).Action);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 200; i++)
+        {
+            policy.Evaluate(message);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    /// <summary>A run gate is a run, not a count: eight one-letter words spread over a chat message do not pass it,
+    /// eight in a row (with any non-word characters between) do.</summary>
+    [Fact]
+    public void Gate_SpacedLetters_IsARunNotACount()
+    {
+        var gate = GateOf(@"(?:\b\w\b[\W_]*){8,}");
+        Assert.False(gate.Passes(0, "a b c d e f g and h i j k l m n, then o p q r s t u"));
+        Assert.True(gate.Passes(0, "a b c d e f g h"));
+        Assert.True(gate.Passes(0, "so, a-b.c.d/e f\tg…h!"));
+        Assert.False(gate.Passes(0, "a b c d e f g 12 h i j"));
+        Assert.True(gate.Passes(0, "a b c d e f g 1 h"));
+    }
+
+    private static readonly string[] GroupCores = [@"\b\w\b", @"\w", @"@\w+", @"\d", @"[a-z]", @"ab", @"\.", @"[!?]", @"x\d", @"\b[a-z]\b", @"\p{L}"];
+
+    private static readonly string[] GroupSides = ["", "", @"[\W_]*", @"\W*", @"\s*", @"\s?", @"[ -]?", @"\d*", @"[\W_]+", @"\.?"];
+
+    /// <summary>(pattern, strings that are one iteration of its group, or close to one).</summary>
+    private static (string Pattern, List<string> Iterations) GenerateRepeatedGroup(Random r)
+    {
+        var before = GroupSides[r.Next(GroupSides.Length)];
+        var core = GroupCores[r.Next(GroupCores.Length)];
+        var after = GroupSides[r.Next(GroupSides.Length)];
+        var min = r.Next(2, 9);
+        var pattern = $"(?:{before}{core}{after}){{{min},}}";
+        var coreSamples = core switch
+        {
+            @"\b\w\b" or @"\w" or @"\b[a-z]\b" or @"[a-z]" or @"\p{L}" => new[] { "a", "x", "I", "é", "7", "_", "ab" },
+            @"@\w+" => ["@a", "@kai", "@é", "@"],
+            @"\d" => ["1", "٣", "12", "a"],
+            "ab" => ["ab", "a", "abab"],
+            @"\." => [".", ",", ".."],
+            @"[!?]" => ["!", "?", "!?"],
+            @"x\d" => ["x1", "x", "1"],
+            _ => ["a"],
+        };
+        var sideSamples = new[] { "", " ", "  ", ".", "-", "_", ". ", ", ", "\t", "…", "1", "\u00A0" };
+        var iterations = new List<string>();
+        for (var i = 0; i < 12; i++)
+        {
+            iterations.Add(sideSamples[r.Next(sideSamples.Length)] + coreSamples[r.Next(coreSamples.Length)] + sideSamples[r.Next(sideSamples.Length)]);
+        }
+
+        return (pattern, iterations);
     }
 
     private static ChatMessage Msg(string text) => new() { Protocol = "test", Fields = [new MessageField(FieldKind.Body, text)] };

@@ -151,6 +151,12 @@ internal static class QuickTimer
             return;
         }
 
+        if (filter.StartsWith("rxpath:", StringComparison.Ordinal))
+        {
+            RegexPath(s, filter["rxpath:".Length..]);
+            return;
+        }
+
         if (filter.StartsWith("parts:", StringComparison.Ordinal))
         {
             Parts(s, filter["parts:".Length..]);
@@ -222,7 +228,8 @@ internal static class QuickTimer
             var gated = builder.TryAdd(0, p, alphabet);
             var describe = found is { } f
                 ? string.Join(" | ", f.Factors.Select(x => string.Concat(x.Select(c => c == ClassAlphabet.Boundary ? "\\b" : alphabet.Get(c).Source))))
-                    + $" ×{f.Count} p={alphabet.Likelihood(f.Factors, f.Count):F3}"
+                    + $" ×{f.Count}{(f.Gap is null ? "" : " run, gaps " + string.Concat(f.Gap.Select(x => alphabet.Get(x).Source)))}"
+                    + $" p={alphabet.Likelihood(f.Factors, f.Count, f.Gap):F3}"
                 : "none";
             var regex = new Regex(p, options);
             var gate = builder.Build();
@@ -296,6 +303,55 @@ internal static class QuickTimer
         var h2 = new List<LiteralHit>(4096);
         Console.WriteLine($"{name} classes {classes}; evaluate {Time(() => s.Policy.Evaluate(m.Chat)):F2} µs;" +
             $" evaluate + main scan {Time(() => { s.Policy.Evaluate(m.Chat); h2.Clear(); main.FindAll(span, h2); }):F2} µs");
+    }
+
+    /// <summary>The regex side of one evaluation piece by piece (the policy's own pre-check alternations, class gates
+    /// and squeezed automaton), beside the whole evaluation: what a clean message pays for regexes.</summary>
+    private static void RegexPath(BenchState s, string name)
+    {
+        const System.Reflection.BindingFlags Private = System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance;
+        var m = s.Messages[name];
+        var span = m.Normalized.ToString();
+        var precheck = (Regex[])typeof(PolicySnapshot).GetField("_anyNormalizedRegex", Private)!.GetValue(s.Policy)!;
+        var gates = typeof(PolicySnapshot).GetField("_classGates", Private)!.GetValue(s.Policy) as ClassGates;
+        var squeezed = typeof(PolicySnapshot).GetField("_squeezed", Private)!.GetValue(s.Policy) as KeywordAutomaton;
+        var armed = new bool[4096];
+        var hits = new List<LiteralHit>(4096);
+        var norm = new NormalizedText(m.Text.Length + 16);
+        Console.WriteLine($"{name}: normalise {Time(() => TextNormalizer.Normalize(m.Text, norm)):F2} µs" +
+            $"  main automaton {Time(() => { hits.Clear(); s.Automaton.FindAll(span, hits); }):F2} µs" +
+            $"  squeezed automaton {(squeezed is null ? 0 : Time(() => { hits.Clear(); squeezed.FindAll(span, hits); })):F2} µs" +
+            $"  pre-check ({precheck.Length} parts) {Time(() => { foreach (var r in precheck) { r.IsMatch(span); } }):F2} µs" +
+            $"  class gates ({gates?.Count ?? 0}) {(gates is null ? 0 : Time(() => { Array.Clear(armed); gates.Arm(span, armed); })):F2} µs" +
+            $" (armed {armed.Count(a => a)}; rows alone {(gates is null ? 0 : Time(() => gates.Prepare(span))):F2} µs;" +
+            $" gates over read rows:\n   {GateTimes(gates, span)})  evaluate {Time(() => s.Policy.Evaluate(m.Chat)):F2} µs  dotnet-evaluate {Time(() => s.DotNet.Evaluate(m.Text)):F2} µs");
+    }
+
+    private static string GateTimes(ClassGates? gates, string span)
+    {
+        if (gates is null)
+        {
+            return "";
+        }
+
+        var times = new double[gates.Count];
+        for (var i = 0; i < gates.Count; i++)
+        {
+            var gate = i;
+            gates.Prepare(span);
+            times[i] = Time(() => gates.PassesAgain(gate, span));
+        }
+
+        const System.Reflection.BindingFlags Private = System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance;
+        var filters = (Array)typeof(PolicySnapshot).GetField("_filters", Private)!.GetValue(BenchState.Shared.Policy)!;
+        var patterns = new List<string>();
+        foreach (var f in filters)
+        {
+            var def = (Gateway.Policy.Rules.FilterDefinition)f.GetType().GetProperty("Definition")!.GetValue(f)!;
+            patterns.AddRange(def.Regexes);
+        }
+
+        return string.Join("\n   ", times.Select((t, i) => $"/{patterns[gates.RegexOf(i)]}/ " + t.ToString("F3", System.Globalization.CultureInfo.InvariantCulture)));
     }
 
     /// <summary>One message cut into 1 KB pieces, each timed on its own: finds the part of a hostile text that is slow.</summary>

@@ -131,7 +131,7 @@ internal sealed class ClassAlphabet
     /// <summary>What <see cref="RegexFactors"/> minimises in class mode: the likelihood, plus the rate of each
     /// factor's rarest class (what checking it costs: "\+\d" beats six digits in a row, equally rare but found by
     /// looking at every digit).</summary>
-    public double Score(string[] factors, int count)
+    public double Score(string[] factors, int count, IReadOnlyCollection<char>? gap = null)
     {
         var cost = 0.0;
         foreach (var f in factors)
@@ -148,12 +148,33 @@ internal sealed class ClassAlphabet
             cost += rarest;
         }
 
-        return Likelihood(factors, count) + cost;
+        if (gap is not null && count >= 2)
+        {
+            // A run is walked occurrence by occurrence: "[a-z]{28,}" as 28 letters in a row costs a few masks per
+            // block, as a run of single letters a step per letter.
+            var rate = 0.0;
+            foreach (var f in factors)
+            {
+                var p = 1.0;
+                foreach (var s in f)
+                {
+                    p *= Weight(s);
+                }
+
+                rate += p;
+            }
+
+            cost += rate * 4;
+        }
+
+        return Likelihood(factors, count, gap) + cost;
     }
 
     /// <summary>How likely a kilobyte of chat holds <paramref name="count"/> occurrences of the factors: a Poisson
-    /// tail over the estimated rate, only to compare alternatives, not to decide correctness.</summary>
-    public double Likelihood(string[] factors, int count)
+    /// tail over the estimated rate, only to compare alternatives, not to decide correctness. With a
+    /// <paramref name="gap"/> the occurrences must come in a run (only gap characters between them): each next one
+    /// must come before a character outside the gap classes.</summary>
+    public double Likelihood(string[] factors, int count, IReadOnlyCollection<char>? gap = null)
     {
         var rate = 0.0;
         foreach (var f in factors)
@@ -176,7 +197,22 @@ internal sealed class ClassAlphabet
             term *= lambda / (k + 1);
         }
 
-        return Math.Clamp(1 - below, 0, 1);
+        var poisson = Math.Clamp(1 - below, 0, 1);
+        if (gap is null || count < 2 || rate <= 0)
+        {
+            return poisson;
+        }
+
+        var inGap = 0.0;
+        foreach (var s in gap)
+        {
+            inGap += Weight(s);
+        }
+
+        var breaks = Math.Max(1e-6, 1 - Math.Min(1, inGap));
+        var next = rate / (rate + breaks);
+        var runs = 1024 * rate * Math.Pow(next, Math.Min(count, 2000) - 1);
+        return Math.Min(poisson, Math.Clamp(1 - Math.Exp(-runs), 0, 1));
     }
 
     private static double[] BuildWeights()

@@ -60,27 +60,37 @@ internal sealed class ClassGates
 
     public int Count => _gates.Length;
 
-    /// <summary>Sets <paramref name="armed"/> for every regex whose gate passes on <paramref name="text"/>.</summary>
-    public bool Arm(ReadOnlySpan<char> text, Span<bool> armed)
+    /// <summary>Sets <paramref name="armed"/> for every regex whose gate passes on <paramref name="text"/>; returns
+    /// how many.</summary>
+    public int Arm(ReadOnlySpan<char> text, Span<bool> armed)
     {
         if (text.IsEmpty)
         {
-            return false;
+            return 0;
         }
 
         var s = t_scratch ??= new Scratch();
         s.Begin(text.Length, _classes.Length);
-        var any = false;
+        var any = 0;
         foreach (var g in _gates)
         {
             if (!armed[g.Regex] && Passes(g, text, s))
             {
                 armed[g.Regex] = true;
-                any = true;
+                any++;
             }
         }
 
         return any;
+    }
+
+    /// <summary>Clears every regex this set gates (none has another way to be armed).</summary>
+    public void Disarm(Span<bool> armed)
+    {
+        foreach (var g in _gates)
+        {
+            armed[g.Regex] = false;
+        }
     }
 
     /// <summary>The regexes this set gates (for <see cref="PolicySnapshot.Exhaustive"/>: all of them armed).</summary>
@@ -93,6 +103,24 @@ internal sealed class ClassGates
 
         return _gates.Length > 0;
     }
+
+    /// <summary>For the bench's timer: reads the text into every class row, no gate checked.</summary>
+    internal void Prepare(ReadOnlySpan<char> text)
+    {
+        var s = t_scratch ??= new Scratch();
+        s.Begin(text.Length, _classes.Length);
+        for (var c = 0; c < _classes.Length; c++)
+        {
+            Ensure(text, s, c);
+        }
+    }
+
+    /// <summary>For the bench's timer: gate <paramref name="gate"/> over the rows <see cref="Prepare"/> read from the
+    /// same text.</summary>
+    internal bool PassesAgain(int gate, ReadOnlySpan<char> text) => Passes(_gates[gate], text, t_scratch!);
+
+    /// <summary>For the bench's timer: the regex gate <paramref name="gate"/> guards.</summary>
+    internal int RegexOf(int gate) => _gates[gate].Regex;
 
     /// <summary>For tests: does the gate of regex <paramref name="regex"/> pass on the text?</summary>
     internal bool Passes(int regex, ReadOnlySpan<char> text)
@@ -113,7 +141,41 @@ internal sealed class ClassGates
     private bool Passes(Gate g, ReadOnlySpan<char> text, Scratch s)
     {
         var startBlock = 0;
-        if (g.Anchored)
+        var candidates = ulong.MaxValue;
+        if (s.Blocks <= 64)
+        {
+            // Texts of up to 64 blocks first read only the first (rarest) class of the common part and of each factor,
+            // and visit only the blocks where a start can have them at their offsets (a member in block B is at offset
+            // o of a start in block B - o/64 or the one before); no such block, no occurrence, nothing else read.
+            if (g.Common.Length > 0 && !g.Common[0].IsBoundary)
+            {
+                Ensure(text, s, g.Common[0].Class);
+                candidates = Starts(s, g.Common[0]);
+            }
+
+            ulong starts = 0;
+            foreach (var f in g.Factors)
+            {
+                if (f.Constraints.Length == 0)
+                {
+                    starts = ulong.MaxValue;
+                    break;
+                }
+
+                var c = f.Constraints[0];
+                Ensure(text, s, c.IsBoundary ? WordClass : c.Class);
+                starts |= Starts(s, c);
+            }
+
+            candidates &= starts;
+            if (candidates == 0)
+            {
+                return false;
+            }
+
+            startBlock = BitOperations.TrailingZeroCount(candidates);
+        }
+        else if (g.Anchored)
         {
             // Every factor has a rare class with a short member list: no member, no occurrence.
             var first = int.MaxValue;
@@ -134,12 +196,15 @@ internal sealed class ClassGates
             startBlock = first >> 6;
         }
 
-        foreach (var f in g.Factors)
+        foreach (var c in g.Needs)
         {
-            foreach (var c in f.Constraints)
-            {
-                Ensure(text, s, c.IsBoundary ? WordClass : c.Class);
-            }
+            Ensure(text, s, c);
+        }
+
+        if (g.Gap is not null)
+        {
+            s.ChainLength = 0;
+            s.ChainLast = int.MinValue;
         }
 
         var stride = s.Blocks + 2;
@@ -148,47 +213,185 @@ internal sealed class ClassGates
         var found = 0;
         for (var b = startBlock; b < s.Blocks; b++)
         {
+            if (b < 64)
+            {
+                var next = candidates & (ulong.MaxValue << b);
+                if (next == 0)
+                {
+                    break;
+                }
+
+                b = BitOperations.TrailingZeroCount(next);
+            }
+
+            var common = Holds(g.Common, ulong.MaxValue, masks, stride, nonWord, b);
+            if (common == 0)
+            {
+                continue;
+            }
+
             ulong any = 0;
             foreach (var f in g.Factors)
             {
-                var m = ulong.MaxValue;
-                foreach (var c in f.Constraints)
-                {
-                    if (c.IsBoundary)
-                    {
-                        // No \b before offset j: both neighbours surely word characters, or both surely not.
-                        var w = WordClass * stride;
-                        var wa = At(masks, w, b, c.Offset - 1);
-                        var wb = At(masks, w, b, c.Offset);
-                        var na = At(masks, nonWord, b, c.Offset - 1);
-                        var nb = At(masks, nonWord, b, c.Offset);
-                        m &= ~((wa & wb) | (na & nb));
-                    }
-                    else
-                    {
-                        m &= At(masks, c.Class * stride, b, c.Offset);
-                    }
-
-                    if (m == 0)
-                    {
-                        break;
-                    }
-                }
-
-                any |= m;
+                any |= Holds(f.Constraints, common, masks, stride, nonWord, b);
             }
 
-            if (any != 0)
+            if (any == 0)
             {
-                found += BitOperations.PopCount(any);
-                if (found >= g.Count)
+                continue;
+            }
+
+            if (g.Gap is not null)
+            {
+                if (Chain(g, s, b, any))
                 {
                     return true;
                 }
+
+                continue;
+            }
+
+            found += BitOperations.PopCount(any);
+            if (found >= g.Count)
+            {
+                return true;
             }
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// A run gate: occurrences (the bits of <paramref name="any"/>, block <paramref name="b"/>) taken in order, each
+    /// continuing the run of the one before when nothing outside the gap classes lies between that one's end and its
+    /// start, else starting a new run. Sound with the longest factor's length for every occurrence: the run ending
+    /// at an occurrence is at least as long as any run of the regex's iterations ending there (shorter gaps are
+    /// checked over less text; an earlier predecessor that links also lets every later one link).
+    /// </summary>
+    private bool Chain(Gate g, Scratch s, int b, ulong any)
+    {
+        while (any != 0)
+        {
+            var q = (b << 6) + BitOperations.TrailingZeroCount(any);
+            any &= any - 1;
+            var end = s.ChainLast + g.Length;
+            s.ChainLength = s.ChainLast == int.MinValue || (end < q && AnyOutsideGap(g, s, end, q)) ? 1 : s.ChainLength + 1;
+            s.ChainLast = q;
+            if (s.ChainLength >= g.Count)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Is a character in [<paramref name="from"/>, <paramref name="to"/>) surely in none of the gap's
+    /// classes? (Rows are supersets, so "not in the row" is sure.)</summary>
+    private bool AnyOutsideGap(Gate g, Scratch s, int from, int to)
+    {
+        var stride = s.Blocks + 2;
+        var last = (to - 1) >> 6;
+        for (var b = from >> 6; b <= last; b++)
+        {
+            ulong inGap = 0;
+            foreach (var c in g.Gap!)
+            {
+                inGap |= s.Masks[(c * stride) + b + 1];
+            }
+
+            var lo = b == from >> 6 ? from & 63 : 0;
+            var hi = b == last ? (to - 1) & 63 : 63;
+            var range = (ulong.MaxValue << lo) & (ulong.MaxValue >> (63 - hi));
+            if ((~inGap & range) != 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Blocks where a start can satisfy <paramref name="c"/> (a class constraint), from the class's presence.</summary>
+    private static ulong Starts(Scratch s, Constraint c)
+    {
+        if (c.IsBoundary)
+        {
+            return ulong.MaxValue;
+        }
+
+        var p = s.Presence[c.Class];
+        var near = c.Offset >> 6;
+        var far = (c.Offset + 63) >> 6;
+        return (near >= 64 ? 0 : p >> near) | (far >= 64 ? 0 : p >> far);
+    }
+
+    /// <summary>The starts in block <paramref name="b"/>, among <paramref name="m"/>, where every constraint holds.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Holds(Constraint[] constraints, ulong m, ulong[] masks, int stride, int nonWord, int b)
+    {
+        foreach (var c in constraints)
+        {
+            if (m == 0)
+            {
+                break;
+            }
+
+            if (c.IsBoundary)
+            {
+                // No \b before offset j: both neighbours surely word characters, or both surely not.
+                var w = WordClass * stride;
+                var wa = At(masks, w, b, c.Offset - 1);
+                var wb = At(masks, w, b, c.Offset);
+                var na = At(masks, nonWord, b, c.Offset - 1);
+                var nb = At(masks, nonWord, b, c.Offset);
+                m &= ~((wa & wb) | (na & nb));
+            }
+            else if (c.Length > 1)
+            {
+                m &= Run(masks, c.Class * stride, b, c.Offset, c.Length);
+            }
+            else
+            {
+                m &= At(masks, c.Class * stride, b, c.Offset);
+            }
+        }
+
+        return m;
+    }
+
+    /// <summary>Starts in block <paramref name="b"/> with the class at every offset from <paramref name="o"/> to
+    /// o + <paramref name="length"/> − 1 (length ≤ 64): the 128 bits from the first offset on, ANDed with themselves
+    /// shifted 1, 2, 4, ... (each step doubles the length every set bit vouches for), then by the rest.</summary>
+    private static ulong Run(ulong[] masks, int row, int b, int o, int length)
+    {
+        var lo = Bits(masks, row, b, o);
+        var hi = Bits(masks, row, b, o + 64);
+        var have = 1;
+        while (have * 2 <= length)
+        {
+            lo &= (lo >> have) | (hi << (64 - have));
+            hi &= hi >> have;
+            have *= 2;
+        }
+
+        var rest = length - have;
+        if (rest > 0)
+        {
+            lo &= (lo >> rest) | (hi << (64 - rest));
+        }
+
+        return lo;
+    }
+
+    /// <summary>Bits of a class for starts in block <paramref name="b"/> at offset <paramref name="o"/> (0..127); past
+    /// the row's pad block the bits are not the class's, only ever read for starts that cannot fit in the text.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Bits(ulong[] masks, int row, int b, int o)
+    {
+        var i = row + b + 1 + (o >> 6);
+        var k = o & 63;
+        return k == 0 ? masks[i] : (masks[i] >> k) | (masks[i + 1] << (64 - k));
     }
 
     /// <summary>Bits of a class for starts in block <paramref name="b"/> at offset <paramref name="o"/> (−1..64);
@@ -226,6 +429,7 @@ internal sealed class ClassGates
         var table = _tables[cls];
         row[0] = 0;
         row[^1] = 0;
+        ulong presence = 0;
         for (var b = 0; b < s.Blocks; b++)
         {
             ulong m;
@@ -255,9 +459,15 @@ internal sealed class ClassGates
                 m |= s.NonAscii[b];
             }
 
-            row[b + 1] = m & s.Valid(b);
+            m &= s.Valid(b);
+            row[b + 1] = m;
+            if (m != 0 && b < 64)
+            {
+                presence |= 1UL << b;
+            }
         }
 
+        s.Presence[cls] = presence;
         s.ClassStamps[cls] = s.Stamp;
         if (cls == WordClass)
         {
@@ -330,12 +540,19 @@ internal sealed class ClassGates
     private static bool IsAsciiMember(CharClass c, char ch) =>
         ((ch < 64 ? c.AsciiLo >> ch : c.AsciiHi >> (ch - 64)) & 1) != 0;
 
-    private readonly record struct Constraint(int Class, int Offset, bool IsBoundary);
+    /// <param name="Length">More than 1: a run, the class at every offset from <paramref name="Offset"/> on.</param>
+    private readonly record struct Constraint(int Class, int Offset, bool IsBoundary, int Length = 1);
 
     private sealed record Factor(Constraint[] Constraints, SearchValues<char>? Anchor, int AnchorOffset);
 
-    private sealed record Gate(int Regex, Factor[] Factors, int Count)
+    /// <param name="Gap">Run gates: the classes allowed between consecutive occurrences; null: a plain count.</param>
+    /// <param name="Length">The longest factor, in characters.</param>
+    private sealed record Gate(int Regex, Constraint[] Common, Factor[] Factors, int Count, int[]? Gap, int Length)
     {
+        /// <summary>Every class row the gate reads (boundaries read the word class).</summary>
+        public int[] Needs { get; } = [.. Common.Concat(Factors.SelectMany(f => f.Constraints))
+            .Select(c => c.IsBoundary ? WordClass : c.Class).Concat(Gap ?? []).Distinct()];
+
         public bool Anchored { get; } = Factors.All(f => f.Anchor is not null);
     }
 
@@ -351,6 +568,9 @@ internal sealed class ClassGates
         public ulong[] NonAscii = [];
         public ulong[] Masks = [];
         public int[] ClassStamps = [];
+        public ulong[] Presence = []; // per class: which of the first 64 blocks hold a member
+        public int ChainLength;
+        public int ChainLast;
 
         public void Begin(int length, int classes)
         {
@@ -374,6 +594,7 @@ internal sealed class ClassGates
             if (ClassStamps.Length < classes)
             {
                 ClassStamps = new int[Math.Max(classes, 64)];
+                Presence = new ulong[ClassStamps.Length];
             }
 
             if (++Stamp == int.MaxValue)
@@ -401,6 +622,9 @@ internal sealed class ClassGates
         public const double MaxLikelihood = 0.75;
 
         private const int MaxConstraints = 256;
+        private const int MaxRun = 64;
+        private const int MinRun = 4;
+        private const double DenseWeight = 0.1; // a class this common in chat is a run's candidate
 
         private readonly List<CharClass> _classes =
         [
@@ -415,55 +639,157 @@ internal sealed class ClassGates
         /// <summary>Adds the gate of regex <paramref name="regex"/> when it has one worth using.</summary>
         public bool TryAdd(int regex, string pattern, ClassAlphabet alphabet)
         {
-            if (RegexFactors.FindClasses(pattern, alphabet) is not var (factors, count)
-                || alphabet.Likelihood(factors, count) > MaxLikelihood
+            if (RegexFactors.FindClasses(pattern, alphabet) is not var (factors, count, gapSymbols)
+                || alphabet.Likelihood(factors, count, gapSymbols) > MaxLikelihood
                 || factors.Sum(f => f.Length) > MaxConstraints)
             {
                 return false;
             }
 
+            // Per offset first; constraints every factor has (card numbers: "\b\d\d\d\d" in all eight spellings)
+            // are checked once per block, before the factors' own; then runs are merged and the order chosen.
+            var raw = factors.Select(f => Spell(f, alphabet)).ToArray();
+            var commonRaw = raw.Length > 1 ? raw[0].Where(c => raw.All(f => f.Contains(c))).ToList() : [];
+            var common = Order(commonRaw);
             var compiled = new Factor[factors.Length];
             for (var i = 0; i < factors.Length; i++)
             {
-                compiled[i] = Compile(factors[i], alphabet);
+                var all = raw[i];
+                var rarest = all.Where(c => !c.IsBoundary).MinBy(c => _classes[c.Class].Weight);
+                var rc = _classes[rarest.Class];
+                var anchor = rc.Members is { } members && rc.Weight < 0.05 ? SearchValues.Create(members) : null;
+                compiled[i] = new Factor(Order([.. all.Where(c => !commonRaw.Contains(c))]), anchor, rarest.Offset);
             }
 
-            _gates.Add(new Gate(regex, compiled, count));
+            int[]? gap = null;
+            if (gapSymbols is not null && !gapSymbols.Any(x => alphabet.Get(x) is { AsciiLo: ulong.MaxValue, AsciiHi: ulong.MaxValue, HasNonAscii: true }))
+            {
+                gap = [.. gapSymbols.Select(x => IndexOf(alphabet.Get(x)))];
+            }
+
+            var length = factors.Max(f => f.Count(x => x != ClassAlphabet.Boundary));
+            _gates.Add(new Gate(regex, common, compiled, count, gap, length));
             return true;
+        }
+
+        private int IndexOf(CharClass c)
+        {
+            if (!_index.TryGetValue(c, out var index))
+            {
+                index = _classes.Count;
+                _classes.Add(c);
+                _index[c] = index;
+            }
+
+            return index;
         }
 
         public ClassGates? Build() => _gates.Count == 0 ? null : new ClassGates(_gates.ToArray(), _classes.ToArray());
 
-        private Factor Compile(string factor, ClassAlphabet alphabet)
+        /// <summary>One constraint per class symbol (at its offset) and per <c>\b</c> (before the next symbol).</summary>
+        private List<Constraint> Spell(string factor, ClassAlphabet alphabet)
         {
-            var classes = new List<(Constraint C, double Weight, CharClass Class)>();
-            var boundaries = new List<Constraint>();
+            var list = new List<Constraint>();
             var offset = 0;
             foreach (var symbol in factor)
             {
                 if (symbol == ClassAlphabet.Boundary)
                 {
-                    boundaries.Add(new Constraint(WordClass, offset, IsBoundary: true));
+                    list.Add(new Constraint(WordClass, offset, IsBoundary: true));
                     continue;
                 }
 
-                var c = alphabet.Get(symbol);
-                if (!_index.TryGetValue(c, out var index))
-                {
-                    index = _classes.Count;
-                    _classes.Add(c);
-                    _index[c] = index;
-                }
-
-                classes.Add((new Constraint(index, offset, IsBoundary: false), c.Weight, c));
+                list.Add(new Constraint(IndexOf(alphabet.Get(symbol)), offset, IsBoundary: false));
                 offset++;
             }
 
-            // Rarest class first: most blocks are ruled out by one mask.
+            return list;
+        }
+
+        /// <summary>
+        /// The order a block is checked in. The class of the rarest character first (its presence picks the blocks
+        /// to visit); a common class at four or more consecutive offsets as one run ("[a-z]{28}": checked by doubling,
+        /// a few shifts, where a mask per offset of a common class removes little each); then the rarest (a run as
+        /// rare as its characters together), among equals each next the farthest from those taken ("\d\d\d.\d\d\d"
+        /// tests both ends before the middle); boundaries last.
+        /// </summary>
+        private Constraint[] Order(List<Constraint> spelled)
+        {
+            var classes = new List<(Constraint C, double Weight)>();
+            foreach (var c in spelled.Where(c => !c.IsBoundary).OrderBy(c => c.Offset))
+            {
+                var w = _classes[c.Class].Weight;
+                if (w >= DenseWeight && classes.Count > 0 && classes[^1].C is { Length: < MaxRun } last && last.Class == c.Class
+                    && last.Offset + last.Length == c.Offset)
+                {
+                    classes[^1] = (last with { Length = last.Length + 1 }, classes[^1].Weight * w);
+                }
+                else
+                {
+                    classes.Add((c, w));
+                }
+            }
+
+            // A run of a rare class is cheaper as two or three masks at its ends ("\d{9}": a year fails at offset 8).
+            for (var i = 0; i < classes.Count; i++)
+            {
+                if (classes[i].C.Length is > 1 and < MinRun)
+                {
+                    var (run, w) = classes[i];
+                    classes.RemoveAt(i);
+                    for (var k = 0; k < run.Length; k++)
+                    {
+                        classes.Insert(i + k, (run with { Offset = run.Offset + k, Length = 1 }, Math.Pow(w, 1.0 / run.Length)));
+                    }
+
+                    i += run.Length - 1;
+                }
+            }
+
+            var ordered = new List<(Constraint C, double Weight)>();
+            if (classes.Count > 0)
+            {
+                var first = classes.MinBy(x => (_classes[x.C.Class].Weight, -x.C.Length));
+                ordered.Add(first);
+                classes.Remove(first);
+            }
+
             classes.Sort(static (a, b) => a.Weight.CompareTo(b.Weight));
-            var rarest = classes[0];
-            var anchor = rarest.Class.Members is { } members && rarest.Weight < 0.05 ? SearchValues.Create(members) : null;
-            return new Factor([.. classes.Select(x => x.C), .. boundaries], anchor, rarest.C.Offset);
+            for (var from = 0; from < classes.Count;)
+            {
+                var to = from;
+                while (to < classes.Count && classes[to].Weight == classes[from].Weight)
+                {
+                    to++;
+                }
+
+                var tier = classes.GetRange(from, to - from);
+                while (tier.Count > 0)
+                {
+                    var pick = 0;
+                    var bestDistance = -1;
+                    for (var i = 0; i < tier.Count; i++)
+                    {
+                        var distance = int.MaxValue;
+                        foreach (var o in ordered)
+                        {
+                            distance = Math.Min(distance, Math.Abs(o.C.Offset - tier[i].C.Offset));
+                        }
+
+                        if (distance > bestDistance)
+                        {
+                            (pick, bestDistance) = (i, distance);
+                        }
+                    }
+
+                    ordered.Add(tier[pick]);
+                    tier.RemoveAt(pick);
+                }
+
+                from = to;
+            }
+
+            return [.. ordered.Select(x => x.C), .. spelled.Where(c => c.IsBoundary)];
         }
     }
 }

@@ -52,6 +52,7 @@ public static class PolicyCompiler
         var patternTexts = new List<string>();
         var patterns = new List<PatternInfo>();
         var normalizedRegexes = new List<string>();
+        var classGatedRegexes = new List<string>(); // their own pre-check, for long texts only (PolicySnapshot)
         var rawRegexes = new List<string>();
         var regexCount = 0;
         var compiledRegexes = 0; // global index of the next compiled regex
@@ -102,11 +103,12 @@ public static class PolicyCompiler
                     }
                     else
                     {
-                        // Still in the shared pre-check (a clean message pays one pass for all of them); when that
-                        // matches, a character-class gate (ClassGates) decides which of them run over the text.
-                        (def.Normalize ? normalizedRegexes : rawRegexes).Add(WrapForAlternation(pattern, def.CaseSensitive));
+                        // A character-class gate (ClassGates) when one is worth its scan: the regex runs only when
+                        // it passes. The others share the always-run NonBacktracking pre-check.
                         classGated = def.Normalize
                             && classGates.TryAdd(compiledRegexes, pattern, def.CaseSensitive ? alphabets.Sensitive : alphabets.Insensitive);
+                        (classGated ? classGatedRegexes : def.Normalize ? normalizedRegexes : rawRegexes)
+                            .Add(WrapForAlternation(pattern, def.CaseSensitive));
                     }
 
                     regexes.Add(regex!);
@@ -160,6 +162,7 @@ public static class PolicyCompiler
         {
             KeywordCount = keywordCount,
             RegexCount = regexCount,
+            ClassGatedPrecheck = Combine(classGatedRegexes),
         };
     }
 

@@ -96,6 +96,7 @@ public sealed partial class PolicySnapshot
         {
             KeywordCount = KeywordCount,
             RegexCount = RegexCount,
+            ClassGatedPrecheck = ClassGatedPrecheck,
         };
 
     public static PolicySnapshot Empty { get; } = PolicyCompiler.Compile(Array.Empty<FilterDefinition>());
@@ -245,10 +246,7 @@ public sealed partial class PolicySnapshot
         }
 
         var ungated = AnyMatch(_anyNormalizedRegex, span);
-        if (ungated)
-        {
-            anyArmed |= ArmByClasses(span, armed);
-        }
+        anyArmed |= ArmByClasses(span, armed);
 
         if (ungated || anyArmed)
         {
@@ -399,11 +397,44 @@ public sealed partial class PolicySnapshot
         return false;
     }
 
-    /// <summary>After the shared pre-check matched: arms the regexes without a literal factor whose character-class
-    /// gate passes (<see cref="ClassGates"/>), so a text that trips one of them no longer runs all of them over the
-    /// whole text; with the shortcuts off, all of them.</summary>
-    private bool ArmByClasses(ReadOnlySpan<char> span, Span<bool> armed) =>
-        _classGates is not null && (_exhaustive ? _classGates.ArmAll(armed) : _classGates.Arm(span, armed));
+    /// <summary>Arms the regexes without a literal factor whose character-class gate passes (<see cref="ClassGates"/>):
+    /// they are not in the shared pre-check, so a clean message pays the gates instead of a NonBacktracking pass;
+    /// with the shortcuts off, all of them.</summary>
+    private bool ArmByClasses(ReadOnlySpan<char> span, Span<bool> armed)
+    {
+        if (_classGates is null)
+        {
+            return false;
+        }
+
+        if (_exhaustive)
+        {
+            return _classGates.ArmAll(armed);
+        }
+
+        var count = _classGates.Arm(span, armed);
+        if (count == 0)
+        {
+            return false;
+        }
+
+        // A long text passes a gate or two more often (a run of one-letter words somewhere in 16 KB of chat), and
+        // each armed regex is its own pass: there one NonBacktracking pass over all of them decides first, as before.
+        // Not when many pass: that is regex bait, where the combined pass is the slow one.
+        if (span.Length > LongText && count <= 2 && !AnyMatch(ClassGatedPrecheck, span))
+        {
+            _classGates.Disarm(armed);
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Texts longer than this check the class-gated regexes' own pre-check once some gate passes.</summary>
+    private const int LongText = 4096;
+
+    /// <summary>The class-gated regexes in NonBacktracking alternations (see <see cref="ArmByClasses"/>).</summary>
+    internal Regex[] ClassGatedPrecheck { get; init; } = [];
 
     private static bool AnyMatch(Regex[] prechecks, ReadOnlySpan<char> text)
     {

@@ -58,9 +58,10 @@ internal static class RegexFactors
     /// Class factors (see <see cref="ClassAlphabet"/>): strings of character-class symbols, <c>Count</c> of which
     /// (at distinct start positions) every match contains — the same algebra over classes instead of letters, so a
     /// regex without a literal still has a cheap necessary condition (<c>\d{3}[-. ]\d{4}</c>: a digit run and a
-    /// separator; <c>[a-z]{28,}</c>: 28 letters in a row; <c>(?:\b\w\b\W*){8,}</c>: eight one-letter words).
+    /// separator; <c>[a-z]{28,}</c>: 28 letters in a row; <c>(?:\b\w\b\W*){8,}</c>: eight one-letter words in
+    /// a row, with only <c>Gap</c>'s classes between them — a run, not a total count).
     /// </summary>
-    public static (string[] Factors, int Count)? FindClasses(string pattern, ClassAlphabet alphabet)
+    public static (string[] Factors, int Count, char[]? Gap)? FindClasses(string pattern, ClassAlphabet alphabet)
     {
         try
         {
@@ -71,8 +72,8 @@ internal static class RegexFactors
                 return null;
             }
 
-            var (factors, count) = parser.Algebra.RequiredOf(node);
-            return factors is null ? null : (factors, count);
+            var (factors, count, _, gap) = parser.Algebra.RequiredOf(node);
+            return factors is null ? null : (factors, count, count >= 2 && gap is not null ? [.. gap.Order()] : null);
         }
         catch (Exception e) when (e is UnsupportedException or InvalidOperationException or ArgumentException)
         {
@@ -120,15 +121,29 @@ internal static class RegexFactors
     /// start positions (class mode only; 1 otherwise).</param>
     /// <param name="Prefix">Class mode: every match starts with one of these (set when not exact); null when unknown.</param>
     /// <param name="Suffix">Class mode: every match ends with one of these; null when unknown.</param>
+    /// <param name="Alphabet">Class mode: every character of every match belongs to one of these classes (no
+    /// <see cref="ClassAlphabet.Boundary"/>); null when unknown.</param>
+    /// <param name="Around">Class mode, <paramref name="Count"/> 1: every match is u·f·v with f an occurrence of
+    /// <paramref name="Required"/> and every character of u and v in one of these classes; null: use the alphabet.</param>
+    /// <param name="Gap">Class mode, <paramref name="Count"/> ≥ 2: the occurrences come in order and every character
+    /// between the end of one and the start of the next is in one of these classes (a run: "(\b\w\b[\W_]*){8,}" is
+    /// eight one-letter words with only non-word characters between them); null: use the alphabet.</param>
     private sealed record Info(HashSet<string>? Exact, string[]? Required, int Count = 1,
-        HashSet<string>? Prefix = null, HashSet<string>? Suffix = null)
+        HashSet<string>? Prefix = null, HashSet<string>? Suffix = null, HashSet<char>? Alphabet = null,
+        HashSet<char>? Around = null, HashSet<char>? Gap = null)
     {
         public static readonly Info Unknown = new(null, null);
 
-        public static Info Empty => new(new HashSet<string>(StringComparer.Ordinal) { "" }, null);
+        public static Info Empty => new(new HashSet<string>(StringComparer.Ordinal) { "" }, null, Alphabet: []);
 
-        public static Info Char(char c) => new(new HashSet<string>(StringComparer.Ordinal) { c.ToString() }, null);
+        public static Info Char(char c) => new(new HashSet<string>(StringComparer.Ordinal) { c.ToString() }, null,
+            Alphabet: c == ClassAlphabet.Boundary ? [] : [c]);
     }
+
+    /// <summary>A necessary condition: <see cref="Count"/> occurrences of <see cref="Factors"/>; with one, the rest of
+    /// the match is made of <see cref="Around"/>'s classes; with more, what lies between consecutive ones is made of
+    /// <see cref="Gap"/>'s (each null when unknown). See <see cref="Info"/>.</summary>
+    private readonly record struct Req(string[]? Factors, int Count = 1, HashSet<char>? Around = null, HashSet<char>? Gap = null);
 
     /// <summary>
     /// The factor algebra. Literal mode (no alphabet): strings of lower-case ASCII letters, judged by length. Class
@@ -136,8 +151,67 @@ internal static class RegexFactors
     /// </summary>
     private sealed class FactorAlgebra(ClassAlphabet? classes)
     {
-        public (string[]? Factors, int Count) RequiredOf(Info info) =>
-            info.Exact is not null ? (Candidate(info.Exact), 1) : (info.Required, info.Count);
+        public Req RequiredOf(Info info)
+        {
+            if (info.Exact is not null)
+            {
+                return CandidateReq(info.Exact);
+            }
+
+            if (info.Required is null)
+            {
+                return new Req(null);
+            }
+
+            return info.Count == 1
+                ? new Req(info.Required, 1, info.Around ?? info.Alphabet)
+                : new Req(info.Required, info.Count, info.Alphabet, info.Gap ?? info.Alphabet);
+        }
+
+        /// <summary>The factors of an exact set, with what surrounds them: a string dropped as redundant holds a
+        /// kept one somewhere inside, so its other characters are "around".</summary>
+        private Req CandidateReq(HashSet<string> set)
+        {
+            var factors = Candidate(set);
+            if (factors is null || classes is null)
+            {
+                return new Req(factors);
+            }
+
+            var around = new HashSet<char>();
+            foreach (var s in set)
+            {
+                if (Array.IndexOf(factors, s) < 0)
+                {
+                    AddSymbols(around, s);
+                }
+            }
+
+            return new Req(factors, 1, around);
+        }
+
+        private static void AddSymbols(HashSet<char> set, string s)
+        {
+            foreach (var c in s)
+            {
+                if (c != ClassAlphabet.Boundary)
+                {
+                    set.Add(c);
+                }
+            }
+        }
+
+        private static HashSet<char>? Union(HashSet<char>? a, HashSet<char>? b)
+        {
+            if (a is null || b is null)
+            {
+                return null;
+            }
+
+            var u = new HashSet<char>(a);
+            u.UnionWith(b);
+            return u;
+        }
 
         /// <summary>A set usable as factors: none empty (in class mode: none without a class symbol, since an
         /// assertion alone has no position of its own); strings that contain another member are redundant.</summary>
@@ -178,7 +252,7 @@ internal static class RegexFactors
 
         /// <summary>Literal mode: prefers the set whose shortest factor is longest (rarer in text), then the smaller
         /// set. Class mode: the set (with its count) least likely to occur in a kilobyte of chat.</summary>
-        public (string[]? Factors, int Count) Better((string[]? Factors, int Count) a, (string[]? Factors, int Count) b)
+        public Req Better(Req a, Req b)
         {
             if (a.Factors is null)
             {
@@ -192,8 +266,8 @@ internal static class RegexFactors
 
             if (classes is not null)
             {
-                var sa = classes.Score(a.Factors, a.Count);
-                var sb = classes.Score(b.Factors, b.Count);
+                var sa = classes.Score(a.Factors, a.Count, a.Gap);
+                var sb = classes.Score(b.Factors, b.Count, b.Gap);
                 return sb < sa || (sb == sa && b.Factors.Length < a.Factors.Length) ? b : a;
             }
 
@@ -228,13 +302,39 @@ internal static class RegexFactors
 
         public Info Concat(List<Info> items)
         {
+            // Class mode: the alphabets of the items before i and from i on, so a candidate covering items
+            // [from, to) knows what the rest of the match is made of.
+            var n = items.Count;
+            var before = new HashSet<char>?[n + 1];
+            var after = new HashSet<char>?[n + 1];
+            if (classes is not null)
+            {
+                before[0] = [];
+                after[n] = [];
+                for (var i = 0; i < n; i++)
+                {
+                    before[i + 1] = Union(before[i], items[i].Alphabet);
+                    after[n - 1 - i] = Union(after[n - i], items[n - 1 - i].Alphabet);
+                }
+            }
+
+            HashSet<char>? Outside(int from, int to) => classes is null ? null : Union(before[from], after[to]);
+
+            Req Covering(HashSet<string> set, int from, int to)
+            {
+                var r = CandidateReq(set);
+                return r with { Around = Union(r.Around, Outside(from, to)) };
+            }
+
             var run = Info.Empty.Exact!;
-            (string[]? Factors, int Count) best = (null, 1);
+            var runFrom = 0; // the run covers items [runFrom, current) whole
+            var best = new Req(null);
             var allExact = true;
             HashSet<string>? prefix = null;
             var prefixKnown = true;
-            foreach (var item in items)
+            for (var i = 0; i < n; i++)
             {
+                var item = items[i];
                 if (item.Exact is not null)
                 {
                     var product = Cross(run, item.Exact);
@@ -245,13 +345,14 @@ internal static class RegexFactors
                     }
 
                     // Too many combinations: what came before is one candidate, and a new run starts here.
-                    best = Better(best, (Candidate(run), 1));
+                    best = Better(best, Covering(run, runFrom, i));
                     if (allExact)
                     {
                         prefix = run;
                     }
 
                     run = new HashSet<string>(item.Exact, StringComparer.Ordinal);
+                    runFrom = i;
                     allExact = false;
                     prefixKnown = false;
                     continue;
@@ -266,24 +367,34 @@ internal static class RegexFactors
                 }
 
                 allExact = false;
-                best = Better(best, (Candidate(run), 1));
+                best = Better(best, Covering(run, runFrom, i));
                 if (into is not null)
                 {
-                    best = Better(best, (Candidate(into), 1));
+                    best = Better(best, Covering(into, runFrom, i));
                 }
 
-                best = Better(best, (item.Required, item.Count));
+                var own = RequiredOf(item);
+                if (own.Factors is not null && classes is not null)
+                {
+                    var others = Outside(i, i + 1);
+                    own = own.Count == 1 ? own with { Around = Union(own.Around, others) } : own;
+                }
+
+                best = Better(best, own);
                 run = item.Suffix is null ? Info.Empty.Exact! : new HashSet<string>(item.Suffix, StringComparer.Ordinal);
+                runFrom = i + 1;
             }
 
-            best = Better(best, (Candidate(run), 1));
+            best = Better(best, Covering(run, runFrom, n));
+            var count = best.Factors is null ? 1 : best.Count;
             if (allExact)
             {
-                return new Info(run, best.Factors, best.Factors is null ? 1 : best.Count);
+                return new Info(run, best.Factors, count, Alphabet: before[n]);
             }
 
-            return new Info(null, best.Factors, best.Factors is null ? 1 : best.Count,
-                classes is null ? null : NonEmpty(prefix), classes is null ? null : NonEmpty(run));
+            return new Info(null, best.Factors, count,
+                classes is null ? null : NonEmpty(prefix), classes is null ? null : NonEmpty(run), before[n],
+                count == 1 ? best.Around : null, count >= 2 ? best.Gap : null);
         }
 
         private static HashSet<string>? NonEmpty(HashSet<string>? set) => set is null || set.Contains("") ? null : set;
@@ -293,8 +404,12 @@ internal static class RegexFactors
             HashSet<string>? exact = new(StringComparer.Ordinal);
             var required = new HashSet<string>(StringComparer.Ordinal);
             var count = int.MaxValue;
+            HashSet<char>? alphabet = [];
+            HashSet<char>? around = [];
+            HashSet<char>? gap = [];
             foreach (var b in branches)
             {
+                alphabet = Union(alphabet, b.Alphabet);
                 if (exact is not null && b.Exact is not null && exact.Count + b.Exact.Count <= MaxSetSize)
                 {
                     exact.UnionWith(b.Exact);
@@ -304,16 +419,20 @@ internal static class RegexFactors
                     exact = null;
                 }
 
-                var (r, c) = RequiredOf(b);
-                if (r is null || required is null)
+                var r = RequiredOf(b);
+                if (r.Factors is null || required is null)
                 {
                     required = null;
                     continue;
                 }
 
-                // Each branch has c occurrences of its own set, so every match has min(c) of the union.
-                count = Math.Min(count, c);
-                required.UnionWith(r);
+                // Each branch has c occurrences of its own set, so every match has min(c) of the union; one of them
+                // has the branch's surroundings (or, from a longer run, its alphabet), and a run of min(c) of them
+                // the branch's gaps.
+                count = Math.Min(count, r.Count);
+                around = Union(around, r.Count == 1 ? r.Around : b.Alphabet);
+                gap = Union(gap, r.Gap);
+                required.UnionWith(r.Factors);
                 if (required.Count > MaxSetSize)
                 {
                     required = null;
@@ -321,7 +440,24 @@ internal static class RegexFactors
             }
 
             var factors = required is null ? null : Candidate(required);
-            return new Info(exact, factors, factors is null ? 1 : count);
+            if (factors is null || classes is null)
+            {
+                return new Info(exact, factors, factors is null ? 1 : count, Alphabet: alphabet);
+            }
+
+            // Candidate may drop a factor that holds another: that one's other characters are around it too.
+            var dropped = new HashSet<char>();
+            foreach (var s in required!)
+            {
+                if (Array.IndexOf(factors, s) < 0)
+                {
+                    AddSymbols(dropped, s);
+                }
+            }
+
+            return count == 1
+                ? new Info(exact, factors, 1, Alphabet: alphabet, Around: Union(around, dropped))
+                : new Info(exact, factors, count, Alphabet: alphabet, Gap: dropped.Count == 0 ? gap : null);
         }
 
         public Info Repeat(Info item, int min, int max)
@@ -337,10 +473,10 @@ internal static class RegexFactors
                 if (max == 1 && item.Exact is not null)
                 {
                     var set = new HashSet<string>(item.Exact, StringComparer.Ordinal) { "" };
-                    return new Info(set, null);
+                    return new Info(set, null, Alphabet: item.Alphabet);
                 }
 
-                return Info.Unknown;
+                return Info.Unknown with { Alphabet = item.Alphabet };
             }
 
             HashSet<string>? exact = null;
@@ -361,14 +497,23 @@ internal static class RegexFactors
             {
                 // Class mode: min iterations, each with its own occurrences (iterations are disjoint and, holding a
                 // class symbol, not empty), or the first min iterations written out ("[a-z]{28,}": 28 letters in a
-                // row), whichever is rarer.
-                var counted = (required.Factors, (int)Math.Min(MaxCount, (long)required.Count * min));
+                // row), whichever is rarer. One occurrence per iteration, taken in order, has between it and the
+                // next only what surrounds an occurrence in an iteration (the end of one, the start of the next).
+                var total = (int)Math.Min(MaxCount, (long)required.Count * min);
+                var counted = total == 1
+                    ? new Req(required.Factors, 1, Union(required.Around, item.Alphabet))
+                    : new Req(required.Factors, total, item.Alphabet, required.Count == 1 ? required.Around : item.Alphabet);
                 var written = item.Exact is not null && min > 1 && min <= MaxStringLength ? Power(item.Exact, min) : null;
-                required = Better(counted, written is null ? (null, 1) : (Candidate(written), 1));
+                var writtenReq = written is null ? new Req(null) : CandidateReq(written) is var w && w.Factors is not null
+                    ? w with { Around = Union(w.Around, item.Alphabet) }
+                    : new Req(null);
+                required = Better(counted, writtenReq);
             }
 
-            return new Info(exact, required.Factors, required.Factors is null ? 1 : required.Count,
-                ends ?? (min >= 1 && exact is null ? item.Prefix : null), ends ?? (min >= 1 && exact is null ? item.Suffix : null));
+            var count = required.Factors is null ? 1 : required.Count;
+            return new Info(exact, required.Factors, count,
+                ends ?? (min >= 1 && exact is null ? item.Prefix : null), ends ?? (min >= 1 && exact is null ? item.Suffix : null),
+                item.Alphabet, count == 1 ? required.Around : null, count >= 2 ? required.Gap : null);
         }
 
         private static HashSet<string>? Power(HashSet<string> set, int n)
