@@ -235,7 +235,9 @@ public sealed class ConversationStoreTests
         }
 
         // Compaction and eviction callbacks run on the thread pool.
-        Assert.True(SpinWait.SpinUntil(() => store.Bytes <= limit, Eventually), $"{store.Bytes} bytes");
+        // The count of conversations follows the eviction callbacks too: under load it trails the bytes for a moment
+        // (once 36 of at most 32 right after the bytes were under the limit).
+        Assert.True(SpinWait.SpinUntil(() => store.Bytes <= limit && store.Conversations <= limit / 2000, Eventually), $"{store.Bytes} bytes, {store.Conversations} conversations");
         Assert.InRange(store.Conversations, 1, limit / 2000);
         Assert.True(SpinWait.SpinUntil(() => firstRing.IsDead, Eventually));
         Assert.All(firstBuffer, b => Assert.Equal(0, b));
