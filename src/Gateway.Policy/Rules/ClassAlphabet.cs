@@ -152,29 +152,14 @@ internal sealed class ClassAlphabet
         {
             // A run is walked occurrence by occurrence: "[a-z]{28,}" as 28 letters in a row costs a few masks per
             // block, as a run of single letters a step per letter.
-            var rate = 0.0;
-            foreach (var f in factors)
-            {
-                var p = 1.0;
-                foreach (var s in f)
-                {
-                    p *= Weight(s);
-                }
-
-                rate += p;
-            }
-
-            cost += rate * 4;
+            cost += Rate(factors) * 4;
         }
 
         return Likelihood(factors, count, gap) + cost;
     }
 
-    /// <summary>How likely a kilobyte of chat holds <paramref name="count"/> occurrences of the factors: a Poisson
-    /// tail over the estimated rate, only to compare alternatives, not to decide correctness. With a
-    /// <paramref name="gap"/> the occurrences must come in a run (only gap characters between them): each next one
-    /// must come before a character outside the gap classes.</summary>
-    public double Likelihood(string[] factors, int count, IReadOnlyCollection<char>? gap = null)
+    /// <summary>Expected occurrences per character of any of the factors (each a sequence of class symbols).</summary>
+    private double Rate(string[] factors)
     {
         var rate = 0.0;
         foreach (var f in factors)
@@ -188,6 +173,16 @@ internal sealed class ClassAlphabet
             rate += p;
         }
 
+        return rate;
+    }
+
+    /// <summary>How likely a kilobyte of chat holds <paramref name="count"/> occurrences of the factors: a Poisson
+    /// tail over the estimated rate, only to compare alternatives, not to decide correctness. With a
+    /// <paramref name="gap"/> the occurrences must come in a run (only gap characters between them): each next one
+    /// must come before a character outside the gap classes.</summary>
+    public double Likelihood(string[] factors, int count, IReadOnlyCollection<char>? gap = null)
+    {
+        var rate = Rate(factors);
         var lambda = 1024 * rate;
         var term = Math.Exp(-lambda);
         var below = 0.0;

@@ -77,7 +77,7 @@ internal static class AntispamEndpoints
         {
             // Bad input or an engine fault, whatever its type (never a bare 500): the per-callback choice decides
             // (fail open = allow).
-            MatrixLog.AntispamFailed(logger, callback, ex.GetType().Name, MatrixLog.Site(ex), failOpen ? "allow" : "refuse");
+            MatrixLog.AntispamFailed(logger, callback, ex.GetType().Name, ExceptionSite.Of(ex), failOpen ? "allow" : "refuse");
             return failOpen
                 ? Results.Json(new { }, statusCode: 200)
                 : Results.Json(new { errcode = "M_UNKNOWN", error = "The content filter could not check this request." }, statusCode: 500);

@@ -14,9 +14,6 @@ internal static partial class MatrixLog
     [LoggerMessage(4102, LogLevel.Error, "Antispam callback {Callback} failed with {ExceptionType} in {Site}; answering {Decision}")]
     public static partial void AntispamFailed(ILogger logger, string callback, string exceptionType, string site, string decision);
 
-    /// <summary>Where an exception was thrown, for the log: the declaring type and method, nothing from the input.</summary>
-    public static string Site(Exception ex) =>
-        ex.TargetSite is { } m ? $"{m.DeclaringType?.Name}.{m.Name}" : "unknown";
 
     [LoggerMessage(4103, LogLevel.Warning, "Policy room {Room} cannot be read ({Error}); its last good rules are kept")]
     public static partial void PolicyRoomFailed(ILogger logger, string room, string error);

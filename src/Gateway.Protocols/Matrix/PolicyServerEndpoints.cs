@@ -59,7 +59,7 @@ internal static class PolicyServerEndpoints
         {
             // An engine or reload fault (a soak run saw one bare 500 here in 30,190 calls): a signature is an
             // endorsement, so nothing is signed; the homeserver gets a Matrix error it can retry instead of a bare 500.
-            MatrixLog.PolicyServerFailed(logger, ex.GetType().Name, MatrixLog.Site(ex));
+            MatrixLog.PolicyServerFailed(logger, ex.GetType().Name, ExceptionSite.Of(ex));
             return Results.Json(new { errcode = "M_UNKNOWN", error = "The policy server could not check this event. Try again." }, statusCode: 503);
         }
     }

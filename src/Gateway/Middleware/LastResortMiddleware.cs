@@ -20,7 +20,7 @@ internal sealed class LastResortMiddleware(RequestDelegate next, ILogger<LastRes
         }
         catch (Exception ex) when (!(ex is OperationCanceledException && context.RequestAborted.IsCancellationRequested))
         {
-            var site = ex.TargetSite is { } m ? $"{m.DeclaringType?.Name}.{m.Name}" : "unknown";
+            var site = Gateway.Protocols.Abstractions.ExceptionSite.Of(ex);
             if (context.Response.HasStarted)
             {
                 Log.Unhandled(logger, ex.GetType().Name, site, context.Request.Method, 0);
