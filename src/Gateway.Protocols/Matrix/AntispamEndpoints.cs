@@ -142,7 +142,12 @@ internal static class AntispamEndpoints
     /// Why an event (client format or PDU: type, content, sender, room_id, ...) is refused, or null when it is allowed.
     /// Also the policy server's judgement (<see cref="PolicyServerEndpoints"/>).
     /// </summary>
-    internal static string? EventRefusal(JsonElement ev, MatrixPolicyList policy, bool refuseCensored, IModuleHost host, string source = Source)
+    internal static string? EventRefusal(JsonElement ev, MatrixPolicyList policy, bool refuseCensored, IModuleHost host, string source = Source) =>
+        EventRefusal(ev, EventFields(ev), policy, refuseCensored, host, source);
+
+    /// <summary>As above, with the event's text fields already read (<see cref="EventFields"/>).</summary>
+    internal static string? EventRefusal(JsonElement ev, IReadOnlyList<MessageField> fields, MatrixPolicyList policy, bool refuseCensored, IModuleHost host,
+        string source = Source)
     {
         var sender = Str(ev, "sender");
         var roomId = Str(ev, "room_id");
@@ -151,7 +156,6 @@ internal static class AntispamEndpoints
             return "You are banned by this server's policy list.";
         }
 
-        var fields = EventFields(ev);
         if (fields.Count == 0)
         {
             return null;

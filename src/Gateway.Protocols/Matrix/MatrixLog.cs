@@ -30,4 +30,8 @@ internal static partial class MatrixLog
     /// <summary>The exception's type and the method that threw it: never its message, which may quote the event.</summary>
     [LoggerMessage(4107, LogLevel.Error, "Policy server /sign failed with {ExceptionType} in {Site}; answering 503, nothing signed")]
     public static partial void PolicyServerFailed(ILogger logger, string exceptionType, string site);
+
+    /// <summary>The event's content could not be read by the client-server extraction: type and site only.</summary>
+    [LoggerMessage(4108, LogLevel.Warning, "Policy server /sign could not read an event's content ({ExceptionType} in {Site}); answering 400 M_BAD_JSON, nothing signed")]
+    public static partial void PolicyServerUnreadable(ILogger logger, string exceptionType, string site);
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Gateway.Policy.Model;
 using Gateway.Protocols.Abstractions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -112,17 +113,20 @@ internal static class PolicyServerEndpoints
             }
 
             var policy = effective is null ? matrix.PolicyList : effective(matrix.PolicyList);
-            string? refusal;
+            IReadOnlyList<MessageField> fields;
             try
             {
-                refusal = AntispamEndpoints.EventRefusal(ev, policy, refuseCensored: true, host, Source);
+                fields = AntispamEndpoints.EventFields(ev);
             }
             catch (Exception ex) when (ex is JsonException or InvalidOperationException or KeyNotFoundException or FormatException)
             {
                 // Content the filters cannot read is not vouched for: a policy server's signature is an endorsement.
-                MatrixLog.PolicyServerDecision(logger, "unreadable");
+                // Only the reading is caught here: a fault while judging is the server's, answered 503 by SignAsync.
+                MatrixLog.PolicyServerUnreadable(logger, ex.GetType().Name, ExceptionSite.Of(ex));
                 return Error("M_BAD_JSON", "The event's content could not be read.");
             }
+
+            var refusal = AntispamEndpoints.EventRefusal(ev, fields, policy, refuseCensored: true, host, Source);
 
             if (refusal is not null)
             {
