@@ -259,10 +259,41 @@ public sealed class ConversationStore : IDisposable
 
     private static void OnEvicted(object key, object? value, EvictionReason reason, object? state)
     {
-        // Replaced: the same ring was set again with its new size and is still in the cache.
-        if (reason != EvictionReason.Replaced && value is ConversationRing ring && state is ConversationStore store)
+        if (value is not ConversationRing ring || state is not ConversationStore store)
         {
-            store.Kill(ring);
+            return;
+        }
+
+        // Replaced: usually the same ring set again with its new size, still in the cache. But the cache also says
+        // Replaced for an entry it could not add (compaction removed the prior entry while the set was under way),
+        // and then nothing holds the ring: its bytes would stay counted and its text unwiped. Once out of the cache a
+        // ring never returns (Append re-sets only the current ring), so checking after the set has finished is enough.
+        if (reason == EvictionReason.Replaced && key is string id && store.IsCurrent(id, ring))
+        {
+            return;
+        }
+
+        store.Kill(ring);
+    }
+
+    /// <summary>Whether <paramref name="ring"/> is the cache's entry for <paramref name="id"/>, after any set under way.</summary>
+    private bool IsCurrent(string id, ConversationRing ring)
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return false;
+        }
+
+        try
+        {
+            lock (LockFor(id))
+            {
+                return _cache.TryGetValue(id, out var current) && ReferenceEquals(current, ring);
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            return false; // disposed meanwhile: Dispose wiped everything
         }
     }
 
