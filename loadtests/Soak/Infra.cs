@@ -11,13 +11,18 @@ internal sealed class GatewayProcess(Process process)
     public string Output => string.Join('\n', _lines.TakeLast(50));
 
     private static readonly ConcurrentDictionary<string, int> AllErrors = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, int> AllWarnings = new(StringComparer.Ordinal);
     private string? _errorHeader;
+    private ConcurrentDictionary<string, int>? _headerInto;
 
     /// <summary>
     /// Error and critical log entries of every gateway process of the run (the console logger's "fail:"/"crit:" line
     /// and its message line, digits folded to '#'), each with how often it was logged.
     /// </summary>
     public static IEnumerable<KeyValuePair<string, int>> Errors => AllErrors.OrderByDescending(e => e.Value);
+
+    /// <summary>Warning entries, the same way (an answer the gateway gave on the client's account shows here).</summary>
+    public static IEnumerable<KeyValuePair<string, int>> Warnings => AllWarnings.OrderByDescending(e => e.Value);
 
     public void Add(string? line)
     {
@@ -35,14 +40,21 @@ internal sealed class GatewayProcess(Process process)
         {
             _errorHeader = null;
             var entry = System.Text.RegularExpressions.Regex.Replace(header.Trim() + " " + line.Trim(), "[0-9]+", "#");
-            if (AllErrors.Count < 500 || AllErrors.ContainsKey(entry))
+            var into = _headerInto!;
+            if (into.Count < 500 || into.ContainsKey(entry))
             {
-                AllErrors.AddOrUpdate(entry, 1, (_, n) => n + 1);
+                into.AddOrUpdate(entry, 1, (_, n) => n + 1);
             }
         }
         else if (line.StartsWith("fail:", StringComparison.Ordinal) || line.StartsWith("crit:", StringComparison.Ordinal))
         {
             _errorHeader = line;
+            _headerInto = AllErrors;
+        }
+        else if (line.StartsWith("warn:", StringComparison.Ordinal))
+        {
+            _errorHeader = line;
+            _headerInto = AllWarnings;
         }
     }
 

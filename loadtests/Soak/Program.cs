@@ -440,6 +440,11 @@ foreach (var (entry, count) in GatewayProcess.Errors)
     Console.WriteLine($"| gateway error log | {count} × {entry} |");
 }
 
+foreach (var (entry, count) in GatewayProcess.Warnings.Take(20))
+{
+    Console.WriteLine($"| gateway warning log | {count} × {entry} |");
+}
+
 Console.WriteLine();
 foreach (var (name, ok, detail) in checks)
 {
