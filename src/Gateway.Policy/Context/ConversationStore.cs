@@ -232,17 +232,44 @@ public sealed class ConversationStore : IDisposable
         }
     }
 
-    /// <summary>Sets the entry with the ring's current size. Caller holds the key's entry lock.</summary>
+    /// <summary>
+    /// Puts the ring in the cache with its current size. Caller holds the key's entry lock.
+    /// </summary>
+    /// <remarks>
+    /// An entry is never replaced in place: Microsoft.Extensions.Caching.Memory up to 10.0.14 (10.0.12 ships in the
+    /// runtime's shared framework, which the gateway loads) subtracts a replaced entry's size before the swap, so a
+    /// compaction removing that entry meanwhile subtracts it twice; the cache's size drifts below zero and from then on
+    /// every set is refused (dotnet/runtime#129186). Removing first, then adding, never takes that path. The cache also
+    /// refuses an entry that does not fit and compacts later on the thread pool, which would lose a new conversation
+    /// whenever the budget is full: then room is made now, least recently used first, and the add tried once more.
+    /// </remarks>
     private void Commit(string id, ConversationRing ring)
     {
         var size = ring.Capacity + (2 * id.Length) + EntryOverheadBytes;
         Interlocked.Add(ref _bytes, size - ring.AccountedSize);
         ring.AccountedSize = size;
-        using var entry = _cache.CreateEntry(id);
-        entry.Value = ring;
-        entry.Size = size;
-        entry.SlidingExpiration = _options.IdleExpiry;
-        entry.PostEvictionCallbacks.Add(_onEvicted);
+        _cache.Remove(id); // its callback finds the ring current again (after this lock) and leaves it alone
+        if (!Add(id, ring, size))
+        {
+            var count = Math.Max(1, _cache.Count);
+            // At least a twentieth, as the cache's own compaction does, so a full store sorts its entries once per many adds.
+            var share = Math.Max(Math.Max(2.0 * size / Math.Max(1, Bytes), 1.5 / count), 0.05);
+            _cache.Compact(Math.Min(1.0, share));
+            Add(id, ring, size);
+        }
+    }
+
+    private bool Add(string id, ConversationRing ring, int size)
+    {
+        using (var entry = _cache.CreateEntry(id))
+        {
+            entry.Value = ring;
+            entry.Size = size;
+            entry.SlidingExpiration = _options.IdleExpiry;
+            entry.PostEvictionCallbacks.Add(_onEvicted);
+        }
+
+        return _cache.TryGetValue(id, out var current) && ReferenceEquals(current, ring);
     }
 
     // Defensive: a dead ring should never be reachable from the cache, but if one is, drop it rather than spin.
@@ -264,11 +291,11 @@ public sealed class ConversationStore : IDisposable
             return;
         }
 
-        // Replaced: usually the same ring set again with its new size, still in the cache. But the cache also says
-        // Replaced for an entry it could not add (compaction removed the prior entry while the set was under way),
-        // and then nothing holds the ring: its bytes would stay counted and its text unwiped. Once out of the cache a
-        // ring never returns (Append re-sets only the current ring), so checking after the set has finished is enough.
-        if (reason == EvictionReason.Replaced && key is string id && store.IsCurrent(id, ring))
+        // An entry leaves the cache for many reasons (expired, compacted, removed by Commit before it adds the ring
+        // again, refused for capacity), and the callback runs later on the thread pool. The ring is wiped unless it is
+        // the key's entry by then: once out of the cache a ring never returns except through Commit, which holds the
+        // key's lock that IsCurrent waits for.
+        if (key is string id && store.IsCurrent(id, ring))
         {
             return;
         }

@@ -300,6 +300,31 @@ public sealed class ConversationStoreTests
     }
 
     [Fact]
+    public void Append_AfterParallelGrowthAndEviction_StillKeepsConversations()
+    {
+        // Microsoft.Extensions.Caching.Memory before 10.0.15 (dotnet/runtime#129186) subtracted a replaced entry's size
+        // before the swap, so compaction removing that entry meanwhile subtracted it twice: the cache's size drifted
+        // below zero, and from then on it refused every set. DM context silently stopped being kept. A ring that grows
+        // is set again while compaction evicts, as here. And a full cache refuses a new entry (compacting later, on the
+        // thread pool): the store makes room at once, so the newest conversation is kept.
+        using var store = NewStore(new ConversationStoreOptions { MaxTotalBytes = 32 * 1024 });
+        for (var round = 0; round < 3; round++)
+        {
+            Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, t =>
+            {
+                for (var i = 0; i < 10_000; i++)
+                {
+                    store.Append(ConversationKey.Room("demo", $"room{(i * 7 + t) % 61}"), $"t{t}", new string('z', (i * 13) % 700));
+                }
+            });
+
+            var probe = ConversationKey.Room("demo", $"probe{round}");
+            store.Append(probe, "p", "kept");
+            Assert.Equal("kept", Assert.Single(store.Snapshot(probe)).Text);
+        }
+    }
+
+    [Fact]
     public void Clear_WithConversations_EmptiesAndWipes()
     {
         using var store = NewStore();
