@@ -41,6 +41,19 @@ public static class BackendLookups
     public static MemoryCache CreateCache(TimeProvider? time, long sizeLimit = 200_000) =>
         new(new MemoryCacheOptions { SizeLimit = sizeLimit, Clock = new TimeProviderClock(time ?? TimeProvider.System) });
 
+    /// <summary>
+    /// Caches <paramref name="value"/> (size 1) for <paramref name="ttl"/>. Any entry under the key is removed first
+    /// rather than replaced: Microsoft.Extensions.Caching.Memory up to 10.0.14 (the shared framework's, which the
+    /// gateway loads) can count a replaced entry's size out twice when the expiry scan removes it during the replace;
+    /// the cache's size then drifts below zero and it refuses every later set (dotnet/runtime#129186), so every
+    /// lookup would reach the backend.
+    /// </summary>
+    public static void Put(MemoryCache cache, object key, object? value, TimeSpan ttl)
+    {
+        cache.Remove(key);
+        cache.Set(key, value, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = ttl });
+    }
+
     /// <summary>MemoryCache still takes its clock as an ISystemClock: this one reads the injected TimeProvider.</summary>
     private sealed class TimeProviderClock(TimeProvider time) : Microsoft.Extensions.Internal.ISystemClock
     {

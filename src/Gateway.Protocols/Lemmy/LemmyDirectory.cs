@@ -92,7 +92,7 @@ public sealed class LemmyDirectory : ILemmyDirectory, IDisposable
         // 0.19 and 1.0 keep the flag on local_user; 0.18 kept it on person.
         var admin = IsTrue(view, "local_user", "admin") || IsTrue(view, "person", "admin");
         var user = new LemmyUser(id, name, admin);
-        _cache.Set(key, user, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = _tokenTime });
+        BackendLookups.Put(_cache, key, user, _tokenTime);
         return user;
     }
 
@@ -124,7 +124,7 @@ public sealed class LemmyDirectory : ILemmyDirectory, IDisposable
         }
 
         var community = new LemmyCommunity(communityId, name, moderators);
-        _cache.Set(key, community, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = _communityTime });
+        BackendLookups.Put(_cache, key, community, _communityTime);
         return community;
     }
 
@@ -148,7 +148,7 @@ public sealed class LemmyDirectory : ILemmyDirectory, IDisposable
         }
 
         var item = new LemmyItem(communityId, Name(v, "creator"));
-        _cache.Set(key, item, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = _communityTime });
+        BackendLookups.Put(_cache, key, item, _communityTime);
         return item;
     }
 
@@ -179,7 +179,7 @@ public sealed class LemmyDirectory : ILemmyDirectory, IDisposable
                 && idElement.TryGetInt64(out var id) && Name(view, "creator") is { } creator && Name(view, "recipient") is { } recipient)
             {
                 var message = new LemmyPrivateMessage(creator, recipient);
-                _cache.Set("pm:" + id, message, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = _communityTime });
+                BackendLookups.Put(_cache, "pm:" + id, message, _communityTime);
                 if (id == privateMessageId)
                 {
                     found = message;
@@ -209,7 +209,7 @@ public sealed class LemmyDirectory : ILemmyDirectory, IDisposable
             return null;
         }
 
-        _cache.Set(key, name, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = _communityTime });
+        BackendLookups.Put(_cache, key, name, _communityTime);
         return name;
     }
 

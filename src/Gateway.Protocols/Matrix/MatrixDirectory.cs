@@ -94,7 +94,7 @@ public sealed class MatrixDirectory : IMatrixDirectory, IDisposable
         var userId = await WhoAmIRequestAsync(relative, accessToken, cancellationToken);
         if (userId is not null)
         {
-            _cache.Set(key, userId, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = _options.TokenCacheTime });
+            BackendLookups.Put(_cache, key, userId, _options.TokenCacheTime);
         }
 
         return userId;
@@ -223,7 +223,7 @@ public sealed class MatrixDirectory : IMatrixDirectory, IDisposable
         }
 
         var members = new Members(count, count <= MaxMemberIdsKept ? ids.ToArray() : null);
-        _cache.Set(key, members, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = _options.RoomCacheTime });
+        BackendLookups.Put(_cache, key, members, _options.RoomCacheTime);
         return members;
     }
 
@@ -242,7 +242,7 @@ public sealed class MatrixDirectory : IMatrixDirectory, IDisposable
         }
 
         var levels = PowerLevels.From(doc.RootElement);
-        _cache.Set(key, levels, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = _options.RoomCacheTime });
+        BackendLookups.Put(_cache, key, levels, _options.RoomCacheTime);
         return levels;
     }
 
@@ -273,7 +273,7 @@ public sealed class MatrixDirectory : IMatrixDirectory, IDisposable
             }
         }
 
-        _cache.Set(key, rooms, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = _options.RoomCacheTime });
+        BackendLookups.Put(_cache, key, rooms, _options.RoomCacheTime);
         return rooms;
     }
 

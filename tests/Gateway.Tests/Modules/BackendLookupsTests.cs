@@ -1,0 +1,37 @@
+using Gateway.Protocols.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Gateway.Tests.Modules;
+
+/// <summary>The directories' answer cache (token owners, room moderators) under concurrent refreshes and removals.</summary>
+public sealed class BackendLookupsTests
+{
+    [Fact]
+    public void Put_ConcurrentWithRemovals_CacheKeepsAcceptingEntries()
+    {
+        // Microsoft.Extensions.Caching.Memory up to 10.0.14 (dotnet/runtime#129186): replacing an entry while another
+        // thread removes it counts its size out twice; the size drifts below zero and every later set is refused.
+        // A plain Set here ends with an empty cache that refuses the probe; Put removes before it sets.
+        using var cache = BackendLookups.CreateCache(new FakeTimeProvider(), sizeLimit: 1_000);
+        Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, t =>
+        {
+            var random = new Random(t);
+            for (var i = 0; i < 1_000_000; i++)
+            {
+                var key = "token:" + random.Next(64);
+                if (random.Next(4) == 0)
+                {
+                    cache.Remove(key);
+                }
+                else
+                {
+                    BackendLookups.Put(cache, key, "@user" + i, TimeSpan.FromMinutes(5));
+                }
+            }
+        });
+
+        BackendLookups.Put(cache, "probe", "@probe:hs.test", TimeSpan.FromMinutes(5));
+        Assert.True(cache.TryGetValue("probe", out var value));
+        Assert.Equal("@probe:hs.test", value);
+    }
+}
