@@ -10,18 +10,29 @@ namespace Gateway.Hosting;
 /// in 30 minutes with no live native allocation behind them (heaptrack). <c>malloc_trim(0)</c> releases the free
 /// pages of every arena (not only the top of the main heap); it runs once a minute, on a timer thread, and costs
 /// ~1 ms. Linux with glibc only: on musl or another OS the entry point is missing and the trimmer stops itself.
+/// <para>
+/// The same tick asks for a background (concurrent, not compacting) gen2 collection when none ran since the last
+/// tick. Under steady load the server GC collects gen0 and gen1 only, for many minutes, and dead objects promoted
+/// into gen2 pile up: a 30-minute soak had ~5 MB of live objects (dotnet-gcdump) in a heap of 44 MB after its last
+/// collection, and GC-committed memory rose 42 → 59 MB, which was the whole RSS rise. Marking a few MB takes a
+/// millisecond or two, beside the requests rather than in front of them.
+/// </para>
 /// </summary>
 internal sealed partial class NativeMemoryTrimmer(TimeProvider time, ILogger<NativeMemoryTrimmer> logger) : IHostedService, IDisposable
 {
     public static readonly TimeSpan Interval = TimeSpan.FromMinutes(1);
     private ITimer? _timer;
     private int _running;
+    private int _gen2Seen = GC.CollectionCount(2);
 
     /// <summary>Trims done so far (tests).</summary>
     public int Trims { get; private set; }
 
     /// <summary>Trims that gave memory back.</summary>
     public int Released { get; private set; }
+
+    /// <summary>Background gen2 collections asked for, because the GC ran none since the last tick.</summary>
+    public int Collections { get; private set; }
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -50,6 +61,8 @@ internal sealed partial class NativeMemoryTrimmer(TimeProvider time, ILogger<Nat
 
         try
         {
+            CollectGen2IfIdle();
+
             // 1 when pages went back to the system, 0 when there was nothing to give.
             if (malloc_trim(0) == 1)
             {
@@ -67,6 +80,17 @@ internal sealed partial class NativeMemoryTrimmer(TimeProvider time, ILogger<Nat
         {
             Volatile.Write(ref _running, 0);
         }
+    }
+
+    private void CollectGen2IfIdle()
+    {
+        if (GC.CollectionCount(2) == _gen2Seen)
+        {
+            GC.Collect(2, GCCollectionMode.Forced, blocking: false, compacting: false);
+            Collections++;
+        }
+
+        _gen2Seen = GC.CollectionCount(2);
     }
 
     [LibraryImport("libc")]

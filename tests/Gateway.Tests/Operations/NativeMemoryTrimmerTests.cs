@@ -31,6 +31,22 @@ public sealed class NativeMemoryTrimmerTests
     }
 
     [Fact]
+    public void AsksForABackgroundGen2Collection_OnlyWhenTheGcRanNoneSinceTheLastTick()
+    {
+        var time = new FakeTimeProvider();
+        using var trimmer = new NativeMemoryTrimmer(time, NullLogger<NativeMemoryTrimmer>.Instance);
+        trimmer.Trim(); // whatever ran before the trimmer existed
+        var asked = trimmer.Collections;
+
+        trimmer.Trim(); // right after the last tick: no gen2 since, so one is asked for
+        Assert.Equal(asked + 1, trimmer.Collections);
+
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true);
+        trimmer.Trim(); // the GC ran one itself: nothing asked
+        Assert.Equal(asked + 1, trimmer.Collections);
+    }
+
+    [Fact]
     public void GivesBackWhatABurstOnOtherThreadsLeft()
     {
         // 16 threads each malloc 4 MB in 4 KB blocks (below the mmap threshold, so they land in the arenas), keep one
