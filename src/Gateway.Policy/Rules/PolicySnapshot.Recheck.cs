@@ -109,7 +109,7 @@ public sealed partial class PolicySnapshot
             }
         }
 
-        ranges.Sort(static (a, b) => a.Start.CompareTo(b.Start));
+        SortByStart(ranges);
         var w = 0;
         for (var k = 1; k < ranges.Count; k++)
         {
@@ -126,6 +126,24 @@ public sealed partial class PolicySnapshot
         if (ranges.Count > 0)
         {
             ranges.RemoveRange(w + 1, ranges.Count - w - 1);
+        }
+    }
+
+    /// <summary>
+    /// Ranges by start (then end): usually already in order (one censoring filter, matches sorted), so checked first;
+    /// otherwise the tuples' own comparison, which the sort inlines (a comparison delegate cost a text of ~660 hits
+    /// about 15 µs per sort). Ties in start give the same stars and the same merged ranges in any order.
+    /// </summary>
+    private static void SortByStart(List<(int Start, int End)> ranges)
+    {
+        var span = CollectionsMarshal.AsSpan(ranges);
+        for (var k = 1; k < span.Length; k++)
+        {
+            if (span[k - 1].Start > span[k].Start)
+            {
+                span.Sort();
+                return;
+            }
         }
     }
 
