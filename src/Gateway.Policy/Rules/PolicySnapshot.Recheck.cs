@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using Gateway.Policy.Model;
 using Gateway.Policy.Text;
@@ -137,14 +138,41 @@ public sealed partial class PolicySnapshot
     private static void SortByStart(List<(int Start, int End)> ranges)
     {
         var span = CollectionsMarshal.AsSpan(ranges);
+        var runs = 1;
+        var second = 0;
         for (var k = 1; k < span.Length; k++)
         {
             if (span[k - 1].Start > span[k].Start)
             {
-                span.Sort();
-                return;
+                runs++;
+                second = k;
             }
         }
+
+        if (runs == 1)
+        {
+            return;
+        }
+
+        if (runs > 2)
+        {
+            span.Sort();
+            return;
+        }
+
+        // Two censoring filters: two runs in order, merged in one pass.
+        var copy = ArrayPool<(int Start, int End)>.Shared.Rent(span.Length);
+        span.CopyTo(copy);
+        int a = 0, b = second, w = 0;
+        while (a < second && b < span.Length)
+        {
+            span[w++] = copy[b].Start < copy[a].Start ? copy[b++] : copy[a++];
+        }
+
+        copy.AsSpan(a, second - a).CopyTo(span[w..]);
+        w += second - a;
+        copy.AsSpan(b, span.Length - b).CopyTo(span[w..]);
+        ArrayPool<(int Start, int End)>.Shared.Return(copy);
     }
 
     /// <summary>Does a censored range (disjoint, sorted) overlap the window of one of the first <paramref name="count"/> notes?</summary>

@@ -499,15 +499,36 @@ public sealed partial class PolicySnapshot
     /// Keyword hits of one automaton scan (<paramref name="patterns"/>: its pattern table) over a normalised view:
     /// the text itself, or (<paramref name="runs"/> set) its copy with stretched letters collapsed, where only hits
     /// over a collapsed run are new. Variant checks and <see cref="HitAnalysis"/> run per hit, after the scan.
+    /// A text of nothing but hits pays this per hit, so the filters that can take a hit here are worked out once per
+    /// call and the allow matches are walked with a cursor (hits come in text order) instead of searched per hit.
     /// </summary>
     private void CollectLiteralHits(List<LiteralHit> hits, PatternInfo[] patterns, ReadOnlySpan<char> span, NormalizedText norm,
         int[]? runs, string original, ReadOnlySpan<bool> active, FieldSet fieldBit, List<(int Filter, int Start, int End)> allows,
         List<RawMatch> matches, FieldKind kind, int fieldIndex)
     {
-        foreach (var h in hits)
+        if (_exhaustive)
+        {
+            CollectLiteralHitsReference(hits, patterns, span, norm, runs, original, active, fieldBit, allows, matches, kind, fieldIndex);
+            return;
+        }
+
+        if (hits.Count == 0)
+        {
+            return;
+        }
+
+        var n = _filters.Length;
+        Span<bool> usable = n <= 512 ? stackalloc bool[n] : new bool[n];
+        for (var i = 0; i < n; i++)
+        {
+            usable[i] = active[i] && (_filters[i].Definition.Fields & fieldBit) != 0;
+        }
+
+        var cursor = new AllowCursor(allows);
+        foreach (var h in CollectionsMarshal.AsSpan(hits))
         {
             ref readonly var p = ref patterns[h.Pattern];
-            if (p.IsAllow || p.Gate >= 0 || !active[p.Filter] || (_filters[p.Filter].Definition.Fields & fieldBit) == 0)
+            if (p.IsAllow || p.Gate >= 0 || !usable[p.Filter])
             {
                 continue;
             }
@@ -528,10 +549,18 @@ public sealed partial class PolicySnapshot
                 continue;
             }
 
-            if (!HitAnalysis.Accept(original, norm.OriginalStart(h.Start), norm.OriginalEnd(h.End - 1), out var steps))
+            var os = norm.OriginalStart(h.Start);
+            var oe = norm.OriginalEnd(h.End - 1);
+            if (!HitAnalysis.Accept(original, os, oe, out var steps))
             {
                 // A code or a foreign word: decided from its neighbours or the rest of the text.
                 (t_blocked ??= []).Add((fieldIndex, -1, -1));
+                continue;
+            }
+
+            if (cursor.IsAllowed(p.Filter, os, oe))
+            {
+                NoteBlocked(fieldIndex, norm, h.Start, h.End, span.Length);
                 continue;
             }
 
@@ -557,14 +586,65 @@ public sealed partial class PolicySnapshot
             }
 
             var (start, end) = norm.OriginalRange(ns, ne);
-            if (!IsAllowed(allows, p.Filter, norm.OriginalStart(h.Start), norm.OriginalEnd(h.End - 1)))
+            matches.Add(new RawMatch(p.Filter, kind, fieldIndex, p.Term, start, end, steps));
+        }
+    }
+
+    /// <summary>
+    /// <see cref="IsAllowed"/> for hits in text order: the first allow match ending at or after a hit's end only moves
+    /// forward, so it is walked to instead of searched for (a search again when a hit ends before the last one).
+    /// </summary>
+    private ref struct AllowCursor(List<(int Filter, int Start, int End)> allows)
+    {
+        private readonly ReadOnlySpan<(int Filter, int Start, int End)> _allows = CollectionsMarshal.AsSpan(allows);
+        private int _first;
+        private int _lastEnd;
+
+        public bool IsAllowed(int filter, int start, int end)
+        {
+            if (_allows.Length == 0)
             {
-                matches.Add(new RawMatch(p.Filter, kind, fieldIndex, p.Term, start, end, steps));
+                return false;
             }
-            else
+
+            var k = _first;
+            if (end < _lastEnd)
             {
-                NoteBlocked(fieldIndex, norm, h.Start, h.End, span.Length);
+                int lo = 0, hi = _allows.Length;
+                while (lo < hi)
+                {
+                    var mid = (lo + hi) >>> 1;
+                    if (_allows[mid].End < end)
+                    {
+                        lo = mid + 1;
+                    }
+                    else
+                    {
+                        hi = mid;
+                    }
+                }
+
+                k = lo;
             }
+
+            _lastEnd = end;
+            while (k < _allows.Length && _allows[k].End < end)
+            {
+                k++;
+            }
+
+            _first = k;
+            var longest = t_longestAllow;
+            for (; k < _allows.Length && _allows[k].End <= start + longest; k++)
+            {
+                ref readonly var a = ref _allows[k];
+                if (a.Filter == filter && a.Start <= start)
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
     }
 
@@ -797,7 +877,7 @@ public sealed partial class PolicySnapshot
             }
         }
 
-        if (sorted)
+        if (sorted || SortByFilterIfStartsFollow(span))
         {
             return;
         }
@@ -837,6 +917,59 @@ public sealed partial class PolicySnapshot
         ArrayPool<long>.Shared.Return(keys);
         ArrayPool<int>.Shared.Return(order);
         ArrayPool<RawMatch>.Shared.Return(copy, clearArray: true);
+    }
+
+    /// <summary>
+    /// The common unsorted case: several filters' matches interleaved, each filter's in text order (one scan records
+    /// hits as they end). A stable counting sort by filter then finishes the job; false (nothing changed) when some
+    /// filter's starts go backwards.
+    /// </summary>
+    private static bool SortByFilterIfStartsFollow(Span<RawMatch> span)
+    {
+        var filters = 0;
+        foreach (ref readonly var r in span)
+        {
+            filters = Math.Max(filters, r.Filter + 1);
+        }
+
+        if (filters > 512)
+        {
+            return false;
+        }
+
+        Span<int> next = stackalloc int[filters];
+        next.Clear();
+        Span<int> lastStart = stackalloc int[filters];
+        lastStart.Fill(int.MinValue);
+        foreach (ref readonly var r in span)
+        {
+            if (r.Start < lastStart[r.Filter])
+            {
+                return false;
+            }
+
+            lastStart[r.Filter] = r.Start;
+            next[r.Filter]++;
+        }
+
+        var offset = 0;
+        for (var f = 0; f < filters; f++)
+        {
+            var count = next[f];
+            next[f] = offset;
+            offset += count;
+        }
+
+        var copy = ArrayPool<RawMatch>.Shared.Rent(span.Length);
+        span.CopyTo(copy);
+        for (var k = 0; k < span.Length; k++)
+        {
+            ref readonly var r = ref copy[k];
+            span[next[r.Filter]++] = r;
+        }
+
+        ArrayPool<RawMatch>.Shared.Return(copy, clearArray: true);
+        return true;
     }
 
     /// <summary>
