@@ -163,6 +163,18 @@ internal static class QuickTimer
             return;
         }
 
+        if (filter.StartsWith("regexhits:", StringComparison.Ordinal))
+        {
+            RegexHits(s, filter["regexhits:".Length..]);
+            return;
+        }
+
+        if (filter.StartsWith("hitstats:", StringComparison.Ordinal))
+        {
+            HitStats(s, filter["hitstats:".Length..]);
+            return;
+        }
+
         if (filter.StartsWith("segments:", StringComparison.Ordinal))
         {
             Segments(s, filter["segments:".Length..]);
@@ -352,6 +364,64 @@ internal static class QuickTimer
         }
 
         return string.Join("\n   ", times.Select((t, i) => $"/{patterns[gates.RegexOf(i)]}/ " + t.ToString("F3", System.Globalization.CultureInfo.InvariantCulture)));
+    }
+
+    /// <summary>Each of the policy's own compiled regexes over one normalised message: gated or not, armed by a
+    /// literal factor or not, its matches and what enumerating them costs (what a hit-rich text pays per regex).</summary>
+    private static void RegexHits(BenchState s, string name)
+    {
+        const System.Reflection.BindingFlags Private = System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance;
+        var text = s.Messages[name].Normalized.ToString();
+        var filters = (CompiledFilter[])typeof(PolicySnapshot).GetField("_filters", Private)!.GetValue(s.Policy)!;
+        var total = 0.0;
+        foreach (var f in filters)
+        {
+            for (var ri = 0; ri < f.Regexes.Length; ri++)
+            {
+                var rx = f.Regexes[ri];
+                var p = f.Definition.Regexes[ri];
+                var factors = RegexFactors.Find(p);
+                var armed = factors is not null && factors.Any(x => text.Contains(x, StringComparison.Ordinal));
+                var count = 0;
+                foreach (var _ in rx.EnumerateMatches(text))
+                {
+                    count++;
+                }
+
+                var us = Time(() => { foreach (var _ in rx.EnumerateMatches(text)) { } });
+                total += armed ? us : 0;
+                Console.WriteLine($"{f.Definition.Name,-12} gated {f.RegexGated[ri],-5} armed {armed,-5} matches {count,4} {us,8:F2} µs /{p}/");
+            }
+        }
+
+        Console.WriteLine($"armed by literal factors: {total:F2} µs; evaluate {Time(() => s.Policy.Evaluate(s.Messages[name].Chat)):F2} µs");
+    }
+
+    /// <summary>What one evaluation of a message leaves in the engine's per-thread buffers: literal hits of the last
+    /// scan, recorded matches (and how many share filter and span), allow matches, refused candidates noted for the
+    /// censor recheck; then the verdict's size and the allocation of one evaluation.</summary>
+    private static void HitStats(BenchState s, string name)
+    {
+        const System.Reflection.BindingFlags Private = System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static;
+        var m = s.Messages[name];
+        var v = s.Policy.Evaluate(m.Chat);
+        int Count(string field) => typeof(PolicySnapshot).GetField(field, Private)?.GetValue(null) is System.Collections.ICollection c ? c.Count : -1;
+        var distinct = v.Matches.Select(x => (x.Filter, x.FieldIndex, x.Start, x.End)).Distinct().Count();
+        for (var k = 0; k < 200; k++)
+        {
+            s.Policy.Evaluate(m.Chat);
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var k = 0; k < 100; k++)
+        {
+            s.Policy.Evaluate(m.Chat);
+        }
+
+        var bytes = (GC.GetAllocatedBytesForCurrentThread() - before) / 100;
+        Console.WriteLine($"{name}: {v.Action} by {v.DecidingFilter}; last scan {Count("t_hits")} hits, {Count("t_matches")} raw matches," +
+            $" {Count("t_allows")} allows, {Count("t_blocked")} blocked notes; verdict {v.Matches.Count} matches ({distinct} distinct filter/span)," +
+            $" {v.Matches.Count(x => x.Steps.Count > 0)} with steps; {bytes} B allocated per evaluation");
     }
 
     /// <summary>One message cut into 1 KB pieces, each timed on its own: finds the part of a hostile text that is slow.</summary>

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using Gateway.Policy.Model;
 using Gateway.Policy.Text;
@@ -109,7 +110,7 @@ public sealed partial class PolicySnapshot
             }
         }
 
-        ranges.Sort(static (a, b) => a.Start.CompareTo(b.Start));
+        SortByStart(ranges);
         var w = 0;
         for (var k = 1; k < ranges.Count; k++)
         {
@@ -127,6 +128,52 @@ public sealed partial class PolicySnapshot
         {
             ranges.RemoveRange(w + 1, ranges.Count - w - 1);
         }
+    }
+
+    /// <summary>
+    /// Ranges by start: usually already in order (one censoring filter, matches sorted) or two ordered runs (two
+    /// censoring filters), merged in one pass; otherwise the tuples' own comparison, which the sort inlines (a
+    /// comparison delegate cost a text of ~660 hits about 15 µs per sort). Ties in start give the same stars and the
+    /// same merged ranges in any order.
+    /// </summary>
+    private static void SortByStart(List<(int Start, int End)> ranges)
+    {
+        var span = CollectionsMarshal.AsSpan(ranges);
+        var runs = 1;
+        var second = 0;
+        for (var k = 1; k < span.Length; k++)
+        {
+            if (span[k - 1].Start > span[k].Start)
+            {
+                runs++;
+                second = k;
+            }
+        }
+
+        if (runs == 1)
+        {
+            return;
+        }
+
+        if (runs > 2)
+        {
+            span.Sort();
+            return;
+        }
+
+        // Two censoring filters: two runs in order, merged in one pass.
+        var copy = ArrayPool<(int Start, int End)>.Shared.Rent(span.Length);
+        span.CopyTo(copy);
+        int a = 0, b = second, w = 0;
+        while (a < second && b < span.Length)
+        {
+            span[w++] = copy[b].Start < copy[a].Start ? copy[b++] : copy[a++];
+        }
+
+        copy.AsSpan(a, second - a).CopyTo(span[w..]);
+        w += second - a;
+        copy.AsSpan(b, span.Length - b).CopyTo(span[w..]);
+        ArrayPool<(int Start, int End)>.Shared.Return(copy);
     }
 
     /// <summary>Does a censored range (disjoint, sorted) overlap the window of one of the first <paramref name="count"/> notes?</summary>

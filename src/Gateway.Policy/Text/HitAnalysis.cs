@@ -18,8 +18,16 @@ public static class HitAnalysis
     public static bool Accept(string text, int start, int end, out EvasionSteps steps)
     {
         steps = EvasionSteps.None;
+
+        // Nothing but lower-case ASCII letters (most hits): no step, no capitals, no accents, so nothing to refuse.
+        if ((uint)start < (uint)end && end <= text.Length && !text.AsSpan(start, end - start).ContainsAnyExceptInRange('a', 'z'))
+        {
+            return true;
+        }
+
         var precomposedAccents = 0;
         var prevLetter = false;
+        var lower = false;
         for (var i = start; i < end && i < text.Length; i++)
         {
             var c = text[i];
@@ -28,6 +36,7 @@ public static class HitAnalysis
                 if (char.IsAsciiLetter(c))
                 {
                     prevLetter = true;
+                    lower |= char.IsAsciiLetterLower(c);
                     continue;
                 }
 
@@ -79,7 +88,9 @@ public static class HitAnalysis
             }
         }
 
-        if ((steps & EvasionSteps.Leet) != 0 || IsUpperToken(text, start, end))
+        // A lower-case letter inside the hit is inside its token, so the token is not all capitals: a text of nothing
+        // but lower-case hits skips walking every hit's token.
+        if ((steps & EvasionSteps.Leet) != 0 || (!lower && IsUpperToken(text, start, end)))
         {
             if (IsCode(text, start, end))
             {
