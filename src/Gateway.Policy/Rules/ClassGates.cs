@@ -30,6 +30,7 @@ internal sealed class ClassGates
     private readonly Gate[] _gates;
     private readonly CharClass[] _classes;
     private readonly Vector256<byte>[] _tables; // per class: for each low nibble, a bit per high nibble 0..7
+    private readonly Vector512<byte>[]? _lookup; // per 8 classes: ASCII 0..63 and 64..127 → a bit per class (VBMI)
 
     private static readonly Vector256<byte> HighBits = Vector256.Create(
         (byte)1, 2, 4, 8, 16, 32, 64, 128, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 4, 8, 16, 32, 64, 128, 0, 0, 0, 0, 0, 0, 0, 0);
@@ -37,10 +38,34 @@ internal sealed class ClassGates
     [ThreadStatic]
     private static Scratch? t_scratch;
 
-    private ClassGates(Gate[] gates, CharClass[] classes)
+    private ClassGates(Gate[] gates, CharClass[] classes, bool oneRead = true)
     {
         _gates = gates;
         _classes = classes;
+        if (oneRead && Avx512Vbmi.IsSupported && Avx512BW.IsSupported)
+        {
+            // One 128-entry byte table per 8 classes: a block of 64 characters is one table lookup (vpermi2b) per 8
+            // classes, then a bit test per class, instead of a nibble lookup per class over stored nibble vectors.
+            _lookup = new Vector512<byte>[2 * ((classes.Length + 7) / 8)];
+            for (var g = 0; 8 * g < classes.Length; g++)
+            {
+                var t = new byte[128];
+                for (var k = 0; k < 8 && (8 * g) + k < classes.Length; k++)
+                {
+                    for (var c = 0; c < 128; c++)
+                    {
+                        if (IsAsciiMember(classes[(8 * g) + k], (char)c))
+                        {
+                            t[c] |= (byte)(1 << k);
+                        }
+                    }
+                }
+
+                _lookup[2 * g] = Vector512.Create(t.AsSpan(0, 64));
+                _lookup[(2 * g) + 1] = Vector512.Create(t.AsSpan(64, 64));
+            }
+        }
+
         _tables = new Vector256<byte>[classes.Length];
         for (var i = 0; i < classes.Length; i++)
         {
@@ -59,6 +84,13 @@ internal sealed class ClassGates
     }
 
     public int Count => _gates.Length;
+
+    /// <summary>For tests: the same gates reading each class row on its own (nibble lookups, or scalar without AVX2)
+    /// and without the per-text summary: the path every machine without AVX-512 VBMI takes, to compare with.</summary>
+    internal ClassGates ClassByClass() => new(_gates, _classes, oneRead: false);
+
+    /// <summary>Whether this machine reads every class row in one pass (and checks the summary first).</summary>
+    internal bool ReadsInOnePass => _lookup is not null;
 
     /// <summary>Sets <paramref name="armed"/> for every regex whose gate passes on <paramref name="text"/>; returns
     /// how many.</summary>
@@ -140,6 +172,11 @@ internal sealed class ClassGates
 
     private bool Passes(Gate g, ReadOnlySpan<char> text, Scratch s)
     {
+        if (_lookup is not null && !Summary(g, text, s))
+        {
+            return false;
+        }
+
         var startBlock = 0;
         var candidates = ulong.MaxValue;
         if (s.Blocks <= 64)
@@ -259,6 +296,205 @@ internal sealed class ClassGates
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// A necessary condition of the gate read off counts the one-pass read (<see cref="ReadAllRows"/>) keeps per
+    /// class: some spelling of the factor must have every class it spells present, and every run of one class it
+    /// spells ("\d{9}": nine digits in a row, "[a-z]{28}") somewhere in the text. The occurrences the gate counts are
+    /// distinct starts, each with a member of every class of its spelling at its own position, so a spelling has at
+    /// most as many as its rarest class has members; the sum over spellings must reach the gate's count. Most gates
+    /// fail here on chat (no 28-letter run, no nine digits, three '@' where six are needed) without a block visited.
+    /// </summary>
+    private bool Summary(Gate g, ReadOnlySpan<char> text, Scratch s)
+    {
+        long total = 0;
+        foreach (var sp in g.Spellings)
+        {
+            long least = int.MaxValue;
+            foreach (var c in sp.Classes)
+            {
+                Ensure(text, s, c);
+                least = Math.Min(least, s.Counts[c]);
+                if (least == 0)
+                {
+                    break;
+                }
+            }
+
+            if (least == 0)
+            {
+                continue;
+            }
+
+            var runs = true;
+            foreach (var (c, length) in sp.Runs)
+            {
+                if (!HasRun(s, c, length))
+                {
+                    runs = false;
+                    break;
+                }
+            }
+
+            if (runs && (total += least * sp.Times) >= g.Count)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Does the text hold <paramref name="length"/> members of class <paramref name="cls"/> in a row? From
+    /// the class's longest run, found once per text.</summary>
+    private static bool HasRun(Scratch s, int cls, int length)
+    {
+        if (s.RunStamps[cls] != s.Stamp)
+        {
+            s.LongestRun[cls] = LongestRun(s, cls);
+            s.RunStamps[cls] = s.Stamp;
+        }
+
+        return s.LongestRun[cls] >= length;
+    }
+
+    /// <summary>The longest run of members of class <paramref name="cls"/>: per block, the run carried in from the
+    /// blocks before plus the members at the block's bottom, the runs inside (each step of x &amp;= x &gt;&gt; 1 shortens
+    /// every run by one), then the members at the block's top carried on.</summary>
+    private static int LongestRun(Scratch s, int cls)
+    {
+        var row = (cls * (s.Blocks + 2)) + 1;
+        var carry = 0;
+        var best = 0;
+        for (var b = 0; b < s.Blocks; b++)
+        {
+            var m = s.Masks[row + b];
+            if (m == ulong.MaxValue)
+            {
+                carry += 64;
+                continue;
+            }
+
+            best = Math.Max(best, carry + BitOperations.TrailingZeroCount(~m));
+            var inside = 0;
+            for (var x = m; x != 0; x &= x >> 1)
+            {
+                inside++;
+            }
+
+            best = Math.Max(best, inside);
+            carry = BitOperations.LeadingZeroCount(~m);
+        }
+
+        return Math.Max(best, carry);
+    }
+
+    /// <summary>
+    /// (AVX-512 VBMI) Every class row, the NonWord row, presence and member counts in one pass: per block of 64
+    /// characters two loads, a saturating narrow, one 128-entry table lookup per 8 classes and a bit test per class.
+    /// The same rows <see cref="Ensure"/> computes class by class: ASCII characters by the class's table, non-ASCII
+    /// ones (whatever the narrow made of them) members exactly of the classes that have a non-ASCII member.
+    /// </summary>
+    private void ReadBits(ReadOnlySpan<char> text, Scratch s)
+    {
+        var blocks = s.Blocks;
+        var lookup = _lookup!;
+        var groups = lookup.Length / 2;
+        if (s.Bits.Length < groups * blocks)
+        {
+            s.Bits = new Vector512<byte>[Math.Max(groups * blocks, 64)];
+        }
+
+        // First the text: per block its non-ASCII positions and, per 8 classes, a byte of class bits per character.
+        ref var src = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(text));
+        ref var bitsOut = ref MemoryMarshal.GetArrayDataReference(s.Bits);
+        ref var nonAsciiOut = ref MemoryMarshal.GetArrayDataReference(s.NonAscii);
+        Span<ushort> padded = stackalloc ushort[64];
+        var top = Vector512.Create((ushort)0x80);
+        for (var b = 0; b < blocks; b++)
+        {
+            var from = b << 6;
+            Vector512<ushort> v0, v1;
+            if (from + 64 <= text.Length)
+            {
+                v0 = Vector512.LoadUnsafe(ref src, (nuint)from);
+                v1 = Vector512.LoadUnsafe(ref src, (nuint)(from + 32));
+            }
+            else
+            {
+                padded.Clear();
+                MemoryMarshal.Cast<char, ushort>(text[from..]).CopyTo(padded);
+                v0 = Vector512.Create((ReadOnlySpan<ushort>)padded[..32]);
+                v1 = Vector512.Create((ReadOnlySpan<ushort>)padded[32..]);
+            }
+
+            Unsafe.Add(ref nonAsciiOut, b) = (Vector512.GreaterThanOrEqual(v0, top).ExtractMostSignificantBits()
+                | (Vector512.GreaterThanOrEqual(v1, top).ExtractMostSignificantBits() << 32)) & s.Valid(b);
+            var bytes = Vector512.Create(Avx512BW.ConvertToVector256ByteWithSaturation(v0), Avx512BW.ConvertToVector256ByteWithSaturation(v1));
+            for (var g = 0; g < groups; g++)
+            {
+                Unsafe.Add(ref bitsOut, (g * blocks) + b) = Avx512Vbmi.PermuteVar64x8x2(lookup[2 * g], bytes, lookup[(2 * g) + 1]);
+            }
+        }
+
+        s.BitsStamp = s.Stamp;
+    }
+
+    /// <summary>The row of class <paramref name="cls"/> from its bit in <see cref="ReadBits"/>' bytes: ASCII
+    /// positions by the table, non-ASCII ones by whether the class has a non-ASCII member; its member count and
+    /// block presence on the way (and, for the word class, the NonWord row).</summary>
+    private void RowFromBits(Scratch s, int cls)
+    {
+        var blocks = s.Blocks;
+        var stride = blocks + 2;
+        ref var nonAsciiIn = ref MemoryMarshal.GetArrayDataReference(s.NonAscii);
+        ref var masks = ref MemoryMarshal.GetArrayDataReference(s.Masks);
+        var lastValid = s.Valid(blocks - 1);
+        ref var row = ref Unsafe.Add(ref masks, cls * stride);
+        ref var bits = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(s.Bits), (cls >> 3) * blocks);
+        var bit = Vector512.Create((byte)(1 << (cls & 7)));
+        var withNonAscii = _classes[cls].HasNonAscii;
+        var count = 0;
+        ulong presence = 0;
+        row = 0;
+        for (var b = 0; b < blocks; b++)
+        {
+            var nonAscii = Unsafe.Add(ref nonAsciiIn, b);
+            var m = Vector512.GreaterThan(Unsafe.Add(ref bits, b) & bit, Vector512<byte>.Zero).ExtractMostSignificantBits() & ~nonAscii;
+            if (withNonAscii)
+            {
+                m |= nonAscii;
+            }
+
+            if (b == blocks - 1)
+            {
+                m &= lastValid;
+            }
+
+            Unsafe.Add(ref row, b + 1) = m;
+            count += BitOperations.PopCount(m);
+            if (m != 0 && b < 64)
+            {
+                presence |= 1UL << b;
+            }
+        }
+
+        Unsafe.Add(ref row, blocks + 1) = 0;
+        s.Counts[cls] = count;
+        s.Presence[cls] = presence;
+        s.ClassStamps[cls] = s.Stamp;
+        if (cls == WordClass)
+        {
+            var nonWord = _classes.Length * stride;
+            s.Masks[nonWord] = ulong.MaxValue;
+            s.Masks[nonWord + stride - 1] = ulong.MaxValue;
+            for (var b = 0; b < blocks; b++)
+            {
+                var valid = s.Valid(b);
+                s.Masks[nonWord + b + 1] = (~s.Masks[(WordClass * stride) + b + 1] & ~s.NonAscii[b] & valid) | ~valid;
+            }
+        }
     }
 
     /// <summary>
@@ -418,6 +654,17 @@ internal sealed class ClassGates
             return;
         }
 
+        if (_lookup is not null)
+        {
+            if (s.BitsStamp != s.Stamp)
+            {
+                ReadBits(text, s);
+            }
+
+            RowFromBits(s, cls);
+            return;
+        }
+
         if (s.BlocksStamp != s.Stamp)
         {
             ReadBlocks(text, s);
@@ -547,7 +794,8 @@ internal sealed class ClassGates
 
     /// <param name="Gap">Run gates: the classes allowed between consecutive occurrences; null: a plain count.</param>
     /// <param name="Length">The longest factor, in characters.</param>
-    private sealed record Gate(int Regex, Constraint[] Common, Factor[] Factors, int Count, int[]? Gap, int Length)
+    /// <param name="Spellings">Per factor: its classes and its runs of one class (length ≥ 2), for <see cref="Summary"/>.</param>
+    private sealed record Gate(int Regex, Constraint[] Common, Factor[] Factors, int Count, int[]? Gap, int Length, Spelling[] Spellings)
     {
         /// <summary>Every class row the gate reads (boundaries read the word class).</summary>
         public int[] Needs { get; } = [.. Common.Concat(Factors.SelectMany(f => f.Constraints))
@@ -556,19 +804,27 @@ internal sealed class ClassGates
         public bool Anchored { get; } = Factors.All(f => f.Anchor is not null);
     }
 
+    /// <param name="Times">How many of the gate's factors spell the same classes and runs.</param>
+    private sealed record Spelling(int[] Classes, (int Class, int Length)[] Runs, int Times = 1);
+
     /// <summary>Per-thread buffers for one text: block vectors and class rows, valid while their stamp is current.</summary>
     private sealed class Scratch
     {
         public int Stamp;
         public int BlocksStamp;
+        public int BitsStamp;
         public int Blocks;
         public int Length;
         public Vector256<byte>[] Low = [];
         public Vector256<byte>[] High = [];
+        public Vector512<byte>[] Bits = [];   // one-pass read: per 8 classes, per block, a byte of class bits per character
         public ulong[] NonAscii = [];
         public ulong[] Masks = [];
         public int[] ClassStamps = [];
         public ulong[] Presence = []; // per class: which of the first 64 blocks hold a member
+        public int[] Counts = [];     // per class: members in the text (one-pass read only)
+        public int[] LongestRun = []; // per class: its longest run, valid while RunStamps says so
+        public int[] RunStamps = [];
         public int ChainLength;
         public int ChainLast;
 
@@ -595,12 +851,17 @@ internal sealed class ClassGates
             {
                 ClassStamps = new int[Math.Max(classes, 64)];
                 Presence = new ulong[ClassStamps.Length];
+                Counts = new int[ClassStamps.Length];
+                LongestRun = new int[ClassStamps.Length];
+                RunStamps = new int[ClassStamps.Length];
             }
 
             if (++Stamp == int.MaxValue)
             {
                 Array.Clear(ClassStamps);
+                Array.Clear(RunStamps);
                 BlocksStamp = 0;
+                BitsStamp = 0;
                 Stamp = 1;
             }
         }
@@ -668,7 +929,12 @@ internal sealed class ClassGates
             }
 
             var length = factors.Max(f => f.Count(x => x != ClassAlphabet.Boundary));
-            _gates.Add(new Gate(regex, common, compiled, count, gap, length));
+            _gates.Add(new Gate(regex, common, compiled, count, gap, length, Group([.. raw.Select(SpellingOf)])));
+            foreach (var sp in _gates[^1].Spellings)
+            {
+                Array.Sort(sp.Classes, (a, b) => _classes[a].Weight.CompareTo(_classes[b].Weight));
+            }
+
             return true;
         }
 
@@ -685,6 +951,40 @@ internal sealed class ClassGates
         }
 
         public ClassGates? Build() => _gates.Count == 0 ? null : new ClassGates(_gates.ToArray(), _classes.ToArray());
+
+        /// <summary>Spellings with the same classes and runs once, with how many factors have them (the sum in
+        /// <see cref="Summary"/> is the same, read once).</summary>
+        private static Spelling[] Group(Spelling[] spellings) =>
+        [
+            .. spellings
+                .GroupBy(x => string.Join(",", x.Classes.Order()) + ";" + string.Join(",", x.Runs.Select(r => $"{r.Class}x{r.Length}").Order()))
+                .Select(g => g.First() with { Times = g.Count() })
+                .OrderBy(x => x.Runs.Length == 0 ? 1 : 0),
+        ];
+
+        /// <summary>A factor's classes, and its runs of one class at consecutive offsets (<c>\b</c> between them is zero-width).</summary>
+        private static Spelling SpellingOf(List<Constraint> spelled)
+        {
+            var symbols = spelled.Where(c => !c.IsBoundary).OrderBy(c => c.Offset).ToList();
+            var runs = new List<(int Class, int Length)>();
+            for (var i = 0; i < symbols.Count;)
+            {
+                var j = i + 1;
+                while (j < symbols.Count && symbols[j].Class == symbols[i].Class && symbols[j].Offset == symbols[j - 1].Offset + 1)
+                {
+                    j++;
+                }
+
+                if (j - i >= 2)
+                {
+                    runs.Add((symbols[i].Class, j - i));
+                }
+
+                i = j;
+            }
+
+            return new Spelling([.. symbols.Select(c => c.Class).Distinct()], [.. runs.GroupBy(r => r.Class).Select(r => r.MaxBy(x => x.Length)).OrderByDescending(r => r.Length)]);
+        }
 
         /// <summary>One constraint per class symbol (at its offset) and per <c>\b</c> (before the next symbol).</summary>
         private List<Constraint> Spell(string factor, ClassAlphabet alphabet)
