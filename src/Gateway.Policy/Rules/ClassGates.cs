@@ -308,6 +308,16 @@ internal sealed class ClassGates
     /// </summary>
     private bool Summary(Gate g, ReadOnlySpan<char> text, Scratch s)
     {
+        foreach (var (first, second) in g.Pairs)
+        {
+            Ensure(text, s, first);
+            Ensure(text, s, second);
+            if (!PairOccurs(s, first, second))
+            {
+                return false;
+            }
+        }
+
         long total = 0;
         foreach (var sp in g.Spellings)
         {
@@ -337,6 +347,17 @@ internal sealed class ClassGates
                 }
             }
 
+            foreach (var (c, count, small) in sp.Windows)
+            {
+                if (!runs)
+                {
+                    break;
+                }
+
+                MostInWindow(s, c);
+                runs = (small ? s.MostInSmallWindow[c] : s.MostInWindow[c]) >= count;
+            }
+
             if (runs && (total += least * sp.Times) >= g.Count)
             {
                 return true;
@@ -357,6 +378,58 @@ internal sealed class ClassGates
         }
 
         return s.LongestRun[cls] >= length;
+    }
+
+    /// <summary>Is a member of class <paramref name="first"/> right before one of <paramref name="second"/> somewhere?</summary>
+    private static bool PairOccurs(Scratch s, int first, int second)
+    {
+        var stride = s.Blocks + 2;
+        var a = (first * stride) + 1;
+        var b = (second * stride) + 1;
+        for (var k = 0; k < s.Blocks; k++)
+        {
+            // Row pads are 0, so the word after the last block is too.
+            if ((s.Masks[a + k] & ((s.Masks[b + k] >> 1) | (s.Masks[b + k + 1] << 63))) != 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The most members of class <paramref name="cls"/> in one of the 64-character windows that start at
+    /// multiples of 32 (any stretch of up to 33 characters lies inside one) and in one of the 32-character windows
+    /// that start at multiples of 16 (up to 17), found once per text: sums of neighbouring 16-bit quarters' counts.</summary>
+    private static void MostInWindow(Scratch s, int cls)
+    {
+        if (s.WindowStamps[cls] == s.Stamp)
+        {
+            return;
+        }
+
+        var row = (cls * (s.Blocks + 2)) + 1;
+        var best = 0;
+        var bestSmall = 0;
+        var q3Before = 0; // the previous block's top quarter
+        var halfBefore = 0; // and its top half
+        for (var b = 0; b < s.Blocks; b++)
+        {
+            var m = s.Masks[row + b];
+            var q0 = BitOperations.PopCount(m & 0xFFFF);
+            var q1 = BitOperations.PopCount((m >> 16) & 0xFFFF);
+            var q2 = BitOperations.PopCount((m >> 32) & 0xFFFF);
+            var q3 = BitOperations.PopCount(m >> 48);
+            var small = Math.Max(Math.Max(q3Before + q0, q0 + q1), Math.Max(q1 + q2, q2 + q3));
+            bestSmall = Math.Max(bestSmall, small);
+            best = Math.Max(best, Math.Max(q0 + q1 + q2 + q3, halfBefore + q0 + q1));
+            q3Before = q3;
+            halfBefore = q2 + q3;
+        }
+
+        s.MostInWindow[cls] = best;
+        s.MostInSmallWindow[cls] = bestSmall;
+        s.WindowStamps[cls] = s.Stamp;
     }
 
     /// <summary>The longest run of members of class <paramref name="cls"/>: per block, the run carried in from the
@@ -431,6 +504,10 @@ internal sealed class ClassGates
 
             Unsafe.Add(ref nonAsciiOut, b) = (Vector512.GreaterThanOrEqual(v0, top).ExtractMostSignificantBits()
                 | (Vector512.GreaterThanOrEqual(v1, top).ExtractMostSignificantBits() << 32)) & s.Valid(b);
+            var high5 = Vector512.Create((ushort)0xF800);
+            var d8 = Vector512.Create((ushort)0xD800);
+            s.Surrogate[b] = Vector512.Equals(v0 & high5, d8).ExtractMostSignificantBits()
+                | (Vector512.Equals(v1 & high5, d8).ExtractMostSignificantBits() << 32);
             var bytes = Vector512.Create(Avx512BW.ConvertToVector256ByteWithSaturation(v0), Avx512BW.ConvertToVector256ByteWithSaturation(v1));
             for (var g = 0; g < groups; g++)
             {
@@ -455,6 +532,7 @@ internal sealed class ClassGates
         ref var bits = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(s.Bits), (cls >> 3) * blocks);
         var bit = Vector512.Create((byte)(1 << (cls & 7)));
         var withNonAscii = _classes[cls].HasNonAscii;
+        var withSurrogates = _classes[cls].HasSurrogate;
         var count = 0;
         ulong presence = 0;
         row = 0;
@@ -464,7 +542,7 @@ internal sealed class ClassGates
             var m = Vector512.GreaterThan(Unsafe.Add(ref bits, b) & bit, Vector512<byte>.Zero).ExtractMostSignificantBits() & ~nonAscii;
             if (withNonAscii)
             {
-                m |= nonAscii;
+                m |= withSurrogates ? nonAscii : nonAscii & ~s.Surrogate[b];
             }
 
             if (b == blocks - 1)
@@ -703,7 +781,7 @@ internal sealed class ClassGates
 
             if (c.HasNonAscii)
             {
-                m |= s.NonAscii[b];
+                m |= c.HasSurrogate ? s.NonAscii[b] : s.NonAscii[b] & ~s.Surrogate[b];
             }
 
             m &= s.Valid(b);
@@ -751,6 +829,7 @@ internal sealed class ClassGates
             }
 
             ulong nonAscii = 0;
+            ulong surrogate = 0;
             if (Avx2.IsSupported)
             {
                 var top = Vector256.Create((ushort)0x80);
@@ -758,6 +837,9 @@ internal sealed class ClassGates
                 {
                     var v0 = Vector256.Create(block.Slice(32 * h, 16));
                     var v1 = Vector256.Create(block.Slice((32 * h) + 16, 16));
+                    var sur = Vector256.Equals(v0 & Vector256.Create((ushort)0xF800), Vector256.Create((ushort)0xD800)).ExtractMostSignificantBits()
+                        | (Vector256.Equals(v1 & Vector256.Create((ushort)0xF800), Vector256.Create((ushort)0xD800)).ExtractMostSignificantBits() << 16);
+                    surrogate |= (ulong)sur << (32 * h);
                     var bits = Vector256.GreaterThanOrEqual(v0, top).ExtractMostSignificantBits()
                         | (Vector256.GreaterThanOrEqual(v1, top).ExtractMostSignificantBits() << 16);
                     nonAscii |= (ulong)bits << (32 * h);
@@ -775,10 +857,16 @@ internal sealed class ClassGates
                     {
                         nonAscii |= 1UL << i;
                     }
+
+                    if (char.IsSurrogate((char)block[i]))
+                    {
+                        surrogate |= 1UL << i;
+                    }
                 }
             }
 
             s.NonAscii[b] = nonAscii & s.Valid(b);
+            s.Surrogate[b] = surrogate;
         }
 
         s.BlocksStamp = s.Stamp;
@@ -795,7 +883,9 @@ internal sealed class ClassGates
     /// <param name="Gap">Run gates: the classes allowed between consecutive occurrences; null: a plain count.</param>
     /// <param name="Length">The longest factor, in characters.</param>
     /// <param name="Spellings">Per factor: its classes and its runs of one class (length ≥ 2), for <see cref="Summary"/>.</param>
-    private sealed record Gate(int Regex, Constraint[] Common, Factor[] Factors, int Count, int[]? Gap, int Length, Spelling[] Spellings)
+    /// <param name="Pairs">Classes every spelling has at neighbouring offsets (the rarest two such pairs).</param>
+    private sealed record Gate(int Regex, Constraint[] Common, Factor[] Factors, int Count, int[]? Gap, int Length, Spelling[] Spellings,
+        (int First, int Second)[] Pairs)
     {
         /// <summary>Every class row the gate reads (boundaries read the word class).</summary>
         public int[] Needs { get; } = [.. Common.Concat(Factors.SelectMany(f => f.Constraints))
@@ -805,7 +895,16 @@ internal sealed class ClassGates
     }
 
     /// <param name="Times">How many of the gate's factors spell the same classes and runs.</param>
-    private sealed record Spelling(int[] Classes, (int Class, int Length)[] Runs, int Times = 1);
+    /// <param name="Runs">Per class: the longest stretch of the spelling whose classes all lie within it.</param>
+    /// <param name="Windows">Per class, for spellings of at most <see cref="WindowSpan"/> characters: how many of its
+    /// classes lie within it (so many members in one stretch of the spelling's length).</param>
+    private sealed record Spelling(int[] Classes, (int Class, int Length)[] Runs, (int Class, int Count, bool Small)[] Windows, int Times = 1);
+
+    /// <summary>A stretch this long lies inside one of the text's 64-character windows starting at multiples of 32.</summary>
+    private const int WindowSpan = 33;
+
+    /// <summary>A stretch this long lies inside one of the text's 32-character windows starting at multiples of 16.</summary>
+    private const int SmallWindowSpan = 17;
 
     /// <summary>Per-thread buffers for one text: block vectors and class rows, valid while their stamp is current.</summary>
     private sealed class Scratch
@@ -819,12 +918,16 @@ internal sealed class ClassGates
         public Vector256<byte>[] High = [];
         public Vector512<byte>[] Bits = [];   // one-pass read: per 8 classes, per block, a byte of class bits per character
         public ulong[] NonAscii = [];
+        public ulong[] Surrogate = [];
         public ulong[] Masks = [];
         public int[] ClassStamps = [];
         public ulong[] Presence = []; // per class: which of the first 64 blocks hold a member
         public int[] Counts = [];     // per class: members in the text (one-pass read only)
         public int[] LongestRun = []; // per class: its longest run, valid while RunStamps says so
         public int[] RunStamps = [];
+        public int[] MostInWindow = [];
+        public int[] MostInSmallWindow = [];
+        public int[] WindowStamps = [];
         public int ChainLength;
         public int ChainLast;
 
@@ -838,6 +941,7 @@ internal sealed class ClassGates
                 Low = new Vector256<byte>[2 * size];
                 High = new Vector256<byte>[2 * size];
                 NonAscii = new ulong[size];
+                Surrogate = new ulong[size];
             }
 
             // One row per class and one for NonWord, each with a pad block on either side.
@@ -854,12 +958,16 @@ internal sealed class ClassGates
                 Counts = new int[ClassStamps.Length];
                 LongestRun = new int[ClassStamps.Length];
                 RunStamps = new int[ClassStamps.Length];
+                MostInWindow = new int[ClassStamps.Length];
+                MostInSmallWindow = new int[ClassStamps.Length];
+                WindowStamps = new int[ClassStamps.Length];
             }
 
             if (++Stamp == int.MaxValue)
             {
                 Array.Clear(ClassStamps);
                 Array.Clear(RunStamps);
+                Array.Clear(WindowStamps);
                 BlocksStamp = 0;
                 BitsStamp = 0;
                 Stamp = 1;
@@ -929,7 +1037,7 @@ internal sealed class ClassGates
             }
 
             var length = factors.Max(f => f.Count(x => x != ClassAlphabet.Boundary));
-            _gates.Add(new Gate(regex, common, compiled, count, gap, length, Group([.. raw.Select(SpellingOf)])));
+            _gates.Add(new Gate(regex, common, compiled, count, gap, length, Group([.. raw.Select(SpellingOf)]), CommonPairs(raw)));
             foreach (var sp in _gates[^1].Spellings)
             {
                 Array.Sort(sp.Classes, (a, b) => _classes[a].Weight.CompareTo(_classes[b].Weight));
@@ -957,33 +1065,82 @@ internal sealed class ClassGates
         private static Spelling[] Group(Spelling[] spellings) =>
         [
             .. spellings
-                .GroupBy(x => string.Join(",", x.Classes.Order()) + ";" + string.Join(",", x.Runs.Select(r => $"{r.Class}x{r.Length}").Order()))
+                .GroupBy(x => string.Join(",", x.Classes.Order()) + ";" + string.Join(",", x.Runs.Select(r => $"{r.Class}x{r.Length}").Order())
+                    + ";" + string.Join(",", x.Windows.Select(r => $"{r.Class}x{r.Count}{r.Small}").Order()))
                 .Select(g => g.First() with { Times = g.Count() })
                 .OrderBy(x => x.Runs.Length == 0 ? 1 : 0),
         ];
 
         /// <summary>A factor's classes, and its runs of one class at consecutive offsets (<c>\b</c> between them is zero-width).</summary>
-        private static Spelling SpellingOf(List<Constraint> spelled)
+        private Spelling SpellingOf(List<Constraint> spelled)
         {
-            var symbols = spelled.Where(c => !c.IsBoundary).OrderBy(c => c.Offset).ToList();
+            // Offsets are consecutive (one class symbol each), so the span is the symbol count.
+            var symbols = spelled.Where(c => !c.IsBoundary).OrderBy(c => c.Offset).Select(c => c.Class).ToList();
+            var classes = symbols.Distinct().ToArray();
             var runs = new List<(int Class, int Length)>();
-            for (var i = 0; i < symbols.Count;)
+            var windows = new List<(int Class, int Count, bool Small)>();
+            foreach (var x in classes)
             {
-                var j = i + 1;
-                while (j < symbols.Count && symbols[j].Class == symbols[i].Class && symbols[j].Offset == symbols[j - 1].Offset + 1)
+                var best = 0;
+                var current = 0;
+                var inside = 0;
+                foreach (var c in symbols)
                 {
-                    j++;
+                    current = Within(c, x) ? current + 1 : 0;
+                    inside += current > 0 ? 1 : 0;
+                    best = Math.Max(best, current);
                 }
 
-                if (j - i >= 2)
+                if (best >= 2)
                 {
-                    runs.Add((symbols[i].Class, j - i));
+                    runs.Add((x, best));
                 }
 
-                i = j;
+                if (symbols.Count <= WindowSpan && inside >= 2)
+                {
+                    windows.Add((x, inside, symbols.Count <= SmallWindowSpan));
+                }
             }
 
-            return new Spelling([.. symbols.Select(c => c.Class).Distinct()], [.. runs.GroupBy(r => r.Class).Select(r => r.MaxBy(x => x.Length)).OrderByDescending(r => r.Length)]);
+            return new Spelling(classes, [.. runs.OrderByDescending(r => r.Length)], [.. windows]);
+        }
+
+        /// <summary>Pairs of different classes at neighbouring offsets in every spelling, the two rarest (a start of
+        /// any spelling puts a member of the first right before a member of the second).</summary>
+        private (int First, int Second)[] CommonPairs(List<Constraint>[] spelled)
+        {
+            HashSet<(int, int)>? common = null;
+            foreach (var f in spelled)
+            {
+                var symbols = f.Where(c => !c.IsBoundary).OrderBy(c => c.Offset).ToList();
+                var pairs = new HashSet<(int, int)>();
+                for (var i = 0; i + 1 < symbols.Count; i++)
+                {
+                    if (symbols[i].Class != symbols[i + 1].Class && symbols[i + 1].Offset == symbols[i].Offset + 1)
+                    {
+                        pairs.Add((symbols[i].Class, symbols[i + 1].Class));
+                    }
+                }
+
+                if (common is null)
+                {
+                    common = pairs;
+                }
+                else
+                {
+                    common.IntersectWith(pairs);
+                }
+            }
+
+            return [.. (common ?? []).OrderBy(p => _classes[p.Item1].Weight * _classes[p.Item2].Weight).Take(2)];
+        }
+
+        /// <summary>Is every character class <paramref name="a"/>'s row can hold also in class <paramref name="b"/>'s
+        /// row? (Rows: ASCII by the class's bits, non-ASCII by whether it has a non-ASCII member.)</summary>
+        private bool Within(int a, int b)
+        {
+            var (x, y) = (_classes[a], _classes[b]);
+            return a == b || ((x.AsciiLo & ~y.AsciiLo) == 0 && (x.AsciiHi & ~y.AsciiHi) == 0 && (!x.HasNonAscii || y.HasNonAscii));
         }
 
         /// <summary>One constraint per class symbol (at its offset) and per <c>\b</c> (before the next symbol).</summary>
