@@ -94,8 +94,14 @@ internal sealed class ClassGates
 
     /// <summary>Sets <paramref name="armed"/> for every regex whose gate passes on <paramref name="text"/>; returns
     /// how many.</summary>
-    public int Arm(ReadOnlySpan<char> text, Span<bool> armed)
+    public int Arm(ReadOnlySpan<char> text, Span<bool> armed) => Arm(text, armed, out _);
+
+    /// <summary><see cref="Arm(ReadOnlySpan{char}, Span{bool})"/>; <paramref name="allAnchored"/>: every gate that
+    /// passed needs a rare character (a short member list, see <see cref="Gate.Anchored"/>), so its regex alone is a
+    /// quick pass (on a clean 16 KB: 0.3–6 µs, where the combined pass of all class-gated regexes takes ~50 µs).</summary>
+    public int Arm(ReadOnlySpan<char> text, Span<bool> armed, out bool allAnchored)
     {
+        allAnchored = true;
         if (text.IsEmpty)
         {
             return 0;
@@ -109,6 +115,7 @@ internal sealed class ClassGates
             if (!armed[g.Regex] && Passes(g, text, s))
             {
                 armed[g.Regex] = true;
+                allAnchored &= g.Anchored;
                 any++;
             }
         }
