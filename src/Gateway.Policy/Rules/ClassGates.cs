@@ -339,6 +339,12 @@ internal sealed class ClassGates
                 }
             }
 
+            if (least > 0 && sp.Edges != 0)
+            {
+                Ensure(text, s, WordClass);
+                least = Math.Min(least, Bounded(s, sp.Classes[0], sp.Edges));
+            }
+
             if (least == 0)
             {
                 continue;
@@ -385,6 +391,41 @@ internal sealed class ClassGates
         }
 
         return s.LongestRun[cls] >= length;
+    }
+
+    /// <summary>Members of class <paramref name="cls"/> where a <c>\b</c> can be before (<paramref name="edges"/> bit 1)
+    /// and after (bit 2), by the test the gate's own boundary constraints use: the occurrences of a one-character
+    /// spelling ("\b\w\b") the gate can count at most.</summary>
+    private int Bounded(Scratch s, int cls, int edges)
+    {
+        var stride = s.Blocks + 2;
+        var masks = s.Masks;
+        var row = cls * stride;
+        var w = WordClass * stride;
+        var nw = _classes.Length * stride;
+        var count = 0;
+        for (var b = 0; b < s.Blocks; b++)
+        {
+            var m = masks[row + b + 1];
+            if (m == 0)
+            {
+                continue;
+            }
+
+            if ((edges & 1) != 0)
+            {
+                m &= ~((At(masks, w, b, -1) & At(masks, w, b, 0)) | (At(masks, nw, b, -1) & At(masks, nw, b, 0)));
+            }
+
+            if ((edges & 2) != 0)
+            {
+                m &= ~((At(masks, w, b, 0) & At(masks, w, b, 1)) | (At(masks, nw, b, 0) & At(masks, nw, b, 1)));
+            }
+
+            count += BitOperations.PopCount(m);
+        }
+
+        return count;
     }
 
     /// <summary>Is a member of class <paramref name="first"/> right before one of <paramref name="second"/> somewhere?</summary>
@@ -905,7 +946,9 @@ internal sealed class ClassGates
     /// <param name="Runs">Per class: the longest stretch of the spelling whose classes all lie within it.</param>
     /// <param name="Windows">Per class, for spellings of at most <see cref="WindowSpan"/> characters: how many of its
     /// classes lie within it (so many members in one stretch of the spelling's length).</param>
-    private sealed record Spelling(int[] Classes, (int Class, int Length)[] Runs, (int Class, int Count, bool Small)[] Windows, int Times = 1);
+    /// <param name="Edges">For a spelling of one character: 1, <c>\b</c> before it; 2, after it (both: a word of its own).</param>
+    private sealed record Spelling(int[] Classes, (int Class, int Length)[] Runs, (int Class, int Count, bool Small)[] Windows, int Times = 1,
+        int Edges = 0);
 
     /// <summary>A stretch this long lies inside one of the text's 64-character windows starting at multiples of 32.</summary>
     private const int WindowSpan = 33;
@@ -1073,7 +1116,7 @@ internal sealed class ClassGates
         [
             .. spellings
                 .GroupBy(x => string.Join(",", x.Classes.Order()) + ";" + string.Join(",", x.Runs.Select(r => $"{r.Class}x{r.Length}").Order())
-                    + ";" + string.Join(",", x.Windows.Select(r => $"{r.Class}x{r.Count}{r.Small}").Order()))
+                    + ";" + string.Join(",", x.Windows.Select(r => $"{r.Class}x{r.Count}{r.Small}").Order()) + ";" + x.Edges)
                 .Select(g => g.First() with { Times = g.Count() })
                 .OrderBy(x => x.Runs.Length == 0 ? 1 : 0),
         ];
@@ -1109,7 +1152,9 @@ internal sealed class ClassGates
                 }
             }
 
-            return new Spelling(classes, [.. runs.OrderByDescending(r => r.Length)], [.. windows]);
+            var edges = symbols.Count != 1 ? 0
+                : (spelled.Any(c => c.IsBoundary && c.Offset == 0) ? 1 : 0) | (spelled.Any(c => c.IsBoundary && c.Offset == 1) ? 2 : 0);
+            return new Spelling(classes, [.. runs.OrderByDescending(r => r.Length)], [.. windows], Edges: edges);
         }
 
         /// <summary>Pairs of different classes at neighbouring offsets in every spelling, the two rarest (a start of
