@@ -327,17 +327,31 @@ internal static class QuickTimer
         var precheck = (Regex[])typeof(PolicySnapshot).GetField("_anyNormalizedRegex", Private)!.GetValue(s.Policy)!;
         var gates = typeof(PolicySnapshot).GetField("_classGates", Private)!.GetValue(s.Policy) as ClassGates;
         var squeezed = typeof(PolicySnapshot).GetField("_squeezed", Private)!.GetValue(s.Policy) as KeywordAutomaton;
+        var squeezedPlain = typeof(PolicySnapshot).GetField("_squeezedPlain", Private)!.GetValue(s.Policy) as KeywordAutomaton;
         var armed = new bool[4096];
         var hits = new List<LiteralHit>(4096);
         var norm = new NormalizedText(m.Text.Length + 16);
         Console.WriteLine($"{name}: normalise {Time(() => TextNormalizer.Normalize(m.Text, norm)):F2} µs" +
             $"  main automaton {Time(() => { hits.Clear(); s.Automaton.FindAll(span, hits); }):F2} µs" +
             $"  squeezed automaton {(squeezed is null ? 0 : Time(() => { hits.Clear(); squeezed.FindAll(span, hits); })):F2} µs" +
+            $" (squeezed copy + plain automaton {(squeezedPlain is null ? 0 : Time(() => { hits.Clear(); squeezedPlain.FindAll(SqueezedText.Of(span), hits); })):F2} µs)" +
             $"  pre-check ({precheck.Length} parts) {Time(() => { foreach (var r in precheck) { r.IsMatch(span); } }):F2} µs" +
             $"  class gates ({gates?.Count ?? 0}) {(gates is null ? 0 : Time(() => { Array.Clear(armed); gates.Arm(span, armed); })):F2} µs" +
             $" (armed {armed.Count(a => a)}; rows alone {(gates is null ? 0 : Time(() => gates.Prepare(span))):F2} µs;" +
             $" gates over read rows:\n   {GateTimes(gates, span)})  evaluate {Time(() => s.Policy.Evaluate(m.Chat)):F2} µs  dotnet-evaluate {Time(() => s.DotNet.Evaluate(m.Text)):F2} µs");
+        // Long texts: the class-gated regexes' combined pre-check (run once some gate passes) beside each regex alone.
+        var classGated = s.Policy.ClassGatedPrecheck;
+        var options = RegexOptions.NonBacktracking | RegexOptions.CultureInvariant | RegexOptions.IgnoreCase;
+        Console.WriteLine($"  class-gated pre-check ({classGated.Length} parts) {Time(() => { foreach (var r in classGated) { r.IsMatch(span); } }):F2} µs; alone:");
+        foreach (var p in Unkeyed(s))
+        {
+            var one = new Regex(p, options);
+            Console.WriteLine($"   /{p}/ {Time(() => one.IsMatch(span)):F2} µs, all matches {Time(() => { foreach (var x in one.EnumerateMatches(span)) { } }):F2} µs");
+        }
     }
+
+    private static IEnumerable<string> Unkeyed(BenchState s) =>
+        s.Corpus.Filters.SelectMany(f => f.Regexes).Where(p => RegexFactors.Find(p) is null && RegexFactors.FindSqueezed(p) is null);
 
     private static string GateTimes(ClassGates? gates, string span)
     {

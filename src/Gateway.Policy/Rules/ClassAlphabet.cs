@@ -79,6 +79,7 @@ internal sealed class ClassAlphabet
         var regex = new Regex(source, _options);
         ulong lo = 0, hi = 0;
         var nonAscii = 0;
+        var surrogate = false;
         var members = new List<char>();
         foreach (var m in regex.EnumerateMatches(AllChars.Value))
         {
@@ -99,6 +100,7 @@ internal sealed class ClassAlphabet
             else
             {
                 nonAscii++;
+                surrogate |= char.IsSurrogate(c);
             }
 
             if (members.Count <= MaxListedMembers)
@@ -118,7 +120,7 @@ internal sealed class ClassAlphabet
 
         symbol = (char)(FirstClass + _classes.Count);
         _classes.Add(new CharClass(source, lo, hi, nonAscii > 0, members.Count <= MaxListedMembers ? members.ToArray() : null,
-            Math.Min(1.0, weight)));
+            Math.Min(1.0, weight), surrogate));
         _bySource[source] = symbol;
         return symbol;
     }
@@ -241,4 +243,7 @@ internal sealed class ClassAlphabet
 
 /// <summary>One class: its ASCII members as a 128-bit set, whether any non-ASCII character belongs, the member list
 /// when short, and its estimated share of chat text.</summary>
-internal sealed record CharClass(string Source, ulong AsciiLo, ulong AsciiHi, bool HasNonAscii, char[]? Members, double Weight);
+/// <param name="HasSurrogate">A surrogate code unit is a member (\W, '.'; not \w, \d or letters): without one, a class
+/// row leaves out the halves of emoji and other astral characters.</param>
+internal sealed record CharClass(string Source, ulong AsciiLo, ulong AsciiHi, bool HasNonAscii, char[]? Members, double Weight,
+    bool HasSurrogate = true);

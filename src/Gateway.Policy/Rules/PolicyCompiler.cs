@@ -155,10 +155,11 @@ public static class PolicyCompiler
         }
 
         var (automaton, variantAutomaton, squeezedAutomaton) = BuildAutomata(patternTexts, variantTexts, squeezedTexts);
+        var squeezedPlain = squeezedTexts.Count == 0 ? null : KeywordAutomaton.Build(squeezedTexts); // see SqueezedText
         return new PolicySnapshot(filters, automaton, patterns.ToArray(),
             Combine(normalizedRegexes), Combine(rawRegexes), compiledRegexes, squeezedAutomaton, squeezedGates.ToArray(),
             variantAutomaton, variantPatterns.ToArray(),
-            classGates: classGates.Build())
+            classGates: classGates.Build(), squeezedPlain: squeezedPlain)
         {
             KeywordCount = keywordCount,
             RegexCount = regexCount,

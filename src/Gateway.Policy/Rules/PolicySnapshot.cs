@@ -33,6 +33,7 @@ public sealed partial class PolicySnapshot
     private readonly PatternInfo[] _variantPatterns;
     private readonly bool _exhaustive;              // tests: every shortcut off (see Exhaustive)
     private readonly ClassGates? _classGates;       // character-class gates of regexes without a literal factor
+    private readonly KeywordAutomaton? _squeezedPlain; // the squeezed factors without transparent separators (SqueezedText)
 
     /// <summary>Original characters that can make a disguise variant match: masks, and '!'/'|' written for letters
     /// (see <see cref="MayHoldDisguise"/>).</summary>
@@ -65,8 +66,9 @@ public sealed partial class PolicySnapshot
     internal PolicySnapshot(CompiledFilter[] filters, KeywordAutomaton automaton, PatternInfo[] patterns,
         Regex[] anyNormalizedRegex, Regex[] anyRawRegex, int regexCount, KeywordAutomaton? squeezed, int[] squeezedGates,
         KeywordAutomaton? variants = null, PatternInfo[]? variantPatterns = null, bool exhaustive = false,
-        ClassGates? classGates = null)
+        ClassGates? classGates = null, KeywordAutomaton? squeezedPlain = null)
     {
+        _squeezedPlain = squeezedPlain;
         _exhaustive = exhaustive;
         _classGates = classGates;
         _variants = variants;
@@ -92,7 +94,7 @@ public sealed partial class PolicySnapshot
     /// </summary>
     internal PolicySnapshot Exhaustive() =>
         new(_filters, _automaton, _patterns, _anyNormalizedRegex, _anyRawRegex, _regexCount, _squeezed, _squeezedGates,
-            _variants, _variantPatterns, exhaustive: true, _classGates)
+            _variants, _variantPatterns, exhaustive: true, _classGates, _squeezedPlain)
         {
             KeywordCount = KeywordCount,
             RegexCount = RegexCount,
@@ -237,7 +239,7 @@ public sealed partial class PolicySnapshot
         {
             var squeezedHits = t_squeezedHits ??= new List<LiteralHit>();
             squeezedHits.Clear();
-            Find(_squeezed, span, squeezedHits);
+            FindSqueezed(span, squeezedHits);
             foreach (var h in squeezedHits)
             {
                 armed[_squeezedGates[h.Pattern]] = true;
@@ -294,6 +296,19 @@ public sealed partial class PolicySnapshot
             FindAroundRuns(_variants, cspan, runs, hits);
             CollectLiteralHits(hits, _variantPatterns, cspan, collapsed, runs, text, active, fieldBit, allows, matches, kind, fieldIndex);
         }
+    }
+
+    /// <summary>The squeezed factors' hits (only their patterns count: they arm regexes): the plain automaton over the
+    /// text with its separators taken out; with the shortcuts off, the squeezing automaton over the text itself.</summary>
+    private void FindSqueezed(ReadOnlySpan<char> span, List<LiteralHit> hits)
+    {
+        if (_exhaustive || _squeezedPlain is null)
+        {
+            Find(_squeezed!, span, hits);
+            return;
+        }
+
+        _squeezedPlain.FindAll(SqueezedText.Of(span), hits);
     }
 
     /// <summary>All hits of one automaton; with the shortcuts off, from the plain one-stream scan the interleaved one
@@ -412,7 +427,7 @@ public sealed partial class PolicySnapshot
             return _classGates.ArmAll(armed);
         }
 
-        var count = _classGates.Arm(span, armed);
+        var count = _classGates.Arm(span, armed, out var allAnchored);
         if (count == 0)
         {
             return false;
@@ -420,8 +435,9 @@ public sealed partial class PolicySnapshot
 
         // A long text passes a gate or two more often (a run of one-letter words somewhere in 16 KB of chat), and
         // each armed regex is its own pass: there one NonBacktracking pass over all of them decides first, as before.
-        // Not when many pass: that is regex bait, where the combined pass is the slow one.
-        if (span.Length > LongText && count <= 2 && !AnyMatch(ClassGatedPrecheck, span))
+        // Not when many pass: that is regex bait, where the combined pass is the slow one. Nor when every one that
+        // passed needs a rare character: such a regex alone costs a few µs on 16 KB, the combined pass ~50.
+        if (span.Length > LongText && count <= 2 && !allAnchored && !AnyMatch(ClassGatedPrecheck, span))
         {
             _classGates.Disarm(armed);
             return false;
