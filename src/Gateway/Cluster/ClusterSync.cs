@@ -140,7 +140,7 @@ internal sealed class ClusterSync : IDisposable
             }).ConfigureAwait(false);
             Volatile.Write(ref _subscribed, 1);
         }
-        catch (RedisException ex)
+        catch (Exception ex) when (RedisLink.IsClientFault(ex))
         {
             Log.ClusterSyncFailed(_logger, ex.GetType().Name);
         }
@@ -223,7 +223,7 @@ internal sealed class ClusterSync : IDisposable
 
             return true;
         }
-        catch (RedisException ex)
+        catch (Exception ex) when (RedisLink.IsClientFault(ex))
         {
             Log.ClusterSyncFailed(_logger, ex.GetType().Name);
             return false;
@@ -287,7 +287,7 @@ internal sealed class ClusterSync : IDisposable
             var senders = ApplyBlocks(blockEntries);
             Log.ClusterLoaded(_logger, _state.Current.Overlay.IpBlocks.Count, _state.Current.Overlay.AclDeny.Count, senders);
         }
-        catch (RedisException ex)
+        catch (Exception ex) when (RedisLink.IsClientFault(ex))
         {
             Log.ClusterSyncFailed(_logger, ex.GetType().Name);
         }
@@ -441,7 +441,7 @@ internal sealed class ClusterSync : IDisposable
                 refreshed(await MembersAsync().ConfigureAwait(false));
             }
         }
-        catch (RedisException ex)
+        catch (Exception ex) when (RedisLink.IsClientFault(ex))
         {
             Log.ClusterSyncFailed(_logger, ex.GetType().Name);
         }
@@ -518,7 +518,7 @@ internal sealed class ClusterSync : IDisposable
                 _link.Database.KeyDelete(MemberKey(_settings.Instance), CommandFlags.FireAndForget);
                 _link.Database.SortedSetRemove(MembersKey, _settings.Instance, CommandFlags.FireAndForget);
             }
-            catch (RedisException)
+            catch (Exception ex) when (RedisLink.IsClientFault(ex))
             {
                 // leaving anyway: the member key expires on its own
             }

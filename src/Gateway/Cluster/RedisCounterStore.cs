@@ -106,7 +106,7 @@ internal sealed class RedisCounterStore : ICounterStore
         {
             call = _link.Database.ScriptEvaluateAsync(Script, keys, args);
         }
-        catch (RedisException)
+        catch (Exception ex) when (RedisLink.IsClientFault(ex, cancellationToken))
         {
             Fallback(ops.Span, results.Span, "error");
             return;
@@ -133,14 +133,10 @@ internal sealed class RedisCounterStore : ICounterStore
             _ = call.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
             Fallback(ops.Span, results.Span, "budget");
         }
-        catch (RedisException)
+        catch (Exception ex) when (RedisLink.IsClientFault(ex, cancellationToken))
         {
-            Fallback(ops.Span, results.Span, "error");
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            // The client library cancelled the command itself (its connection went away mid-call): not the caller's
-            // cancellation, so not a reason to fail the message — count locally, as for any other Redis failure.
+            // Redis failed, or its client did (its connection went away mid-call: a cancellation nobody asked for, a
+            // completed pipe): not a reason to fail the message — count locally.
             Fallback(ops.Span, results.Span, "error");
         }
     }

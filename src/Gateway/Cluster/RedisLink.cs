@@ -44,6 +44,20 @@ internal sealed class RedisLink : IDisposable
 
     public long Shared => Interlocked.Read(ref _sharedTotal);
 
+    /// <summary>
+    /// Whether <paramref name="ex"/> is the Redis client failing rather than a bug of ours: a <see cref="RedisException"/>,
+    /// but also what the client lets through when its connection dies under a command — an
+    /// <see cref="InvalidOperationException"/> from the socket's pipe ("writing is not allowed after writer was
+    /// completed": a soak that SIGKILLs Redis saw one reach the policy server), an <see cref="ObjectDisposedException"/>,
+    /// I/O and socket errors, and a cancellation nobody here asked for.
+    /// </summary>
+    public static bool IsClientFault(Exception ex, CancellationToken callerToken = default) => ex switch
+    {
+        RedisException or InvalidOperationException or IOException or System.Net.Sockets.SocketException => true,
+        OperationCanceledException => !callerToken.IsCancellationRequested,
+        _ => false,
+    };
+
     /// <summary>Raised (on a thread pool thread) when the connection comes back after an outage.</summary>
     public event Action? Restored;
 

@@ -5,6 +5,7 @@ using Gateway.Protocols.Configuration;
 using Gateway.Tests.Operations;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
+using StackExchange.Redis;
 
 namespace Gateway.Tests.Cluster;
 
@@ -39,6 +40,23 @@ public sealed class RedisCounterStoreTests
         var results = new long[ops.Length];
         await store.ExecuteAsync(ops, results, CancellationToken.None);
         return results;
+    }
+
+    [Fact]
+    public void IsClientFault_WhatTheClientThrowsWhenItsConnectionDies_NotOurBugsOrTheCallersCancellation()
+    {
+        // A soak that SIGKILLs Redis saw "writing is not allowed after writer was completed" (the socket pipe's
+        // InvalidOperationException) escape the counters and fail a policy-server check with a 503.
+        Assert.True(RedisLink.IsClientFault(new InvalidOperationException("Writing is not allowed after writer was completed.")));
+        Assert.True(RedisLink.IsClientFault(new ObjectDisposedException("socket")));
+        Assert.True(RedisLink.IsClientFault(new RedisConnectionException(ConnectionFailureType.SocketClosed, "closed")));
+        Assert.True(RedisLink.IsClientFault(new IOException("reset")));
+        Assert.True(RedisLink.IsClientFault(new TaskCanceledException()));
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        Assert.False(RedisLink.IsClientFault(new OperationCanceledException(cancelled.Token), cancelled.Token));
+        Assert.False(RedisLink.IsClientFault(new NullReferenceException()));
+        Assert.False(RedisLink.IsClientFault(new ArgumentOutOfRangeException("ops")));
     }
 
     [Fact]
