@@ -25,5 +25,24 @@ for trx in "$results"/*.trx; do
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 done
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+# Repeat each failed test's name and the head of its message last, so the tail of a long log names what failed.
+if [ "$failed" -gt 0 ]; then
+  for trx in "$results"/*.trx; do
+    [ -f "$trx" ] || continue
+    python3 - "$trx" <<'PY' 2>/dev/null || grep -o 'testName="[^"]*"[^>]*outcome="Failed"' "$trx" | sed 's/^/FAILED: /'
+import sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+for r in ET.parse(sys.argv[1]).getroot().iterfind(".//t:UnitTestResult", ns):
+    if r.get("outcome") != "Failed":
+        continue
+    msg = r.findtext(".//t:Message", "", ns).strip().replace("\n", " | ")[:600]
+    trace = (r.findtext(".//t:StackTrace", "", ns) or "").strip().splitlines()[:4]
+    print("FAILED:", r.get("testName"))
+    print("  ", msg)
+    for line in trace:
+        print("  ", line.strip())
+PY
+  done
+fi
 echo "$passed passed, $failed failed"
 exit $status
