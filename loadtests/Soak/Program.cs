@@ -541,11 +541,12 @@ static string MemoryBreakdown(int pid)
     }
 }
 
-// The GC's own view, from the runtime meter the gateway exports: committed and heap size after the last collection.
+// The GC's own view, from the runtime meter the gateway exports: committed, heap size and free space (fragmentation)
+// after the last collection, and how many gen2 collections ran.
 static string GcView(string[] metrics)
 {
     var parts = new List<string>();
-    foreach (var (name, label) in new[] { ("dotnet_gc_last_collection_memory_committed_size_bytes", "GC committed"), ("dotnet_gc_last_collection_heap_size_bytes", "GC heap") })
+    foreach (var (name, label) in new[] { ("dotnet_gc_last_collection_memory_committed_size_bytes", "GC committed"), ("dotnet_gc_last_collection_heap_size_bytes", "GC heap"), ("dotnet_gc_last_collection_heap_fragmentation_size_bytes", "GC free") })
     {
         var sum = metrics.Where(l => l.StartsWith(name, StringComparison.Ordinal) && !l.StartsWith('#'))
             .Select(l => double.TryParse(l.Split(' ')[^1], System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : 0)
@@ -554,6 +555,12 @@ static string GcView(string[] metrics)
         {
             parts.Add($"{label} {sum / 1024:0} kB");
         }
+    }
+
+    var gen2 = metrics.FirstOrDefault(l => l.StartsWith("dotnet_gc_collections_total", StringComparison.Ordinal) && l.Contains("\"gen2\"", StringComparison.Ordinal));
+    if (gen2 is not null)
+    {
+        parts.Add($"gen2 GCs {gen2.Split(' ')[^1]}");
     }
 
     return parts.Count == 0 ? "" : ", " + string.Join(", ", parts);

@@ -11,6 +11,8 @@ namespace Gateway.Protocols.Abstractions;
 /// </summary>
 public static class BackendLookups
 {
+    private static readonly Lock[] PutLocks = [.. Enumerable.Range(0, 64).Select(_ => new Lock())];
+
     /// <summary>
     /// GETs <paramref name="relative"/> under <paramref name="baseUri"/> as the bearer of <paramref name="token"/>.
     /// Null for any non-success answer, unreadable JSON, a dead backend or a timeout (callers then treat the sender as
@@ -46,12 +48,17 @@ public static class BackendLookups
     /// rather than replaced: Microsoft.Extensions.Caching.Memory up to 10.0.14 (the shared framework's, which the
     /// gateway loads) can count a replaced entry's size out twice when the expiry scan removes it during the replace;
     /// the cache's size then drifts below zero and it refuses every later set (dotnet/runtime#129186), so every
-    /// lookup would reach the backend.
+    /// lookup would reach the backend. Remove-then-set runs under a lock striped by key: two threads putting the same
+    /// key at once would otherwise both remove, then the second set would replace the first's entry after all (a CI
+    /// run caught the cache latched that way).
     /// </summary>
     public static void Put(MemoryCache cache, object key, object? value, TimeSpan ttl)
     {
-        cache.Remove(key);
-        cache.Set(key, value, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = ttl });
+        lock (PutLocks[(key.GetHashCode() & int.MaxValue) % PutLocks.Length])
+        {
+            cache.Remove(key);
+            cache.Set(key, value, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = ttl });
+        }
     }
 
     /// <summary>MemoryCache still takes its clock as an ISystemClock: this one reads the injected TimeProvider.</summary>
