@@ -542,13 +542,19 @@ static string MemoryBreakdown(int pid)
 }
 
 // The GC's own view, from the runtime meter the gateway exports: committed, heap size and free space (fragmentation)
-// after the last collection, and how many gen2 collections ran.
+// after the last collection, gen2 and the large-object heap apart, and how many gen2 collections ran.
 static string GcView(string[] metrics)
 {
     var parts = new List<string>();
-    foreach (var (name, label) in new[] { ("dotnet_gc_last_collection_memory_committed_size_bytes", "GC committed"), ("dotnet_gc_last_collection_heap_size_bytes", "GC heap"), ("dotnet_gc_last_collection_heap_fragmentation_size_bytes", "GC free") })
+    const string Heap = "dotnet_gc_last_collection_heap_size_bytes", Free = "dotnet_gc_last_collection_heap_fragmentation_size_bytes";
+    foreach (var (name, generation, label) in new[]
     {
-        var sum = metrics.Where(l => l.StartsWith(name, StringComparison.Ordinal) && !l.StartsWith('#'))
+        ("dotnet_gc_last_collection_memory_committed_size_bytes", "", "GC committed"), (Heap, "", "GC heap"), (Free, "", "GC free"),
+        (Heap, "gen2", "gen2"), (Heap, "loh", "LOH"), (Free, "loh", "LOH free"),
+    })
+    {
+        var sum = metrics.Where(l => l.StartsWith(name, StringComparison.Ordinal) && !l.StartsWith('#')
+                && (generation.Length == 0 || l.Contains($"gc_heap_generation=\"{generation}\"", StringComparison.Ordinal)))
             .Select(l => double.TryParse(l.Split(' ')[^1], System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : 0)
             .Sum();
         if (sum > 0)

@@ -51,25 +51,7 @@ public sealed partial class PolicySnapshot
 
             steps |= p.Steps | (runs is null ? EvasionSteps.None : EvasionSteps.Stretched);
 
-            // A wildcard hit censors the whole word it sits in: "***alog" would still say "catalog".
-            var ns = h.Start;
-            var ne = h.End;
-            if (p.ExtendStart)
-            {
-                while (ns > 0 && TextNormalizer.IsWordChar(span[ns - 1]))
-                {
-                    ns--;
-                }
-            }
-
-            if (p.ExtendEnd)
-            {
-                while (ne < span.Length && TextNormalizer.IsWordChar(span[ne]))
-                {
-                    ne++;
-                }
-            }
-
+            var (ns, ne) = WordRange(p, span, h.Start, h.End);
             var (start, end) = norm.OriginalRange(ns, ne);
             if (!IsAllowed(allows, p.Filter, norm.OriginalStart(h.Start), norm.OriginalEnd(h.End - 1)))
             {

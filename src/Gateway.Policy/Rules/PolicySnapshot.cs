@@ -582,25 +582,7 @@ public sealed partial class PolicySnapshot
 
             steps |= p.Steps | (runs is null ? EvasionSteps.None : EvasionSteps.Stretched);
 
-            // A wildcard hit censors the whole word it sits in: "***alog" would still say "catalog".
-            var ns = h.Start;
-            var ne = h.End;
-            if (p.ExtendStart)
-            {
-                while (ns > 0 && TextNormalizer.IsWordChar(span[ns - 1]))
-                {
-                    ns--;
-                }
-            }
-
-            if (p.ExtendEnd)
-            {
-                while (ne < span.Length && TextNormalizer.IsWordChar(span[ne]))
-                {
-                    ne++;
-                }
-            }
-
+            var (ns, ne) = WordRange(p, span, h.Start, h.End);
             var (start, end) = norm.OriginalRange(ns, ne);
             matches.Add(new RawMatch(p.Filter, kind, fieldIndex, p.Term, start, end, steps));
         }
@@ -623,26 +605,7 @@ public sealed partial class PolicySnapshot
                 return false;
             }
 
-            var k = _first;
-            if (end < _lastEnd)
-            {
-                int lo = 0, hi = _allows.Length;
-                while (lo < hi)
-                {
-                    var mid = (lo + hi) >>> 1;
-                    if (_allows[mid].End < end)
-                    {
-                        lo = mid + 1;
-                    }
-                    else
-                    {
-                        hi = mid;
-                    }
-                }
-
-                k = lo;
-            }
-
+            var k = end < _lastEnd ? FirstAllowEndingFrom(_allows, end) : _first;
             _lastEnd = end;
             while (k < _allows.Length && _allows[k].End < end)
             {
@@ -650,17 +613,7 @@ public sealed partial class PolicySnapshot
             }
 
             _first = k;
-            var longest = t_longestAllow;
-            for (; k < _allows.Length && _allows[k].End <= start + longest; k++)
-            {
-                ref readonly var a = ref _allows[k];
-                if (a.Filter == filter && a.Start <= start)
-                {
-                    return true;
-                }
-            }
-
-            return false;
+            return AllowCoversFrom(_allows, k, filter, start);
         }
     }
 
@@ -745,17 +698,18 @@ public sealed partial class PolicySnapshot
     /// </summary>
     private static bool IsAllowed(List<(int Filter, int Start, int End)> allows, int filter, int start, int end)
     {
-        if (allows.Count == 0)
-        {
-            return false;
-        }
-
         var span = CollectionsMarshal.AsSpan(allows);
-        int lo = 0, hi = span.Length;
+        return span.Length != 0 && AllowCoversFrom(span, FirstAllowEndingFrom(span, end), filter, start);
+    }
+
+    /// <summary>The index of the first allow match that ends at or after <paramref name="end"/> (binary search).</summary>
+    private static int FirstAllowEndingFrom(ReadOnlySpan<(int Filter, int Start, int End)> allows, int end)
+    {
+        int lo = 0, hi = allows.Length;
         while (lo < hi)
         {
             var mid = (lo + hi) >>> 1;
-            if (span[mid].End < end)
+            if (allows[mid].End < end)
             {
                 lo = mid + 1;
             }
@@ -765,10 +719,19 @@ public sealed partial class PolicySnapshot
             }
         }
 
+        return lo;
+    }
+
+    /// <summary>
+    /// From index <paramref name="k"/> on, an allow match of <paramref name="filter"/> that starts at or before
+    /// <paramref name="start"/>; the walk stops at the first that ends too late for the longest allow match to reach back.
+    /// </summary>
+    private static bool AllowCoversFrom(ReadOnlySpan<(int Filter, int Start, int End)> allows, int k, int filter, int start)
+    {
         var longest = t_longestAllow;
-        for (var k = lo; k < span.Length && span[k].End <= start + longest; k++)
+        for (; k < allows.Length && allows[k].End <= start + longest; k++)
         {
-            ref readonly var a = ref span[k];
+            ref readonly var a = ref allows[k];
             if (a.Filter == filter && a.Start <= start)
             {
                 return true;
@@ -776,6 +739,31 @@ public sealed partial class PolicySnapshot
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// A wildcard hit's range grown to the whole word it sits in (a word character at a time, on the side its pattern
+    /// is open): "***alog" would still say "catalog".
+    /// </summary>
+    private static (int Start, int End) WordRange(in PatternInfo p, ReadOnlySpan<char> span, int start, int end)
+    {
+        if (p.ExtendStart)
+        {
+            while (start > 0 && TextNormalizer.IsWordChar(span[start - 1]))
+            {
+                start--;
+            }
+        }
+
+        if (p.ExtendEnd)
+        {
+            while (end < span.Length && TextNormalizer.IsWordChar(span[end]))
+            {
+                end++;
+            }
+        }
+
+        return (start, end);
     }
 
     private static bool BoundariesHold(in PatternInfo p, ReadOnlySpan<char> text, int start, int end, NormalizedText norm)

@@ -1,3 +1,4 @@
+using System.Runtime;
 using System.Runtime.InteropServices;
 
 namespace Gateway.Hosting;
@@ -107,6 +108,9 @@ internal sealed partial class NativeMemoryTrimmer(TimeProvider time, ILogger<Nat
             return false;
         }
 
+        // The large-object heap too: the bounded tables (drop ids, nonces) grow by doubling, and each outgrown array
+        // leaves a hole there that only a compaction asked for this way closes.
+        GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
         GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
         Compactions++;
         _gen2Seen = GC.CollectionCount(2);
