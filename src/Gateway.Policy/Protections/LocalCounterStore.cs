@@ -37,6 +37,15 @@ public sealed class LocalCounterStore : ICounterStore
 
     public long Evictions => Interlocked.Read(ref _evictions);
 
+    /// <summary>Slots in <paramref name="key"/>'s ring of event times, 0 when it has none (tests).</summary>
+    internal int RingLength(string key)
+    {
+        lock (_lock)
+        {
+            return _entries.TryGetValue(key, out var entry) ? entry.RingLength : 0;
+        }
+    }
+
     public ValueTask ExecuteAsync(ReadOnlyMemory<CounterOp> ops, Memory<long> results, CancellationToken cancellationToken)
     {
         Execute(ops.Span, results.Span);
@@ -149,6 +158,8 @@ public sealed class LocalCounterStore : ICounterStore
     /// <summary>One key: its first sighting, a ring of recent event times, or a small set of (member, last seen).</summary>
     private sealed class Entry(string key, long first)
     {
+        private const int MinRing = 8;
+
         private long[]? _times;
         private int _head;
         private int _count;
@@ -165,12 +176,20 @@ public sealed class LocalCounterStore : ICounterStore
 
         public long AddEvent(long now, long since, int cap)
         {
-            // Grown on demand up to the cap: a limit of thousands costs memory only for senders who come near it.
+            // Grown on demand up to the cap, and only while the window needs it: a limit of thousands costs memory
+            // only for senders who come near it *within one window*. When the ring is full, the next write lands on
+            // its oldest event; if that one has left the window it is simply overwritten. (Growing whenever the ring
+            // was full took every steady sender's ring to the cap in time: the soak's 10,000-a-second flood limit
+            // grew ~150 senders' rings to 32 KB and on toward 80 KB each, the live heap rising with them.)
             if (_times is null)
             {
                 _times = new long[Math.Min(cap, 4)];
             }
-            else if (_times.Length > cap || (_count == _times.Length && _times.Length < cap))
+            else if (_times.Length > cap)
+            {
+                Resize(cap); // the limit went down in a reload
+            }
+            else if (_count == _times.Length && _times.Length < cap && _times[_head] > since)
             {
                 Resize(Math.Min(cap, _times.Length * 2));
             }
@@ -179,8 +198,19 @@ public sealed class LocalCounterStore : ICounterStore
             times[_head] = now;
             _head = (_head + 1) % times.Length;
             _count = Math.Min(_count + 1, times.Length);
-            return CountSince(since);
+            var n = CountSince(since);
+
+            // A ring that grew for a burst halves once a quarter of it holds the whole window again.
+            if (n * 4 <= times.Length && times.Length > MinRing)
+            {
+                Resize(times.Length / 2);
+            }
+
+            return n;
         }
+
+        /// <summary>Slots in this key's ring of event times (tests).</summary>
+        public int RingLength => _times?.Length ?? 0;
 
         public int CountSince(long since)
         {
