@@ -14,17 +14,16 @@ namespace Gateway.Hosting;
 /// <para>
 /// The same tick asks for a background (concurrent, not compacting) gen2 collection when none ran since the last
 /// tick. Under steady load the server GC collects gen0 and gen1 only, for many minutes, and dead objects promoted
-/// into gen2 pile up: a 30-minute soak had ~5 MB of live objects (dotnet-gcdump) in a heap of 44 MB after its last
-/// collection, and GC-committed memory rose 42 → 59 MB, which was the whole RSS rise. Marking a few MB takes a
-/// millisecond or two, beside the requests rather than in front of them.
+/// into gen2 pile up: in a 30-minute soak GC-committed memory rose 42 → 59 MB, which was the whole RSS rise. A
+/// background collection marks beside the requests rather than in front of them.
 /// </para>
 /// <para>
 /// A background collection sweeps but never compacts: the dead space it finds stays committed as free lists inside
-/// gen2 (fragmentation), and the soak after the change above still grew 43 → 64 MB committed with ~4 MB live. So when
-/// the last collection reported at least 8 MB of fragmentation making up a quarter or more of the heap, the tick runs
-/// one blocking, compacting gen2 collection instead, which moves the few live MB together and lets the GC decommit
-/// the emptied regions. Compacting ~5 MB of live objects pauses the process for a few milliseconds, at most once a
-/// minute and only when there is that much to give back.
+/// gen2 (fragmentation), and the soak after the change above still grew 43 → 64 MB committed. So when the last
+/// collection reported at least 8 MB of fragmentation making up a quarter or more of the heap, the tick runs one
+/// blocking, compacting gen2 collection instead, which moves the live objects together and lets the GC decommit the
+/// emptied regions. Compacting the soak's 21–28 MB of live objects (dotnet-dump) pauses the process for milliseconds,
+/// at most once a minute and only when there is that much to give back.
 /// </para>
 /// </summary>
 internal sealed partial class NativeMemoryTrimmer(TimeProvider time, ILogger<NativeMemoryTrimmer> logger) : IHostedService, IDisposable
