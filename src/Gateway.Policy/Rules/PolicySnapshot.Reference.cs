@@ -26,18 +26,7 @@ public sealed partial class PolicySnapshot
                 continue;
             }
 
-            if (!BoundariesHold(p, span, h.Start, h.End, norm))
-            {
-                // Inside a longer word, maybe only until a neighbouring hit is starred out (see Recheck).
-                if (VariantHolds(p, h, norm, runs, original))
-                {
-                    NoteBlocked(fieldIndex, norm, h.Start, h.End, span.Length);
-                }
-
-                continue;
-            }
-
-            if (!VariantHolds(p, h, norm, runs, original))
+            if (!HitStands(p, h, span, norm, runs, original, fieldIndex))
             {
                 continue;
             }

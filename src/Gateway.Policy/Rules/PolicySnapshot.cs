@@ -3,6 +3,7 @@
 // would need wider visibility without becoming easier to follow. Compiled filter types live in CompiledFilter.cs.
 using System.Buffers;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -549,18 +550,7 @@ public sealed partial class PolicySnapshot
                 continue;
             }
 
-            if (!BoundariesHold(p, span, h.Start, h.End, norm))
-            {
-                // Inside a longer word, maybe only until a neighbouring hit is starred out (see Recheck).
-                if (VariantHolds(p, h, norm, runs, original))
-                {
-                    NoteBlocked(fieldIndex, norm, h.Start, h.End, span.Length);
-                }
-
-                continue;
-            }
-
-            if (!VariantHolds(p, h, norm, runs, original))
+            if (!HitStands(p, h, span, norm, runs, original, fieldIndex))
             {
                 continue;
             }
@@ -615,6 +605,26 @@ public sealed partial class PolicySnapshot
             _first = k;
             return AllowCoversFrom(_allows, k, filter, start);
         }
+    }
+
+    /// <summary>
+    /// A literal hit that stands as a word of its own and in its variant's form. One that sits inside a longer word
+    /// (its variant holding) is noted as blocked: it may stand once a neighbouring hit is starred out (see Recheck).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool HitStands(in PatternInfo p, LiteralHit h, ReadOnlySpan<char> span, NormalizedText norm, int[]? runs, string original, int fieldIndex)
+    {
+        if (!BoundariesHold(p, span, h.Start, h.End, norm))
+        {
+            if (VariantHolds(p, h, norm, runs, original))
+            {
+                NoteBlocked(fieldIndex, norm, h.Start, h.End, span.Length);
+            }
+
+            return false;
+        }
+
+        return VariantHolds(p, h, norm, runs, original);
     }
 
     private static bool VariantHolds(in PatternInfo p, LiteralHit h, NormalizedText norm, int[]? runs, string original)
