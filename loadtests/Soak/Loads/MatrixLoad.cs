@@ -92,6 +92,11 @@ internal sealed class MatrixLoad : ILoad
         allow = ["*"]
         deny = ["banned.example"]
 
+        [matrix]
+        # Small enough that the table of dropped ids is full (and forgetting its oldest) before the 5-minute RSS
+        # sample: the RSS check then measures a bounded table at its bound, not one still filling toward 50,000.
+        dropped_ids = 2000
+
         [matrix.policy_server]
         server_name = "{{PolicyServerName}}"
         key_file = "{{Path.Combine(_dir, "policy_server.key")}}"

@@ -59,6 +59,8 @@ internal sealed class SogsLoad : ILoad
           server_pubkey = "{{Convert.ToHexStringLower(_serverPubkey)}}"
           x25519_key_file = "{{_keyFile}}"
           require_blind_keys = false
+          # Full before the 5-minute RSS sample (the default, 200,000, fills over hours): see MatrixLoad's dropped_ids.
+          nonce_capacity = 1000
         """;
 
     public async Task<(string Row, string Kind, string Outcome)> SendAsync(long id, Random random, CancellationToken ct)

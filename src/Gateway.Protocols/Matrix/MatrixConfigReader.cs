@@ -63,6 +63,7 @@ internal static class MatrixConfigReader
         var appservices = MatrixAppservices.Read(t, context.Files);
         var policyRooms = ReadPolicyRooms(t, context);
         var policyServer = ReadPolicyServer(t.Table("policy_server"), context);
+        var droppedIds = (int)t.Integer("dropped_ids", MatrixSettings.DefaultDroppedIds, 100, 10_000_000);
         t.Finish();
         return new MatrixSettings
         {
@@ -72,6 +73,7 @@ internal static class MatrixConfigReader
             Appservices = appservices,
             PolicyRooms = policyRooms,
             PolicyServer = policyServer,
+            DroppedIds = droppedIds,
         };
     }
 

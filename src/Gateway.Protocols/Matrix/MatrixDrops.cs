@@ -21,6 +21,41 @@ internal sealed class MatrixDrops(TimeProvider time, int capacity = 50_000, Time
     private readonly Dictionary<UInt128, DateTimeOffset> _ids = new();
     private readonly Queue<(UInt128 Txn, UInt128 Id, DateTimeOffset Expires)> _order = new();
     private readonly Lock _lock = new();
+    private int _capacity = capacity;
+
+    /// <summary>
+    /// How many drops are remembered ([matrix] <c>dropped_ids</c>, applied on each reload); lowering it forgets the
+    /// oldest at once.
+    /// </summary>
+    public int Capacity
+    {
+        get => _capacity;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            lock (_lock)
+            {
+                if (value == _capacity)
+                {
+                    return;
+                }
+
+                var shrinking = value < _order.Count;
+                _capacity = value;
+                while (_order.Count > value)
+                {
+                    Evict(_order.Dequeue());
+                }
+
+                if (shrinking)
+                {
+                    _byTxn.TrimExcess();
+                    _ids.TrimExcess();
+                    _order.TrimExcess();
+                }
+            }
+        }
+    }
 
     /// <summary>The event id for a dropped send: the one given before for this (token, txnId), or a fresh one.</summary>
     public string EventIdFor(string token, string? txnId)
@@ -38,7 +73,7 @@ internal sealed class MatrixDrops(TimeProvider time, int capacity = 50_000, Time
             var bytes = EventIdBytes.Random();
             var id = bytes.ToEventId();
             var expires = now + _lifetime;
-            if (_order.Count >= capacity)
+            if (_order.Count >= _capacity)
             {
                 Evict(_order.Dequeue());
             }

@@ -86,6 +86,7 @@ internal sealed class MatrixRuntime : IModuleRuntime
         var backend = context.BackendSettings as MatrixBackendSettings ?? MatrixBackendSettings.Default;
         var global = context.GlobalSettings as MatrixSettings ?? MatrixSettings.Default;
         PolicyRooms.Configure(global.PolicyRooms);
+        _drops.Capacity = global.DroppedIds;
         var files = global.PolicyList;
         var gate = FederationGate.Build(backend, files, () => PolicyRooms.Merged(files), context.Limits.MaxBodyBytes, Federation, _gateLogger);
         return new RouteHandler

@@ -21,6 +21,14 @@ public sealed record MatrixSettings
 
     /// <summary>[matrix.policy_server]: the MSC4284 /sign endpoint; null when not configured.</summary>
     public PolicyServerSettings? PolicyServer { get; init; }
+
+    /// <summary>
+    /// <c>dropped_ids</c>: how many silently dropped sends the gateway remembers (their event ids, for 24 h) so a retry,
+    /// a read marker or a receipt naming one is answered as for a real event; ~280 bytes each, the oldest forgotten first.
+    /// </summary>
+    public int DroppedIds { get; init; } = DefaultDroppedIds;
+
+    public const int DefaultDroppedIds = 50_000;
 }
 
 /// <summary>

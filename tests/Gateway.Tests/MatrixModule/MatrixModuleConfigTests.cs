@@ -109,6 +109,8 @@ public sealed class MatrixModuleConfigTests : IDisposable
     [InlineData("[matrix.antispam]\nenabled = true\ntoken_env = \"X\"\ntoken_file = \"t\"\n", "gateway.toml:4:1: matrix.antispam.token_file: give token_env or token_file, not both")]
     [InlineData("[matrix.antispam]\nenabled = true\ntoken_file = \"missing\"\n", "gateway.toml:3:1: matrix.antispam.token_file: secret file \"missing\" does not exist")]
     [InlineData("[matrix.antispam]\nbogus = 1\n", "gateway.toml:2:1: matrix.antispam.bogus: unknown key")]
+    [InlineData("[matrix]\ndropped_ids = 5\n", "gateway.toml:2:1: matrix.dropped_ids: ")]
+    [InlineData("[matrix]\ndropped_ids = \"many\"\n", "gateway.toml:2:1: matrix.dropped_ids: ")]
     public void ReadGlobal_BadTable_NamesKeyAndPosition(string toml, string expected)
     {
         var (_, errors) = ReadGlobal(toml);
@@ -149,6 +151,8 @@ public sealed class MatrixModuleConfigTests : IDisposable
         Assert.Empty(errors);
         Assert.Same(MatrixSettings.Default, settings);
         Assert.Equal(new[] { "matrix" }, _module.GlobalTables);
+        Assert.Equal(50_000, MatrixSettings.Default.DroppedIds);
+        Assert.Equal(2_000, Assert.IsType<MatrixSettings>(ReadGlobal("[matrix]\ndropped_ids = 2000\n").Settings).DroppedIds);
     }
 
     [Theory]

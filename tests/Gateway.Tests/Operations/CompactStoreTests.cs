@@ -43,6 +43,31 @@ public sealed class CompactStoreTests
     }
 
     [Fact]
+    public void MatrixDrops_LoweredCapacity_ForgetsTheOldestAtOnce_AndBoundsWhatFollows()
+    {
+        var drops = new MatrixDrops(new FakeTimeProvider(), capacity: 100);
+        var ids = Enumerable.Range(0, 100).Select(i => drops.EventIdFor("token", $"txn{i}")).ToArray();
+        drops.Capacity = 100; // unchanged: nothing forgotten
+        Assert.Equal(100, drops.Count);
+
+        drops.Capacity = 10;
+        Assert.Equal(10, drops.Count);
+        Assert.False(drops.IsDropped("token", ids[89]));
+        Assert.True(drops.IsDropped("token", ids[90]));
+        Assert.Equal(ids[99], drops.EventIdFor("token", "txn99"));
+        for (var i = 0; i < 50; i++)
+        {
+            drops.EventIdFor("token", $"more{i}");
+        }
+
+        Assert.Equal(10, drops.Count);
+        drops.Capacity = 1_000;
+        drops.EventIdFor("token", "after");
+        Assert.Equal(11, drops.Count);
+        Assert.Throws<ArgumentOutOfRangeException>(() => drops.Capacity = 0);
+    }
+
+    [Fact]
     public void MatrixDrops_BytesPerEntry_Under400()
     {
         var drops = new MatrixDrops(new FakeTimeProvider(), capacity: 50_000);
