@@ -38,6 +38,7 @@ public sealed class PackageTests : IDisposable
         var version = await RunAsync(gateway, "version");
         Assert.Equal(0, version.Code);
         Assert.Matches(@"^gateway \d+\.\d+\.\d+ \(commit [0-9a-f]{7,}, committed \d{4}-\d\d-\d\dT[^,]+, \.NET 10\.", version.Output);
+        Assert.Contains("server GC, gen0 budget <= 8 MiB", version.Output); // the runtimeconfig's cap reached the package
 
         var validate = await RunAsync(gateway, "validate", "--config", config);
         Assert.True(validate.Code == 0, validate.Output + validate.Error);
