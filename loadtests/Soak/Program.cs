@@ -116,6 +116,9 @@ if (mode == "serve")
         matrix_destination = "soak.test",
         matrix_good_seed = Convert.ToHexStringLower(matrix.GoodSeed),
         matrix_banned_seed = Convert.ToHexStringLower(matrix.BannedSeed),
+        lemmy_inbox_host = "lemmy.soak",
+        lemmy_inbox_key_id = LemmyLoad.KeyId,
+        lemmy_inbox_key_pem = lemmy.RemoteKeyPem,
     }));
     Console.WriteLine($"serve: gateway {gatewayUri}, webhook :{ports.Webhook}; ports in {file}");
     var stop = new TaskCompletionSource();

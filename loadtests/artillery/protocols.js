@@ -1,6 +1,6 @@
 'use strict';
 // Artillery processor for the protocol scenarios (issue 17): Matrix client-server and federation, BareRTC's
-// WebSocket, Lemmy and SOGS, against the rig's serve mode (loadtests/Soak), which writes its ports and keys to
+// WebSocket, Lemmy (API and signed inbox) and SOGS, against the rig's serve mode (loadtests/Soak), which writes its ports and keys to
 // $PORTS_FILE. Requests are signed where the protocol signs: federation requests with X-Matrix (ed25519 over the
 // canonical JSON of method, uri, origin, destination and content), SOGS requests with the X-SOGS-* headers (ed25519
 // over server key, nonce, timestamp, method, path and the body's BLAKE2b-512) and posts whose `data` the poster
@@ -126,6 +126,50 @@ function lemmyClassify(req, res, context, events, done) {
   return done();
 }
 
+// ── Lemmy inbox (signed) ─────────────────────────────────────────────────────────────────────────────────────────
+// ActivityPub Create{Note} from remote.example to the shared inbox, HTTP-signed as Lemmy signs (rsa-sha256 over
+// "(request-target) host date digest", Digest: SHA-256=…). The fake instance verifies the signature with the actor's
+// key and answers 200 with an empty body. The gateway never rewrites a signed body: a censor verdict is refused
+// (400) like a reject; a drop answers 200 as if accepted.
+const inboxKey = crypto.createPrivateKey(rig.lemmy_inbox_key_pem);
+
+function lemmyInboxSign(requestParams, context, events, done) {
+  const kind = pickKind();
+  context.vars.kind = kind;
+  const id = nextId;
+  const body = text(kind);
+  const community = 'https://lemmy.soak/c/community' + (1 + Math.floor(Math.random() * 3));
+  const pub = 'https://www.w3.org/ns/activitystreams#Public';
+  const activity = {
+    '@context': ['https://join-lemmy.org/context.json', 'https://www.w3.org/ns/activitystreams'],
+    id: 'https://remote.example/activities/create/a' + id + crypto.randomBytes(4).toString('hex'),
+    type: 'Create', actor: 'https://remote.example/u/carol', to: [pub], cc: [community], audience: community,
+    object: { id: 'https://remote.example/comment/a' + id, type: 'Note', attributedTo: 'https://remote.example/u/carol',
+      to: [pub], cc: [community], content: '<p>' + body + '</p>', mediaType: 'text/html',
+      source: { content: body, mediaType: 'text/markdown' }, inReplyTo: 'https://lemmy.soak/post/1', audience: community },
+  };
+  const raw = Buffer.from(JSON.stringify(activity), 'utf8');
+  const digest = 'SHA-256=' + crypto.createHash('sha256').update(raw).digest('base64');
+  const date = new Date().toUTCString();
+  const host = rig.lemmy_inbox_host;
+  const signing = `(request-target): post /inbox\nhost: ${host}\ndate: ${date}\ndigest: ${digest}`;
+  const signature = crypto.sign('sha256', Buffer.from(signing, 'utf8'), inboxKey).toString('base64');
+  requestParams.body = raw;
+  requestParams.headers = { ...(requestParams.headers || {}), host, date, digest, 'content-type': 'application/activity+json',
+    signature: `keyId="${rig.lemmy_inbox_key_id}",algorithm="rsa-sha256",headers="(request-target) host date digest",signature="${signature}"` };
+  return done();
+}
+
+function lemmyInboxClassify(req, res, context, events, done) {
+  let outcome = 'other';
+  if (res.statusCode === 200 && fromUpstream(res)) outcome = 'delivered';
+  else if (res.statusCode === 200 && !fromUpstream(res) && !res.body) outcome = 'dropped';
+  else if (res.statusCode === 400 && !fromUpstream(res)) outcome = 'rejected';
+  else if (res.statusCode >= 502 && res.statusCode <= 504) outcome = 'refused';
+  emit(events, context, outcome, { clean: 'delivered', censor: 'rejected', drop: 'dropped', reject: 'rejected' });
+  return done();
+}
+
 // ── SOGS (signed) ────────────────────────────────────────────────────────────────────────────────────────────────
 const sogsServer = Buffer.from(rig.sogs_server_pubkey, 'hex');
 const sogsUsers = Array.from({ length: 20 }, () => ed25519FromSeed(crypto.randomBytes(32)));
@@ -216,6 +260,7 @@ async function barertcSession(context, events) {
 }
 
 module.exports = {
-  matrixMessage, matrixClassify, federationSign, federationClassify, lemmyComment, lemmyClassify, sogsSign, sogsClassify,
+  matrixMessage, matrixClassify, federationSign, federationClassify, lemmyComment, lemmyClassify, lemmyInboxSign,
+  lemmyInboxClassify, sogsSign, sogsClassify,
   barertcSession,
 };

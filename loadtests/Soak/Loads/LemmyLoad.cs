@@ -17,8 +17,12 @@ using System.Text.Json.Nodes;
 internal sealed class LemmyLoad : ILoad
 {
     private readonly HttpClient _client;
-    private const string KeyId = "https://remote.example/u/carol#main-key";
+    public const string KeyId = "https://remote.example/u/carol#main-key";
     private readonly RSA _remoteKey = RSA.Create(2048);
+
+    /// <summary>The remote actor's private key (PKCS#8 PEM), for <c>serve</c> mode's load clients (Artillery) to sign
+    /// inbox deliveries the fake instance accepts.</summary>
+    public string RemoteKeyPem => _remoteKey.ExportPkcs8PrivateKeyPem();
     private long _commentIds;
     private long _badSignatures;
 
