@@ -259,7 +259,55 @@ async function barertcSession(context, events) {
   }
 }
 
+// ── BareRTC polling API (POST /poll, pkg/polling_api.go) ─────────────────────────────────────────────────────────
+// A login poll opens a session (session_id); each message poll answers with the frames queued for the session, the
+// message's echo among them (BareRTC broadcasts to the sender too). For a dropped message the gateway polls the
+// server with a ping instead and puts its own echo (msgID from the clock) in the answer; for a rejected one, a
+// ChatServer error with the notice. BareRTC compares Content-Type with "application/json" exactly.
+function pollRequest(requestParams, payload) {
+  requestParams.body = JSON.stringify(payload);
+  requestParams.headers = { ...(requestParams.headers || {}), 'content-type': 'application/json' };
+}
+
+function barertcPollLogin(requestParams, context, events, done) {
+  context.vars.user = 'poll' + crypto.randomBytes(4).toString('hex');
+  pollRequest(requestParams, { msg: { action: 'login', username: context.vars.user } });
+  return done();
+}
+
+function barertcPollLoggedIn(req, res, context, events, done) {
+  let sid = null;
+  try { sid = JSON.parse(res.body).session_id; } catch { /* not JSON: counted below */ }
+  context.vars.sid = sid;
+  events.emit('counter', 'barertc.login_failed', res.statusCode === 200 && typeof sid === 'string' ? 0 : 1);
+  return done();
+}
+
+function barertcPollMessage(requestParams, context, events, done) {
+  const kind = pickKind();
+  context.vars.kind = kind;
+  pollRequest(requestParams, { username: context.vars.user, session_id: context.vars.sid,
+    msg: { action: 'message', channel: 'lobby', message: text(kind) } });
+  return done();
+}
+
+function barertcPollClassify(req, res, context, events, done) {
+  let outcome = 'other';
+  if (res.statusCode >= 502 && res.statusCode <= 504) outcome = 'refused';
+  else if (res.statusCode === 200) {
+    let frames = [];
+    try { frames = JSON.parse(res.body).messages || []; } catch { /* not JSON: other */ }
+    for (const f of frames) {
+      if (f.action === 'message' && typeof f.msgID === 'number') { outcome = f.msgID < 1e11 ? 'delivered' : 'dropped'; break; }
+      if (f.action === 'error' && f.username === 'ChatServer' && /breaks the rules/.test(f.message)) { outcome = 'rejected'; break; }
+    }
+  }
+  emit(events, context, outcome, FILTERED);
+  return done();
+}
+
 module.exports = {
+  barertcPollLogin, barertcPollLoggedIn, barertcPollMessage, barertcPollClassify,
   matrixMessage, matrixClassify, federationSign, federationClassify, lemmyComment, lemmyClassify, lemmyInboxSign,
   lemmyInboxClassify, sogsSign, sogsClassify,
   barertcSession,

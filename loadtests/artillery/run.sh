@@ -29,7 +29,7 @@ GATEWAY_URL=$(node -e 'console.log(require(process.argv[1]).gateway)' "$here/rep
 export GATEWAY_URL GATEWAY_WS_URL="${GATEWAY_URL/http:/ws:}/json/ws" GATEWAY_WS_BASE="${GATEWAY_URL/http:/ws:}" PORTS_FILE="$here/report/ports.json"
 
 status=0
-for scenario in ${LOADTEST_SCENARIOS:-json-http json-ws matrix-cs matrix-federation barertc-ws lemmy lemmy-inbox sogs}; do
+for scenario in ${LOADTEST_SCENARIOS:-json-http json-ws matrix-cs matrix-federation barertc-ws barertc-poll lemmy lemmy-inbox sogs}; do
   echo "── $scenario"
   ./node_modules/.bin/artillery run --quiet --output "report/$scenario.json" "$scenario.yml" | tail -40 || status=1
   node report.js "report/$scenario.json" "report/$scenario.html" \
