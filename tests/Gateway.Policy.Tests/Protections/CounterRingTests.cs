@@ -11,16 +11,20 @@ public sealed class CounterRingTests
 {
     private static readonly DateTimeOffset Start = new(2026, 12, 1, 12, 0, 0, TimeSpan.Zero);
 
+    /// <summary>A store on a fake clock and one hit operation on <paramref name="key"/>.</summary>
+    private static (FakeTimeProvider Time, LocalCounterStore Store, CounterOp[] Op, long[] Result) Counter(string key, TimeSpan window, int cap)
+    {
+        var time = new FakeTimeProvider(Start);
+        return (time, new LocalCounterStore(time), [new CounterOp(CounterOpKind.Hit, key, window, cap)], new long[1]);
+    }
+
     [Fact]
     public void CounterStore_ASteadySender_UnderAHighLimit_KeepsARingSizedToItsWindow_AndCountsExactly()
     {
         // The soak's flood limit (10,000 a second) and a sender at 100 a second: the window needs ~100 slots, not the
         // cap. Before, the ring doubled whenever it was full, whether or not its oldest event still counted, and every
         // steady sender's ring reached the cap (80 KB) in time.
-        var time = new FakeTimeProvider(Start);
-        var store = new LocalCounterStore(time);
-        var op = new[] { new CounterOp(CounterOpKind.Hit, "flood|f|test|steady", TimeSpan.FromSeconds(1), 10_001) };
-        var result = new long[1];
+        var (time, store, op, result) = Counter("flood|f|test|steady", TimeSpan.FromSeconds(1), 10_001);
         for (var i = 0; i < 100_000; i++)
         {
             store.Execute(op, result);
@@ -53,10 +57,7 @@ public sealed class CounterRingTests
     [Fact]
     public void CounterStore_AtTheCap_CountsStayExact_AndTheRingNeverPassesIt()
     {
-        var time = new FakeTimeProvider(Start);
-        var store = new LocalCounterStore(time);
-        var op = new[] { new CounterOp(CounterOpKind.Hit, "flood|f|test|burst", TimeSpan.FromMinutes(1), 50) };
-        var result = new long[1];
+        var (_, store, op, result) = Counter("flood|f|test|burst", TimeSpan.FromMinutes(1), 50);
         for (var i = 1; i <= 200; i++)
         {
             store.Execute(op, result);
